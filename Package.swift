@@ -1,0 +1,101 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "outbox-relay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
+        .library(name: "OutboxSQLite", targets: ["OutboxSQLite"]),
+        .library(name: "OutboxPostgres", targets: ["OutboxPostgres"]),
+        .library(name: "OutboxKafka", targets: ["OutboxKafka"]),
+        .library(name: "OutboxHTTP", targets: ["OutboxHTTP"]),
+        .executable(name: "outbox-relay", targets: ["outbox-relay"]),
+        .plugin(name: "OutboxMigrationPlugin", targets: ["OutboxMigrationPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // MARK: Core (no C, no I/O)
+        .target(
+            name: "OutboxRelay",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: C libraries (Debian packages, found with pkg-config)
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // MARK: Sources and transports, one C library each
+        .target(name: "OutboxSQLite", dependencies: ["OutboxRelay", "CSQLite"]),
+        .target(name: "OutboxPostgres", dependencies: ["OutboxRelay", "CLibPQ"]),
+        .target(name: "OutboxKafka", dependencies: ["OutboxRelay", "CRdKafka"]),
+        .target(name: "OutboxHTTP", dependencies: ["OutboxRelay", "CCurl"]),
+
+        // MARK: The daemon
+        .executableTarget(
+            name: "outbox-relay",
+            dependencies: [
+                "OutboxRelay", "OutboxSQLite", "OutboxPostgres", "OutboxKafka", "OutboxHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Plugins
+        .plugin(
+            name: "OutboxMigrationPlugin",
+            capability: .command(
+                intent: .custom(
+                    verb: "outbox-migration",
+                    description: "Writes the outbox and dead-letter DDL for a flavour and SQL dialect into this package"
+                ),
+                permissions: [.writeToPackageDirectory(reason: "Writes the generated SQL migration file")]
+            ),
+            dependencies: ["outbox-relay"],
+            path: "Plugins/OutboxMigrationPlugin"
+        ),
+
+        // MARK: Examples (built by every `swift build`, so they cannot rot)
+        .executableTarget(
+            name: "InProcessConsumerExample",
+            dependencies: ["OutboxRelay", "OutboxSQLite"],
+            path: "Examples/InProcessConsumer"
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "OutboxRelayTests", dependencies: ["OutboxRelay"]),
+        .testTarget(name: "OutboxSQLiteTests", dependencies: ["OutboxRelay", "OutboxSQLite"]),
+        .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
+        .testTarget(name: "OutboxKafkaTests", dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka"]),
+        .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP"]),
+        .testTarget(name: "OutboxRelayCLITests", dependencies: ["outbox-relay"]),
+    ]
+)

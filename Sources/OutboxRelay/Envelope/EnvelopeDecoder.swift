@@ -1,0 +1,148 @@
+/// Reads EventSauce messages out of outbox rows.
+///
+/// Parses the `headers` member fully and only *checks* the `payload` member's syntax,
+/// recording where it lies so transports can forward it without a copy. Accepts every
+/// variant real databases hold: missing `__event_id` (an id is derived), `+0000` and `+00:00`
+/// offsets, custom `__time_of_recording_format`s, `[]` payloads, escaped or raw UTF-8,
+/// 64-bit integers and deep nesting.
+public struct EnvelopeDecoder: Sendable {
+    /// The table rows come from: part of derived event ids.
+    public var table: String
+
+    public init(table: String) {
+        self.table = table
+    }
+
+    /// Decodes one row into its message.
+    /// - Throws: ``EnvelopeDecodingError`` naming what is wrong with the row.
+    public func decode(_ row: OutboxRow) throws(EnvelopeDecodingError) -> OutboxMessage {
+        let bytes = row.payload
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw EnvelopeDecodingError(code: .emptyPayload, rowID: row.id, detail: "the payload column is empty (PHP stored a failed json_encode)")
+        }
+        let parsed: (headers: JSONObject?, payload: Range<Int>?)
+        do {
+            parsed = try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (JSONObject?, Range<Int>?) in
+                var parser = JSONParser(bytes: buffer)
+                var headers: JSONObject?
+                var payload: Range<Int>?
+                if try !parser.beginObject() {
+                    repeat {
+                        let key = try parser.readKey()
+                        switch key {
+                        case "headers":
+                            headers = try parser.parseValue(depth: 1).objectValue ?? JSONObject(isNotObject: ())
+                        case "payload":
+                            payload = try parser.skipValue()
+                        default:
+                            _ = try parser.skipValue()
+                        }
+                    } while try parser.nextMember()
+                }
+                try parser.expectEnd()
+                return (headers, payload)
+            }
+        } catch {
+            if error.isTruncated {
+                throw EnvelopeDecodingError(code: .truncatedJSON, rowID: row.id, detail: "the payload column holds truncated JSON (\(bytes.count) bytes; \(error))")
+            }
+            if error.offset == 0 || (error.reason == "expected an object") {
+                throw EnvelopeDecodingError(code: .notAnObject, rowID: row.id, detail: "the payload column is not a JSON object (\(error))")
+            }
+            throw EnvelopeDecodingError(code: .invalidJSON, rowID: row.id, detail: "the payload column is not valid JSON (\(error))")
+        }
+        guard let headers = parsed.headers, !headers.isNotObjectMarker else {
+            throw EnvelopeDecodingError(code: .missingHeaders, rowID: row.id, detail: parsed.headers == nil ? "the message has no \"headers\" object" : "\"headers\" is not a JSON object")
+        }
+        guard let payloadRange = parsed.payload else {
+            throw EnvelopeDecodingError(code: .missingPayload, rowID: row.id, detail: "the message has no \"payload\" member")
+        }
+        let fields = try Self.readFields(headers, rowID: row.id)
+        let storedEventID = headers[EventSauceHeader.eventID]
+        let eventID: String
+        let derived: Bool
+        switch storedEventID {
+        case .string(let value)?:
+            eventID = value
+            derived = false
+        case nil, .null?:
+            eventID = Self.derivedEventID(table: table, rowID: row.id)
+            derived = true
+        case let other?:
+            eventID = other.textValue
+            derived = false
+        }
+        return OutboxMessage(
+            rowID: row.id, eventID: eventID, eventIDIsDerived: derived, eventType: fields.eventType,
+            aggregateRootID: fields.aggregateRootID, aggregateRootIDType: fields.aggregateRootIDType,
+            aggregateRootType: fields.aggregateRootType, aggregateRootVersion: fields.aggregateRootVersion,
+            timeOfRecordingText: fields.timeOfRecordingText, timeOfRecording: fields.timeOfRecording,
+            headers: headers, envelope: bytes, payloadRange: payloadRange
+        )
+    }
+
+    /// The event id used for a message stored without `__event_id`.
+    ///
+    /// A name-based UUID (version 5, RFC 9562) in the URL namespace over
+    /// `outbox-relay:<table>:<row id>`: stable across restarts and relays, so receivers can
+    /// deduplicate on it, and reproducible by anyone with the table name and row id.
+    public static func derivedEventID(table: String, rowID: OutboxRowID) -> String {
+        UUIDv5.make(namespace: UUIDv5.urlNamespace, name: "outbox-relay:\(table):\(rowID)")
+    }
+
+    struct Fields {
+        var eventType: String
+        var aggregateRootID: String?
+        var aggregateRootIDType: String?
+        var aggregateRootType: String?
+        var aggregateRootVersion: Int64?
+        var timeOfRecordingText: String?
+        var timeOfRecording: Timestamp?
+    }
+
+    static func readFields(_ headers: JSONObject, rowID: OutboxRowID) throws(EnvelopeDecodingError) -> Fields {
+        guard let typeValue = headers[EventSauceHeader.eventType] else {
+            throw EnvelopeDecodingError(code: .missingHeader, rowID: rowID, detail: "the message has no \(EventSauceHeader.eventType) header")
+        }
+        guard case .string(let eventType) = typeValue, !eventType.isEmpty else {
+            throw EnvelopeDecodingError(code: .invalidHeader, rowID: rowID, detail: "\(EventSauceHeader.eventType) must be a non-empty string")
+        }
+        var version: Int64?
+        if let value = headers[EventSauceHeader.aggregateRootVersion], value != .null {
+            guard let number = value.int64Value else {
+                throw EnvelopeDecodingError(code: .invalidHeader, rowID: rowID, detail: "\(EventSauceHeader.aggregateRootVersion) must be an integer, found \(value.textValue)")
+            }
+            version = number
+        }
+        let timeText = headers[EventSauceHeader.timeOfRecording]?.stringValue
+        let format = headers[EventSauceHeader.timeOfRecordingFormat]?.stringValue ?? PHPDateFormat.eventSauceDefault
+        return Fields(
+            eventType: eventType,
+            aggregateRootID: headers[EventSauceHeader.aggregateRootID].flatMap(Self.identifier),
+            aggregateRootIDType: headers[EventSauceHeader.aggregateRootIDType]?.stringValue,
+            aggregateRootType: headers[EventSauceHeader.aggregateRootType]?.stringValue,
+            aggregateRootVersion: version,
+            timeOfRecordingText: timeText,
+            timeOfRecording: timeText.flatMap { PHPDateFormat(format).parse($0) }
+        )
+    }
+
+    private static func identifier(_ value: JSONValue) -> String? {
+        switch value {
+        case .null: return nil
+        case .string(let text): return text
+        default: return value.textValue
+        }
+    }
+}
+
+extension JSONObject {
+    /// A marker for a `headers` member that is present but not an object.
+    fileprivate init(isNotObject: Void) {
+        self.init([(key: "\u{0}not-an-object", value: .null)])
+    }
+
+    fileprivate var isNotObjectMarker: Bool {
+        count == 1 && members[0].key == "\u{0}not-an-object"
+    }
+}
