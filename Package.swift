@@ -94,8 +94,8 @@ let package = Package(
         .testTarget(name: "OutboxRelayTests", dependencies: ["OutboxRelay"]),
         .testTarget(name: "OutboxSQLiteTests", dependencies: ["OutboxRelay", "OutboxSQLite"]),
         .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
-        .testTarget(name: "OutboxKafkaTests", dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka"]),
-        .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP"]),
+        .testTarget(name: "OutboxKafkaTests", dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]),
+        .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres"]),
         .testTarget(name: "OutboxRelayCLITests", dependencies: ["outbox-relay"]),
     ]
 )

@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so that `swift build` of the main package does not
+// build them. Run them with `make bench` (all) or `make bench-postgres|bench-kafka|bench-http`.
+import PackageDescription
+
+let package = Package(
+    name: "outbox-relay-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+    ],
+    targets: [
+        .executableTarget(
+            name: "PostgresDrainBenchmark",
+            dependencies: [
+                .product(name: "OutboxRelay", package: "outbox-relay"),
+                .product(name: "OutboxPostgres", package: "outbox-relay"),
+            ],
+            path: "Sources/PostgresDrainBenchmark"
+        ),
+        .executableTarget(
+            name: "KafkaBenchmark",
+            dependencies: [
+                .product(name: "OutboxRelay", package: "outbox-relay"),
+                .product(name: "OutboxPostgres", package: "outbox-relay"),
+                .product(name: "OutboxKafka", package: "outbox-relay"),
+            ],
+            path: "Sources/KafkaBenchmark"
+        ),
+        .executableTarget(
+            name: "WebhookBenchmark",
+            dependencies: [
+                .product(name: "OutboxRelay", package: "outbox-relay"),
+                .product(name: "OutboxPostgres", package: "outbox-relay"),
+                .product(name: "OutboxHTTP", package: "outbox-relay"),
+            ],
+            path: "Sources/WebhookBenchmark"
+        ),
+    ]
+)
