@@ -1,0 +1,345 @@
+import Logging
+import ServiceLifecycle
+
+/// Moves messages from an outbox source to transports, at least once, in order per aggregate.
+///
+/// The engine claims batches of rows (up to ``Configuration/maximumBatchesInFlight`` at a
+/// time), decodes and expands them, routes each message, and hands every destination its
+/// part of the batch. Destinations work independently and in claim order, each retrying its
+/// failures with its ``RetryPolicy``. A batch's rows are marked (or deleted) — together with
+/// any dead letters, in one source transaction — only once every destination finished it.
+///
+/// Run it as a ServiceLifecycle `Service` (graceful shutdown stops claiming, lets in-flight
+/// batches finish within ``Configuration/shutdownGracePeriod`` and leaves the rest undelivered
+/// for the next run), or call ``drain()`` to relay until nothing undelivered remains.
+public final class RelayEngine: Service, Sendable {
+    /// Tuning of the engine. Every default is chosen for a relay next to its database.
+    public struct Configuration: Sendable {
+        /// Rows claimed per batch (the SQL `LIMIT`). Default 500.
+        public var batchSize: Int
+        /// Batches claimed but not yet completed, at most. Bounds memory: at most
+        /// `batchSize × maximumBatchesInFlight` rows are held. Default 4.
+        public var maximumBatchesInFlight: Int
+        /// Retry policy of every transport without an override. Default ``RetryPolicy/default``.
+        public var retry: RetryPolicy
+        /// Retry policies per transport name.
+        public var retryOverrides: [String: RetryPolicy]
+        /// Wait between polls when caught up: starts at the lower bound after rows were found
+        /// and doubles while the table stays empty, up to the upper bound. Sources with
+        /// notifications return early when rows arrive. Default 10 ms ... 1 s.
+        public var idlePollInterval: ClosedRange<Duration>
+        /// How long in-flight batches may take to finish after shutdown was requested.
+        /// Default 10 s.
+        public var shutdownGracePeriod: Duration
+        /// Backoff for source errors (lost connection, lock timeouts). The engine retries
+        /// forever in ``RelayEngine/run()``; ``RelayEngine/drain()`` gives up after
+        /// `sourceRetry.maximumAttempts` consecutive failures. Default 100 ms ... 10 s, 20 attempts.
+        public var sourceRetry: RetryPolicy
+
+        public init(
+            batchSize: Int = 500,
+            maximumBatchesInFlight: Int = 4,
+            retry: RetryPolicy = .default,
+            retryOverrides: [String: RetryPolicy] = [:],
+            idlePollInterval: ClosedRange<Duration> = .milliseconds(10) ... .seconds(1),
+            shutdownGracePeriod: Duration = .seconds(10),
+            sourceRetry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(10), maximumAttempts: 20)
+        ) {
+            self.batchSize = batchSize
+            self.maximumBatchesInFlight = maximumBatchesInFlight
+            self.retry = retry
+            self.retryOverrides = retryOverrides
+            self.idlePollInterval = idlePollInterval
+            self.shutdownGracePeriod = shutdownGracePeriod
+            self.sourceRetry = sourceRetry
+        }
+    }
+
+    /// Why the engine stopped with an error.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    private let source: any OutboxSource
+    private let transports: [String: any Transport]
+    private let routing: RoutingTable
+    private let expander: (any MessageExpander)?
+    private let configuration: Configuration
+    private let logger: Logger
+
+    /// Creates an engine.
+    /// - Throws: ``RoutingError`` when a route names a transport not in `transports`.
+    public init(
+        source: any OutboxSource,
+        transports: [any Transport],
+        routing: RoutingTable,
+        expander: (any MessageExpander)? = nil,
+        configuration: Configuration = .init(),
+        logger: Logger = Logger(label: "outbox-relay")
+    ) throws {
+        var byName: [String: any Transport] = [:]
+        for transport in transports { byName[transport.name] = transport }
+        for destination in routing.destinations where byName[destination] == nil {
+            throw RoutingError(code: .unknownTransport, detail: "a route sends to \"\(destination)\", but no transport has that name")
+        }
+        precondition(configuration.batchSize > 0 && configuration.maximumBatchesInFlight > 0)
+        self.source = source
+        self.transports = byName
+        self.routing = routing
+        self.expander = expander
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Relays until graceful shutdown or task cancellation.
+    /// - Throws: when the source cannot be opened or a transport cannot start.
+    public func run() async throws {
+        let summary = try await relay(untilDrained: false)
+        logger.info("relay stopped: \(summary)")
+    }
+
+    /// Relays until no undelivered row remains (or shutdown), then returns what was done.
+    /// - Throws: when the source cannot be opened, a transport cannot start, or the source
+    ///   keeps failing.
+    public func drain() async throws -> RelaySummary {
+        try await relay(untilDrained: true)
+    }
+
+    // MARK: - Pipeline
+
+    private enum Event: Sendable {
+        case finished(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
+        case wake
+        case shutdown
+        case graceExpired
+    }
+
+    private struct Job: Sendable {
+        let sequence: Int
+        let messages: [OutboxMessage]
+        let storedPayloads: [OutboxRowID: [UInt8]]
+    }
+
+    private struct InFlightBatch {
+        let plan: BatchPlan
+        var waitingFor: Set<String>
+        var deadLetters: [DeadLetter]
+        var deliveries = 0
+        var abandoned = false
+    }
+
+    private func relay(untilDrained: Bool) async throws -> RelaySummary {
+        try await source.open()
+        var started: [any Transport] = []
+        do {
+            for transport in transports.values {
+                try await transport.start()
+                started.append(transport)
+            }
+        } catch {
+            for transport in started { await transport.shutdown() }
+            await source.close()
+            throw error
+        }
+        logger.info("relaying \(source.flavour) table \(source.table) to \(transports.keys.sorted().joined(separator: ", "))")
+
+        let (events, eventSink) = AsyncStream<Event>.makeStream()
+        let result: Result<RelaySummary, any Error>
+        do {
+            let summary = try await withGracefulShutdownHandler {
+                try await withTaskCancellationHandler {
+                    try await self.pipeline(untilDrained: untilDrained, events: events, eventSink: eventSink)
+                } onCancel: {
+                    eventSink.yield(.shutdown)
+                }
+            } onGracefulShutdown: {
+                eventSink.yield(.shutdown)
+            }
+            result = .success(summary)
+        } catch {
+            result = .failure(error)
+        }
+        for transport in transports.values { await transport.shutdown() }
+        await source.close()
+        return try result.get()
+    }
+
+    private func pipeline(untilDrained: Bool, events: AsyncStream<Event>, eventSink: AsyncStream<Event>.Continuation) async throws -> RelaySummary {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // One lane per destination: batches are delivered in claim order.
+            var lanes: [String: AsyncStream<Job>.Continuation] = [:]
+            for (name, transport) in transports {
+                let (jobs, jobSink) = AsyncStream<Job>.makeStream()
+                lanes[name] = jobSink
+                let policy = configuration.retryOverrides[name] ?? configuration.retry
+                let logger = self.logger
+                group.addTask {
+                    for await job in jobs {
+                        let delivery = DestinationDelivery(transport: transport, policy: policy, storedPayloads: job.storedPayloads, logger: logger)
+                        let outcome = await delivery.run(job.messages)
+                        eventSink.yield(.finished(sequence: job.sequence, destination: name, outcome: outcome))
+                    }
+                }
+            }
+            defer {
+                for lane in lanes.values { lane.finish() }
+                group.cancelAll()
+            }
+
+            let decoder = EnvelopeDecoder(table: source.table)
+            var summary = RelaySummary()
+            var inFlight: [Int: InFlightBatch] = [:]
+            var nextSequence = 0
+            var cursor: OutboxCursor?
+            var caughtUp = false
+            var stopping = false
+            var waking = false
+            var pollInterval = configuration.idlePollInterval.lowerBound
+            var sourceFailures = 0
+            var unroutedSeen: Set<String> = []
+            var iterator = events.makeAsyncIterator()
+
+            func completeIfDone(_ sequence: Int) async throws {
+                guard let batch = inFlight[sequence], batch.waitingFor.isEmpty else { return }
+                inFlight[sequence] = nil
+                if batch.abandoned {
+                    summary.rowsLeftInFlight += batch.plan.rowIDs.count
+                    return
+                }
+                var attempt = 0
+                while true {
+                    do {
+                        try await source.complete(rows: batch.plan.rowIDs, deadLetters: batch.deadLetters)
+                        break
+                    } catch {
+                        attempt += 1
+                        logger.error("could not mark \(batch.plan.rowIDs.count) rows (attempt \(attempt)): \(error)")
+                        if stopping || (untilDrained && !configuration.sourceRetry.allowsRetry(after: attempt)) {
+                            summary.rowsLeftInFlight += batch.plan.rowIDs.count
+                            if untilDrained { throw Failure(description: "could not mark delivered rows: \(error)") }
+                            return
+                        }
+                        try? await Task.sleep(for: configuration.sourceRetry.delay(afterAttempt: attempt))
+                    }
+                }
+                summary.rowsCompleted += batch.plan.rowIDs.count
+                summary.messages += batch.plan.messageCount
+                summary.deliveries += batch.deliveries
+                summary.deadLetters += batch.deadLetters.count
+                summary.undecodableRows += batch.plan.undecodableRows
+                summary.skippedUnrouted += batch.plan.skippedUnrouted
+                if inFlight.isEmpty {
+                    // Read from the start again: rows committed late behind the cursor are found.
+                    cursor = nil
+                    caughtUp = false
+                }
+            }
+
+            while true {
+                if stopping && inFlight.isEmpty { break }
+
+                // Claim while there is room and rows may be waiting.
+                if !stopping && !caughtUp && inFlight.count < configuration.maximumBatchesInFlight {
+                    let rows: [OutboxRow]
+                    do {
+                        rows = try await source.fetch(limit: configuration.batchSize, after: cursor)
+                        sourceFailures = 0
+                    } catch {
+                        sourceFailures += 1
+                        logger.error("reading the outbox failed (attempt \(sourceFailures)): \(error)")
+                        if untilDrained && !configuration.sourceRetry.allowsRetry(after: sourceFailures) {
+                            throw Failure(description: "reading the outbox failed \(sourceFailures) times: \(error)")
+                        }
+                        try? await Task.sleep(for: configuration.sourceRetry.delay(afterAttempt: sourceFailures))
+                        continue
+                    }
+                    if rows.count < configuration.batchSize { caughtUp = true }
+                    if rows.isEmpty {
+                        if inFlight.isEmpty {
+                            if cursor != nil {
+                                // Caught up behind a cursor: check once from the start.
+                                cursor = nil
+                                caughtUp = false
+                                continue
+                            }
+                            if untilDrained { break }
+                        }
+                    } else {
+                        pollInterval = configuration.idlePollInterval.lowerBound
+                        cursor = rows[rows.count - 1].cursor
+                        let sequence = nextSequence
+                        nextSequence += 1
+                        let plan = BatchPlan(
+                            sequence: sequence, rows: rows, flavour: source.flavour, decoder: decoder,
+                            expander: expander, routing: routing,
+                            onUnrouted: { eventType in
+                                if unroutedSeen.insert(eventType).inserted {
+                                    self.logger.notice("no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)")
+                                }
+                            }
+                        )
+                        var batch = InFlightBatch(plan: plan, waitingFor: Set(plan.lanes.keys), deadLetters: plan.deadLetters)
+                        for (destination, messages) in plan.lanes {
+                            lanes[destination]?.yield(Job(sequence: sequence, messages: messages, storedPayloads: plan.storedPayloads))
+                        }
+                        batch.waitingFor = Set(plan.lanes.keys)
+                        inFlight[sequence] = batch
+                        try await completeIfDone(sequence)
+                        continue
+                    }
+                }
+
+                // Nothing to claim now: wait for a destination, a wake-up or shutdown.
+                if caughtUp && !stopping && !waking {
+                    waking = true
+                    let interval = pollInterval
+                    pollInterval = min(pollInterval * 2, configuration.idlePollInterval.upperBound)
+                    if inFlight.isEmpty {
+                        let source = self.source
+                        group.addTask {
+                            await source.waitForRows(timeout: interval)
+                            eventSink.yield(.wake)
+                        }
+                    } else {
+                        group.addTask {
+                            try? await Task.sleep(for: interval)
+                            eventSink.yield(.wake)
+                        }
+                    }
+                }
+                guard let event = await iterator.next() else { break }
+                switch event {
+                case .finished(let sequence, let destination, let outcome):
+                    guard var batch = inFlight[sequence] else { continue }
+                    batch.waitingFor.remove(destination)
+                    switch outcome {
+                    case .completed(let delivered, let deadLetters):
+                        batch.deliveries += delivered
+                        batch.deadLetters += deadLetters
+                    case .abandoned:
+                        batch.abandoned = true
+                    }
+                    inFlight[sequence] = batch
+                    try await completeIfDone(sequence)
+                case .wake:
+                    waking = false
+                    if !stopping { caughtUp = false }
+                case .shutdown:
+                    guard !stopping else { continue }
+                    stopping = true
+                    logger.info("stopping: claiming no more rows; finishing \(inFlight.count) batches in flight")
+                    let grace = configuration.shutdownGracePeriod
+                    group.addTask {
+                        try? await Task.sleep(for: grace)
+                        eventSink.yield(.graceExpired)
+                    }
+                case .graceExpired:
+                    logger.warning("shutdown grace period over: \(inFlight.values.map(\.plan.rowIDs.count).reduce(0, +)) rows stay undelivered and will be relayed again")
+                    summary.rowsLeftInFlight += inFlight.values.map(\.plan.rowIDs.count).reduce(0, +)
+                    inFlight.removeAll()
+                }
+            }
+            return summary
+        }
+    }
+}

@@ -1,0 +1,28 @@
+/// What a relay run did: counts since it started.
+public struct RelaySummary: Sendable, Hashable, CustomStringConvertible {
+    /// Rows marked or deleted (delivered, set aside or skipped).
+    public var rowsCompleted = 0
+    /// Messages the rows expanded into.
+    public var messages = 0
+    /// Successful deliveries (one per message and destination).
+    public var deliveries = 0
+    /// Dead letters written (undecodable rows, failed deliveries, dead-lettered unrouted messages).
+    public var deadLetters = 0
+    /// Rows that could not be decoded (counted in ``deadLetters`` too).
+    public var undecodableRows = 0
+    /// Messages no route matched that were skipped.
+    public var skippedUnrouted = 0
+    /// Rows that were in flight when the relay stopped; they stay undelivered and are
+    /// relayed again next time.
+    public var rowsLeftInFlight = 0
+
+    public init() {}
+
+    public var description: String {
+        var text = "\(rowsCompleted) rows, \(messages) messages, \(deliveries) deliveries, \(deadLetters) dead letters"
+        if undecodableRows > 0 { text += " (\(undecodableRows) undecodable rows)" }
+        if skippedUnrouted > 0 { text += ", \(skippedUnrouted) unrouted skipped" }
+        if rowsLeftInFlight > 0 { text += ", \(rowsLeftInFlight) rows left for redelivery" }
+        return text
+    }
+}

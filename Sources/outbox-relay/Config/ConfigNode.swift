@@ -1,0 +1,236 @@
+import Foundation
+import Yams
+
+/// One YAML mapping of the configuration file, with its key path for error messages.
+///
+/// Every accessor names the full key path when a value has the wrong type, and string
+/// values may be indirections: `env:VAR` reads an environment variable, `file:PATH` reads a
+/// file (trailing newline removed) — use them for secrets.
+struct ConfigNode {
+    /// The dotted path of this mapping (`""` for the root).
+    let path: String
+    private let mapping: Yams.Node.Mapping
+    private let environment: [String: String]
+
+    init(path: String, mapping: Yams.Node.Mapping, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.path = path
+        self.mapping = mapping
+        self.environment = environment
+    }
+
+    /// Parses a whole YAML document, which must be a mapping.
+    static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConfigNode {
+        let node: Yams.Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(keyPath: "", problem: "the file is not valid YAML: \(error)")
+        }
+        guard let node else { throw ConfigError(keyPath: "", problem: "the file is empty", fix: "start from `outbox-relay demo`'s example or the README's config reference") }
+        guard let mapping = node.mapping else { throw ConfigError(keyPath: "", problem: "the top level must be a mapping (source:, transports:, routes:)") }
+        return ConfigNode(path: "", mapping: mapping, environment: environment)
+    }
+
+    /// The key path of a member.
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The keys present, in file order.
+    var keys: [String] { mapping.keys.compactMap(\.string) }
+
+    /// Whether `key` is present (even if null).
+    func contains(_ key: String) -> Bool { mapping[key] != nil }
+
+    private func node(_ key: String) -> Yams.Node? {
+        guard let value = mapping[key] else { return nil }
+        if case .scalar(let scalar) = value, scalar.tag.description == Tag.Name.null.rawValue || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
+            return nil
+        }
+        return value
+    }
+
+    private func scalarText(_ key: String) throws -> String? {
+        guard let value = node(key) else { return nil }
+        guard case .scalar(let scalar) = value else {
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a single value, found a \(value.kindName)")
+        }
+        return scalar.string
+    }
+
+    /// Resolves `env:VAR` and `file:PATH` indirections.
+    func resolve(_ text: String, keyPath: String) throws -> String {
+        if text.hasPrefix("env:") {
+            let name = String(text.dropFirst(4))
+            guard let value = environment[name] else {
+                throw ConfigError(keyPath: keyPath, problem: "refers to the environment variable \(name), which is not set", fix: "export \(name)=… before starting the relay")
+            }
+            return value
+        }
+        if text.hasPrefix("file:") {
+            let filePath = String(text.dropFirst(5))
+            guard let data = FileManager.default.contents(atPath: filePath), var value = String(data: data, encoding: .utf8) else {
+                throw ConfigError(keyPath: keyPath, problem: "refers to the file \(filePath), which cannot be read", fix: "check the path and its permissions")
+            }
+            while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+            return value
+        }
+        return text
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let text = try scalarText(key) else { return nil }
+        return try resolve(text, keyPath: keyPath(key))
+    }
+
+    func requiredString(_ key: String) throws -> String {
+        guard let value = try string(key) else {
+            throw ConfigError(keyPath: keyPath(key), problem: "is required but missing")
+        }
+        return value
+    }
+
+    func int(_ key: String) throws -> Int? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a whole number, found \"\(text)\"")
+        }
+        return value
+    }
+
+    func double(_ key: String) throws -> Double? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Double(text) else {
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a number, found \"\(text)\"")
+        }
+        return value
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let text = try string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw ConfigError(keyPath: keyPath(key), problem: "expected true or false, found \"\(text)\"")
+        }
+    }
+
+    /// A duration: `250ms`, `5s`, `2m`, `1h`, `1d`, or a plain number of seconds.
+    func duration(_ key: String) throws -> Duration? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Self.parseDuration(text) else {
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a duration such as 250ms, 5s, 2m or 1h, found \"\(text)\"")
+        }
+        return value
+    }
+
+    static func parseDuration(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            guard let number = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { return nil }
+            return .microseconds(Int64(number * factor * 1_000_000))
+        }
+        guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
+        return .microseconds(Int64(seconds * 1_000_000))
+    }
+
+    /// A list of strings; a single string counts as a list of one.
+    func stringList(_ key: String) throws -> [String]? {
+        guard let value = node(key) else { return nil }
+        switch value {
+        case .scalar(let scalar):
+            return [try resolve(scalar.string, keyPath: keyPath(key))]
+        case .sequence(let sequence):
+            return try sequence.enumerated().map { index, element in
+                guard case .scalar(let scalar) = element else {
+                    throw ConfigError(keyPath: "\(keyPath(key))[\(index)]", problem: "expected a string, found a \(element.kindName)")
+                }
+                return try resolve(scalar.string, keyPath: "\(keyPath(key))[\(index)]")
+            }
+        default:
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a list of strings, found a mapping")
+        }
+    }
+
+    /// A mapping of strings to strings (values resolved; numbers and booleans as text).
+    func stringMap(_ key: String) throws -> [String: String]? {
+        guard let child = try child(key) else { return nil }
+        var result: [String: String] = [:]
+        for name in child.keys {
+            guard let value = try child.string(name) else {
+                throw ConfigError(keyPath: child.keyPath(name), problem: "has no value")
+            }
+            result[name] = value
+        }
+        return result
+    }
+
+    /// A nested mapping.
+    func child(_ key: String) throws -> ConfigNode? {
+        guard let value = node(key) else { return nil }
+        guard case .mapping(let nested) = value else {
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a mapping (key: value lines), found a \(value.kindName)")
+        }
+        return ConfigNode(path: keyPath(key), mapping: nested, environment: environment)
+    }
+
+    /// A list of mappings.
+    func children(_ key: String) throws -> [ConfigNode]? {
+        guard let value = node(key) else { return nil }
+        guard case .sequence(let sequence) = value else {
+            throw ConfigError(keyPath: keyPath(key), problem: "expected a list, found a \(value.kindName)")
+        }
+        return try sequence.enumerated().map { index, element in
+            guard case .mapping(let nested) = element else {
+                throw ConfigError(keyPath: "\(keyPath(key))[\(index)]", problem: "expected a mapping, found a \(element.kindName)")
+            }
+            return ConfigNode(path: "\(keyPath(key))[\(index)]", mapping: nested, environment: environment)
+        }
+    }
+
+    /// One of a fixed set of words.
+    func choice<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E? where E.RawValue == String {
+        guard let text = try string(key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(keyPath: keyPath(key), problem: "\"\(text)\" is not one of: \(allowed)", fix: "use one of \(allowed)")
+        }
+        return value
+    }
+
+    /// Fails on the first key that is not in `allowed`.
+    func rejectUnknownKeys(_ allowed: Set<String>) throws {
+        for key in keys where !allowed.contains(key) {
+            let suggestion = allowed.min { Self.distance($0, key) < Self.distance($1, key) }
+            let fix = suggestion.map { Self.distance($0, key) <= 3 ? "did you mean \"\($0)\"?" : nil } ?? nil
+            throw ConfigError(
+                keyPath: keyPath(key),
+                problem: "unknown key",
+                fix: fix ?? "remove it; allowed here: \(allowed.sorted().joined(separator: ", "))"
+            )
+        }
+    }
+
+    private static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+extension Yams.Node {
+    var kindName: String {
+        switch self {
+        case .scalar: return "single value"
+        case .mapping: return "mapping"
+        case .sequence: return "list"
+        case .alias: return "alias"
+        }
+    }
+}
