@@ -53,7 +53,7 @@ let package = Package(
 
         // MARK: Sources and transports, one C library each
         .target(name: "OutboxSQLite", dependencies: ["OutboxRelay", "CSQLite"]),
-        .target(name: "OutboxPostgres", dependencies: ["OutboxRelay", "CLibPQ"]),
+        .target(name: "OutboxPostgres", dependencies: ["OutboxRelay", "CLibPQ", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OutboxKafka", dependencies: ["OutboxRelay", "CRdKafka"]),
         .target(name: "OutboxHTTP", dependencies: ["OutboxRelay", "CCurl"]),
 
