@@ -135,9 +135,9 @@ public enum OutboxSchema {
                 CREATE TABLE IF NOT EXISTS \(name) (
                     id VARCHAR(36) NOT NULL PRIMARY KEY,
                     payload TEXT NOT NULL,
-                    time_of_recording DATETIME(6) NOT NULL,
+                    time_of_recording DATETIME NOT NULL,
                     dispatched BOOLEAN NOT NULL,
-                    time_of_dispatching DATETIME(6) NULL
+                    time_of_dispatching DATETIME NULL
                 );
                 CREATE INDEX IF NOT EXISTS \(index) ON \(quote(table.name, .sqlite)) (dispatched, time_of_recording ASC);
 
