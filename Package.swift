@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "OutboxSQLite", dependencies: ["OutboxRelay", "CSQLite"]),
         .target(name: "OutboxPostgres", dependencies: ["OutboxRelay", "CLibPQ", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OutboxKafka", dependencies: ["OutboxRelay", "CRdKafka"]),
-        .target(name: "OutboxHTTP", dependencies: ["OutboxRelay", "CCurl"]),
+        .target(name: "OutboxHTTP", dependencies: ["OutboxRelay", "CCurl", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: The daemon
         .executableTarget(
