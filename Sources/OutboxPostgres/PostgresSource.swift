@@ -1,0 +1,467 @@
+import Logging
+import OutboxRelay
+
+/// Reads an EventSauce outbox table in PostgreSQL through libpq, for both table flavours.
+///
+/// One actor owns one `PGconn*` on a ``DedicatedThreadExecutor``, so blocking libpq calls never
+/// occupy the cooperative thread pool; with ``Configuration/notifyChannel`` a second connection
+/// on its own thread `LISTEN`s for wake-ups.
+///
+/// **Many relays, one table.** With the default ``Configuration/Lock/Mode/advisory`` lock, the
+/// active relay holds a session-level `pg_advisory_lock` on its data connection, keyed by the
+/// table's oid. Other relays wait in ``open()`` as hot standbys, trying
+/// `pg_try_advisory_lock` every ``Configuration/Lock/standbyPollInterval``, and take over as
+/// soon as the active relay's session ends (process exit, crash, network loss detected by the
+/// server). Because the lock lives on the same session as the reads and writes, a relay that
+/// loses its connection loses the lock at the same moment; after reconnecting it waits as a
+/// standby if another relay took over. Limits: one relay works at a time (standbys add
+/// availability, not throughput), and a takeover redelivers the batches the old relay had in
+/// flight (at-least-once). PHP relays take no lock: never run one on the same table.
+///
+/// **Order.** `outbox` rows are read by `id`; `dispatcher` rows by (`time_of_recording`, `id`)
+/// with the time read as `YYYY-MM-DD HH24:MI:SS.US` (whole seconds work), and a batch is
+/// extended to the end of its last row's time tie group (by up to one more batch) so the
+/// engine can order a tie group by `__aggregate_root_version`. Reading never holds a
+/// transaction open: fetches are single statements; ``complete(rows:deadLetters:)`` is one
+/// short transaction of prepared statements.
+public actor PostgresSource: OutboxSource, OutboxStatusReporting {
+    /// The table flavour this source reads.
+    public nonisolated let flavour: OutboxFlavour
+    /// The table name as configured.
+    public nonisolated let table: String
+    /// The configuration this source was created with.
+    public nonisolated let configuration: Configuration
+
+    private let executor: DedicatedThreadExecutor
+    /// Runs every method on the source's own thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let logger: Logger
+    private nonisolated let listener: PostgresNotificationListener?
+    private var connection: PostgresConnection?
+    private var tableInfo: PostgresTableInfo?
+    private var statements: PostgresStatements?
+    private var isOpen = false
+    private var holdsLock = false
+    private var lastRetention: ContinuousClock.Instant?
+
+    /// Creates a source; nothing connects until ``open()`` (or ``status()``).
+    /// - Throws: ``PostgresError`` (`invalidConfiguration`) naming a setting that cannot work.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "outbox-relay.postgres")) throws(PostgresError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.flavour = configuration.flavour
+        self.table = configuration.table.description
+        self.logger = logger
+        self.executor = DedicatedThreadExecutor(name: "outbox-relay.postgres")
+        self.listener = configuration.notifyChannel.map {
+            PostgresNotificationListener(connection: configuration.connection, applicationName: configuration.applicationName, channel: $0, logger: logger)
+        }
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    // MARK: - OutboxSource
+
+    /// Connects, checks the table, its columns and privileges, creates the dead-letter table
+    /// if missing, and (with the advisory lock) waits as a standby until this relay is the
+    /// active one.
+    /// - Throws: ``PostgresError`` naming what is wrong (credentials, missing table or column,
+    ///   missing privilege), or `CancellationError` while waiting as a standby.
+    public func open() async throws {
+        let connection = try currentOrNewSession()
+        try inspectTable(connection)
+        try ensureDeadLetterTable(connection)
+        isOpen = true
+        if configuration.lock.mode == .advisory {
+            _ = try await usableConnection()
+        }
+        if let listener {
+            try await listener.start()
+        }
+        logger.info("postgres: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)")
+    }
+
+    /// Reads up to `limit` undelivered rows in relay order after `cursor`.
+    ///
+    /// A lost connection is re-established (with backoff, and re-taking the lock) and the read
+    /// retried once. `dispatcher` batches may hold more than `limit` rows: the rest of the last
+    /// row's `time_of_recording` tie group, up to `limit` more.
+    /// - Throws: ``PostgresError``; the engine retries.
+    public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await withConnection { connection in
+            try self.fetchRows(connection, limit: max(1, limit), after: cursor)
+        }
+    }
+
+    /// Inserts the dead letters and marks (or deletes) the rows, in one transaction.
+    ///
+    /// Ids go in chunks of ``Configuration/completeChunkSize`` per `= ANY($1)` statement.
+    /// Marking is idempotent, so a retry after a connection lost during `COMMIT` is harmless
+    /// (dead letters may then be recorded twice). Retention runs afterwards when due.
+    /// - Throws: ``PostgresError``; nothing is marked unless everything is.
+    public func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+        guard !rows.isEmpty || !deadLetters.isEmpty else { return }
+        try await withConnection { connection in
+            try self.completeRows(connection, rows: rows, deadLetters: deadLetters)
+        }
+        await runRetentionIfDue()
+    }
+
+    /// Returns on a `NOTIFY` on ``Configuration/notifyChannel`` or after `timeout`; without a
+    /// channel, sleeps for `timeout`.
+    public nonisolated func waitForRows(timeout: Duration) async {
+        if let listener {
+            await listener.wait(timeout: timeout)
+        } else {
+            try? await Task.sleep(for: timeout)
+        }
+    }
+
+    /// Closes both connections, releasing the lock.
+    public func close() async {
+        if let listener { await listener.close() }
+        connection = nil
+        holdsLock = false
+        isOpen = false
+    }
+
+    // MARK: - Status
+
+    /// Reads the backlog, the oldest undelivered row's age, the dead-letter count and the lock
+    /// holder. Works without ``open()`` and never takes the lock.
+    /// - Throws: ``PostgresError``.
+    public func status() async throws -> OutboxStatus {
+        try await withConnection { connection in
+            try self.readStatus(connection)
+        }
+    }
+
+    /// Whether this source currently holds the relay lock (always `false` with lock mode `none`).
+    public var isActiveRelay: Bool { holdsLock }
+
+    /// The server process id of the data connection, if connected (for diagnostics and tests).
+    public var backendPID: Int32? { connection?.backendPID }
+
+    // MARK: - Connection handling
+
+    private var needsLock: Bool { isOpen && configuration.lock.mode == .advisory }
+
+    private func openSession() throws(PostgresError) -> PostgresConnection {
+        let connection = try PostgresConnection.connect(configuration.connection, applicationName: configuration.applicationName)
+        if let timeout = configuration.statementTimeout {
+            try connection.execute("SET statement_timeout = \(max(1, timeout.milliseconds))")
+        }
+        return connection
+    }
+
+    private func currentOrNewSession() throws(PostgresError) -> PostgresConnection {
+        if let connection, connection.isHealthy { return connection }
+        dropConnection()
+        let connection = try openSession()
+        self.connection = connection
+        return connection
+    }
+
+    private func dropConnection() {
+        if holdsLock { logger.warning("postgres: lost the connection holding the relay lock on \(table)") }
+        connection = nil
+        holdsLock = false
+    }
+
+    /// A healthy connection (holding the lock when required), reconnecting with backoff for
+    /// up to ``Configuration/Reconnect/maximumTime``, and waiting as a standby while another
+    /// relay holds the lock.
+    private func usableConnection() async throws -> PostgresConnection {
+        if let connection, connection.isHealthy, !needsLock || holdsLock { return connection }
+        let settings = configuration.reconnect
+        var delay = settings.initialDelay
+        var deadline = ContinuousClock.now + settings.maximumTime
+        var announcedStandby = false
+        while true {
+            try Task.checkCancellation()
+            do {
+                let connection = try currentOrNewSession()
+                deadline = ContinuousClock.now + settings.maximumTime
+                delay = settings.initialDelay
+                if tableInfo == nil { try inspectTable(connection) }
+                guard needsLock, !holdsLock else { return connection }
+                if try tryLock(connection) {
+                    holdsLock = true
+                    logger.info("postgres: active relay for \(table) (advisory lock \(tableInfo!.lockKey) taken)")
+                    return connection
+                }
+                if !announcedStandby {
+                    let holder = (try? lockHolder(connection)) ?? nil
+                    logger.info("postgres: standby for \(table); the lock is held by \(holder ?? "another session")")
+                    announcedStandby = true
+                }
+                try await Task.sleep(for: configuration.lock.standbyPollInterval)
+            } catch let error as PostgresError where error.isConnectionFailure {
+                dropConnection()
+                guard ContinuousClock.now + delay < deadline else { throw error }
+                logger.warning("postgres: \(error); reconnecting in \(delay)")
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, settings.maximumDelay)
+            }
+        }
+    }
+
+    /// Runs `body` on a usable connection; on a lost connection, reconnects and retries once.
+    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) async throws -> T {
+        var retried = false
+        while true {
+            let connection = try await usableConnection()
+            do {
+                return try body(connection)
+            } catch let error as PostgresError where error.isConnectionFailure && !retried {
+                logger.warning("postgres: \(error); reconnecting and retrying")
+                dropConnection()
+                retried = true
+            }
+        }
+    }
+
+    private func tryLock(_ connection: PostgresConnection) throws(PostgresError) -> Bool {
+        let result = try connection.execute("SELECT pg_try_advisory_lock($1::bigint)", [String(tableInfo!.lockKey)])
+        return result.string(0, 0) == "t"
+    }
+
+    // MARK: - Table inspection
+
+    private func inspectTable(_ connection: PostgresConnection) throws(PostgresError) {
+        let configuredTable = configuration.table
+        let found = try connection.execute("SELECT to_regclass($1)::oid::text, current_setting('search_path')", [configuredTable.quoted(for: .postgres)])
+        guard let oidText = found.string(0, 0), let oid = UInt32(oidText) else {
+            throw PostgresError(code: .missingTable, message: "the table \(configuredTable) does not exist (search_path: \(found.string(0, 1) ?? "?")); create it (see `outbox-relay schema`) or set source.table")
+        }
+        let columns = try connection.execute(
+            "SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [oidText]
+        )
+        var types: [String: String] = [:]
+        var names: [String] = []
+        for row in 0..<columns.rowCount {
+            let name = columns.string(row, 0) ?? ""
+            types[name] = columns.string(row, 1) ?? ""
+            names.append(name)
+        }
+        let c = configuration.columns
+        let required: [(key: String, name: String)] = configuration.flavour == .outbox
+            ? [("id", c.id), ("payload", c.payload), ("consumed", c.consumed)]
+            : [("id", c.id), ("payload", c.payload), ("time_of_recording", c.timeOfRecording), ("dispatched", c.dispatched), ("time_of_dispatching", c.timeOfDispatching)]
+        for column in required where types[column.name] == nil {
+            throw PostgresError(
+                code: .missingColumn,
+                message: "the table \(configuredTable) has no column \"\(column.name)\" (source.columns.\(column.key)); its columns are: \(names.joined(separator: ", "))"
+            )
+        }
+        let payloadType = types[c.payload]!
+        guard ["json", "jsonb", "text", "character varying", "character"].contains(payloadType) else {
+            throw PostgresError(code: .invalidConfiguration, message: "the column \(configuredTable).\(c.payload) is \(payloadType); expected json, jsonb, text or varchar")
+        }
+        let idType = types[c.id]!
+        if configuration.flavour == .outbox, !["bigint", "integer", "smallint"].contains(idType) {
+            throw PostgresError(code: .invalidConfiguration, message: "the column \(configuredTable).\(c.id) is \(idType); the outbox flavour needs an integer id (is the table a dispatcher-flavour table?)")
+        }
+        var withoutZone = true
+        if configuration.flavour == .dispatcher {
+            let timeType = types[c.timeOfRecording]!
+            guard timeType.hasPrefix("timestamp") else {
+                throw PostgresError(code: .invalidConfiguration, message: "the column \(configuredTable).\(c.timeOfRecording) is \(timeType); expected timestamp(6)")
+            }
+            withoutZone = timeType == "timestamp without time zone"
+        }
+        let privileges = try connection.execute(
+            "SELECT has_table_privilege($1::oid, 'SELECT'), has_table_privilege($1::oid, 'UPDATE'), has_table_privilege($1::oid, 'DELETE'), current_user::text",
+            [oidText]
+        )
+        let user = privileges.string(0, 3) ?? "?"
+        var missing: [String] = []
+        if privileges.string(0, 0) != "t" { missing.append("SELECT") }
+        if configuration.afterDelivery == .mark, privileges.string(0, 1) != "t" { missing.append("UPDATE") }
+        if configuration.afterDelivery == .delete || configuration.retention != nil, privileges.string(0, 2) != "t" { missing.append("DELETE") }
+        if !missing.isEmpty {
+            throw PostgresError(code: .permissionDenied, message: "the user \(user) lacks \(missing.joined(separator: ", ")) on \(configuredTable); GRANT \(missing.joined(separator: ", ")) ON \(configuredTable.quoted(for: .postgres)) TO \(user)")
+        }
+        let info = PostgresTableInfo(oid: oid, idType: idType, timesWithoutZone: withoutZone)
+        tableInfo = info
+        statements = PostgresStatements(configuration: configuration, table: info)
+    }
+
+    private func ensureDeadLetterTable(_ connection: PostgresConnection) throws(PostgresError) {
+        let deadLetters = configuration.effectiveDeadLetterTable
+        let found = try connection.execute("SELECT to_regclass($1)::oid::text", [deadLetters.quoted(for: .postgres)])
+        if let oid = found.string(0, 0) {
+            let privilege = try connection.execute("SELECT has_table_privilege($1::oid, 'INSERT'), current_user::text", [oid])
+            if privilege.string(0, 0) != "t" {
+                let user = privilege.string(0, 1) ?? "?"
+                throw PostgresError(code: .permissionDenied, message: "the user \(user) lacks INSERT on the dead-letter table \(deadLetters); GRANT INSERT ON \(deadLetters.quoted(for: .postgres)) TO \(user) (and USAGE on its id sequence)")
+            }
+            return
+        }
+        do {
+            try connection.execute(PostgresSchema.deadLetterTable(deadLetters))
+        } catch where error.code == .permissionDenied {
+            throw PostgresError(code: .permissionDenied, sqlState: error.sqlState, message: "cannot create the dead-letter table \(deadLetters): \(error.message); create it with `outbox-relay schema` as an owner, or set source.dead_letter_table")
+        }
+        logger.info("postgres: created the dead-letter table \(deadLetters)")
+    }
+
+    // MARK: - Reading
+
+    private func fetchRows(_ connection: PostgresConnection, limit: Int, after cursor: OutboxCursor?) throws(PostgresError) -> [OutboxRow] {
+        let statements = self.statements!
+        switch configuration.flavour {
+        case .outbox:
+            let result: PostgresResult
+            if let cursor {
+                guard case .integer(let id) = cursor.id else {
+                    throw PostgresError(code: .unexpectedResult, message: "an outbox-flavour cursor needs an integer id, got \(cursor.id)")
+                }
+                try connection.prepare("outbox_relay_fetch_after", statements.fetchAfter)
+                result = try connection.executePrepared("outbox_relay_fetch_after", [String(id), String(limit)])
+            } else {
+                try connection.prepare("outbox_relay_fetch_first", statements.fetchFirst)
+                result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit)])
+            }
+            let count = result.rowCount
+            var rows: [OutboxRow] = []
+            rows.reserveCapacity(count)
+            for row in 0..<count {
+                guard let id = result.int64(row, 0) else {
+                    throw PostgresError(code: .unexpectedResult, message: "row \(row) of \(table) has a NULL or non-integer id")
+                }
+                rows.append(OutboxRow(id: .integer(id), payload: result.bytes(row, 1)))
+            }
+            return rows
+        case .dispatcher:
+            let result: PostgresResult
+            if let cursor {
+                guard let time = cursor.timeOfRecording else {
+                    throw PostgresError(code: .unexpectedResult, message: "a dispatcher-flavour cursor needs a time_of_recording")
+                }
+                try connection.prepare("outbox_relay_fetch_after", statements.fetchAfter)
+                result = try connection.executePrepared("outbox_relay_fetch_after", [time, cursor.id.description, String(limit + 1)])
+            } else {
+                try connection.prepare("outbox_relay_fetch_first", statements.fetchFirst)
+                result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit + 1)])
+            }
+            var rows = Self.dispatcherRows(result, limit: limit)
+            if result.rowCount > limit, result.string(limit, 2) == rows.last?.timeOfRecording, let last = rows.last {
+                // The batch ends inside a tie group: read the rest of it (bounded).
+                try connection.prepare("outbox_relay_fetch_tie_group", statements.fetchTieGroup!)
+                let rest = try connection.executePrepared("outbox_relay_fetch_tie_group", [last.timeOfRecording, last.id.description, String(limit)])
+                rows.append(contentsOf: Self.dispatcherRows(rest, limit: limit))
+            }
+            return rows
+        }
+    }
+
+    private static func dispatcherRows(_ result: PostgresResult, limit: Int) -> [OutboxRow] {
+        let count = min(result.rowCount, limit)
+        var rows: [OutboxRow] = []
+        rows.reserveCapacity(count)
+        for row in 0..<count {
+            rows.append(OutboxRow(id: .text(result.string(row, 0) ?? ""), payload: result.bytes(row, 1), timeOfRecording: result.string(row, 2)))
+        }
+        return rows
+    }
+
+    // MARK: - Completing
+
+    private func completeRows(_ connection: PostgresConnection, rows: [OutboxRowID], deadLetters: [DeadLetter]) throws(PostgresError) {
+        let statements = self.statements!
+        try connection.execute("BEGIN")
+        do {
+            if !deadLetters.isEmpty {
+                try connection.prepare("outbox_relay_insert_dead_letter", statements.insertDeadLetter)
+                for letter in deadLetters {
+                    try connection.executePrepared("outbox_relay_insert_dead_letter", [
+                        table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
+                        letter.payload.postgresByteaHex, String(letter.attempts), letter.lastError,
+                        letter.firstFailedAt.rfc3339, letter.lastFailedAt.rfc3339,
+                    ])
+                }
+            }
+            try connection.prepare("outbox_relay_complete", statements.complete)
+            var start = 0
+            while start < rows.count {
+                let end = min(start + configuration.completeChunkSize, rows.count)
+                try connection.executePrepared("outbox_relay_complete", [Array(rows[start..<end]).postgresArrayLiteral])
+                start = end
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func runRetentionIfDue() async {
+        guard let retention = configuration.retention, let sql = statements?.retention else { return }
+        let now = ContinuousClock.now
+        if let lastRetention, now - lastRetention < retention.interval { return }
+        lastRetention = now
+        guard let connection, connection.isHealthy else { return }
+        let first: String
+        if let age = retention.maximumAge {
+            first = "\(Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18) seconds"
+        } else {
+            first = String(retention.keepNewest ?? 0)
+        }
+        do {
+            try connection.prepare("outbox_relay_retention", sql)
+            var deleted = 0
+            for _ in 0..<retention.maximumBatchesPerRun {
+                let result = try connection.executePrepared("outbox_relay_retention", [first, String(retention.batchSize)])
+                let count = result.affectedRows
+                deleted += count
+                if count < retention.batchSize { break }
+            }
+            if deleted > 0 { logger.info("postgres: retention deleted \(deleted) delivered rows from \(table)") }
+        } catch {
+            logger.warning("postgres: retention failed (will retry in \(retention.interval)): \(error)")
+        }
+    }
+
+    // MARK: - Status
+
+    private func readStatus(_ connection: PostgresConnection) throws(PostgresError) -> OutboxStatus {
+        let statements = self.statements!
+        let backlog = Int(try connection.execute(statements.countBacklog, []).string(0, 0) ?? "0") ?? 0
+        var age: Duration?
+        let oldest = try connection.execute(statements.oldestUndelivered, [])
+        if oldest.rowCount > 0, !oldest.isNull(0, 0) {
+            switch configuration.flavour {
+            case .dispatcher:
+                if let seconds = Double(oldest.string(0, 0) ?? "") { age = .microseconds(Int64(seconds * 1_000_000)) }
+            case .outbox:
+                let row = OutboxRow(id: .integer(0), payload: oldest.bytes(0, 0))
+                if let recorded = try? EnvelopeDecoder(table: table).decode(row).timeOfRecording {
+                    age = .microseconds(Timestamp.now().microsecondsSinceEpoch - recorded.microsecondsSinceEpoch)
+                }
+            }
+        }
+        var deadLetters = 0
+        let deadLetterTable = configuration.effectiveDeadLetterTable
+        if try connection.execute("SELECT to_regclass($1)::oid::text", [deadLetterTable.quoted(for: .postgres)]).string(0, 0) != nil {
+            deadLetters = Int(try connection.execute(statements.countDeadLetters, [table]).string(0, 0) ?? "0") ?? 0
+        }
+        let holder = configuration.lock.mode == .advisory ? try lockHolder(connection) : nil
+        return OutboxStatus(backlog: backlog, oldestUndeliveredAge: age, deadLetters: deadLetters, lockHolder: holder)
+    }
+
+    private func lockHolder(_ connection: PostgresConnection) throws(PostgresError) -> String? {
+        guard let info = tableInfo, let statements else { return nil }
+        let result = try connection.execute(statements.lockHolder, [String(PostgresTableInfo.lockNamespace), String(info.oid)])
+        guard result.rowCount > 0 else { return nil }
+        let pid = result.string(0, 0) ?? "?"
+        let name = result.string(0, 1) ?? ""
+        let client = result.string(0, 2) ?? "?"
+        let since = result.string(0, 3) ?? "?"
+        return "\(name.isEmpty ? "session" : name) (backend pid \(pid), client \(client), connected since \(since))"
+    }
+}
