@@ -230,7 +230,6 @@ extension Yams.Node {
         case .scalar: return "single value"
         case .mapping: return "mapping"
         case .sequence: return "list"
-        case .alias: return "alias"
         }
     }
 }

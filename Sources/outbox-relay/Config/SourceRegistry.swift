@@ -25,7 +25,7 @@ protocol SourceConfigParser {
 
 /// Every source type the CLI knows.
 enum SourceRegistry {
-    static let parsers: [any SourceConfigParser.Type] = [
+    nonisolated(unsafe) static let parsers: [any SourceConfigParser.Type] = [
     ]
 
     /// The parser for a URL, by scheme; libpq key=value strings (`host=… dbname=…`) go to PostgreSQL.

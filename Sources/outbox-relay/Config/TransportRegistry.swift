@@ -13,7 +13,7 @@ protocol TransportConfigParser {
 
 /// Every transport type the CLI knows.
 enum TransportRegistry {
-    static let parsers: [any TransportConfigParser.Type] = [
+    nonisolated(unsafe) static let parsers: [any TransportConfigParser.Type] = [
         FileTransportConfig.self,
     ]
 

@@ -1,0 +1,49 @@
+# OutboxRelay — two commands on a fresh Debian machine:
+#   make demo   installs what is missing, builds, relays an embedded SQLite outbox
+#   make test   installs what is missing, starts PostgreSQL in a temp dir, runs every test
+SHELL := /bin/bash
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# C libraries and the services the tests start (Debian package names).
+APT_PACKAGES := pkg-config libsqlite3-dev libpq-dev librdkafka-dev libcurl4-openssl-dev \
+                postgresql openssl nginx-light gcc
+
+.PHONY: deps build demo test bench bench-postgres bench-kafka bench-http clean
+
+## deps: apt-get install the Debian packages that are missing (no-op when all are there)
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH (install Swift 6.1+ from swift.org)"; exit 1; }
+
+## build: debug build of the package, examples included
+build: deps
+	$(SWIFT) build
+
+## demo: relay a freshly generated SQLite outbox to stdout and an in-process consumer
+demo: build
+	$(SWIFT) run --skip-build outbox-relay demo
+
+## test: every test, against a PostgreSQL server started in a temporary folder
+test: deps
+	$(SWIFT) build --build-tests
+	.ci/with-postgres.sh $(SWIFT) test --skip-build
+
+## bench: every benchmark (release builds; see Benchmarks/README.md)
+bench: bench-postgres bench-kafka bench-http
+
+bench-postgres: deps
+	Benchmarks/run-postgres.sh
+
+bench-kafka: deps
+	Benchmarks/run-kafka.sh
+
+bench-http: deps
+	Benchmarks/run-http.sh
+
+clean:
+	rm -rf .build Benchmarks/.build

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Logging
+import OutboxRelay
+import ServiceLifecycle
+
+/// `outbox-relay run --config FILE [--drain]`.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Relays until SIGINT/SIGTERM, or with --drain until no undelivered row remains.",
+        discussion: """
+        On SIGINT or SIGTERM the relay stops claiming rows, lets the batches in flight finish \
+        (relay.shutdown_grace_period) and exits 0; unfinished rows are relayed again next time.
+        With --drain it exits 0 once every row was delivered or set aside in the dead-letter table, \
+        1 if it had to stop with rows it could neither deliver nor set aside, and with \
+        --fail-on-dead-letters 2 if it set any row aside.
+        """
+    )
+
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+
+    @Flag(name: .long, help: "Exit once no undelivered row remains.")
+    var drain = false
+
+    @Flag(name: .long, help: "With --drain: exit 2 if any message was set aside in the dead-letter table.")
+    var failOnDeadLetters = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap()
+        let relayConfiguration: RelayConfiguration
+        do {
+            relayConfiguration = try RelayConfiguration.load(path: config)
+        } catch let error as ConfigError {
+            logger.critical("\(error)")
+            throw ExitCode(78)
+        }
+        let engine = try relayConfiguration.makeEngine(logger: logger)
+
+        if drain {
+            let drainer = DrainService(engine: engine)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: drainer, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            do {
+                try await group.run()
+            } catch {
+                logger.error("relay failed: \(error)")
+                throw ExitCode(1)
+            }
+            guard let summary = drainer.summary else { throw ExitCode(1) }
+            logger.info("drained: \(summary)")
+            if summary.rowsLeftInFlight > 0 { throw ExitCode(1) }
+            if failOnDeadLetters && summary.deadLetters > 0 { throw ExitCode(2) }
+        } else {
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: engine)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            do {
+                try await group.run()
+            } catch {
+                logger.error("relay failed: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Runs ``RelayEngine/drain()`` as a service and keeps its summary.
+final class DrainService: Service, @unchecked Sendable {
+    private let engine: RelayEngine
+    private(set) var summary: RelaySummary?
+
+    init(engine: RelayEngine) {
+        self.engine = engine
+    }
+
+    func run() async throws {
+        summary = try await engine.drain()
+    }
+}

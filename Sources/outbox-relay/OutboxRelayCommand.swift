@@ -1,0 +1,31 @@
+import ArgumentParser
+import Logging
+
+/// `outbox-relay`: moves events out of EventSauce outbox tables.
+@main
+struct OutboxRelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox-relay",
+        abstract: "Relays EventSauce outbox tables to Kafka, webhooks, files and in-process consumers.",
+        subcommands: [RunCommand.self, CheckCommand.self, SchemaCommand.self, DemoCommand.self]
+    )
+}
+
+/// Options every command that logs shares.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    /// Sends logs to standard error (standard output may carry relayed messages).
+    func bootstrap() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "outbox-relay")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
