@@ -329,6 +329,9 @@ public struct JSONParser: ~Copyable {
                     var scalar = UInt32(try hex4(at: offset))
                     offset += 4
                     if (0xD800...0xDBFF).contains(scalar) {
+                        if offset == bytes.count || (offset + 1 == bytes.count && bytes[offset] == UInt8(ascii: "\\")) {
+                            throw truncated("unterminated string")  // cut between the two halves of a pair
+                        }
                         guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
                             throw error("unpaired UTF-16 surrogate")
                         }
