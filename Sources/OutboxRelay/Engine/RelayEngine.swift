@@ -12,6 +12,8 @@ import ServiceLifecycle
 /// Run it as a ServiceLifecycle `Service` (graceful shutdown stops claiming, lets in-flight
 /// batches finish within ``Configuration/shutdownGracePeriod`` and leaves the rest undelivered
 /// for the next run), or call ``drain()`` to relay until nothing undelivered remains.
+/// Cancelling the task stops at once, without the grace period: rows in flight stay
+/// undelivered and are relayed again next time.
 public final class RelayEngine: Service, Sendable {
     /// Tuning of the engine. Every default is chosen for a relay next to its database.
     public struct Configuration: Sendable {
@@ -339,6 +341,9 @@ public final class RelayEngine: Service, Sendable {
                     inFlight.removeAll()
                 }
             }
+            // Task cancellation ends the event stream at once: what is still in flight stays
+            // undelivered and is relayed again next time.
+            summary.rowsLeftInFlight += inFlight.values.map(\.plan.rowIDs.count).reduce(0, +)
             return summary
         }
     }
