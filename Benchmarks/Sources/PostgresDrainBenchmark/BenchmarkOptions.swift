@@ -42,7 +42,10 @@ struct BenchmarkOptions {
     var maximumBatchesInFlight = 4
     /// Also measure `pg_drain --transaction` (BEGIN/COMMIT around each mark, as the relay does).
     var measuresReferenceTransaction = false
-    /// Skip the C reference (backlog mode only).
+    /// Also measure `PostgresSource` alone (fetch/complete loop, no engine). Default `true`
+    /// in matrix mode.
+    var measuresSourceLoop = true
+    /// Skip the C reference (to profile the relay alone).
     var skipsReference = false
 
     static let usage = """
@@ -65,7 +68,8 @@ struct BenchmarkOptions {
           --batch-sizes LIST     default 100,1000,5000; backlog 500 (the relay's default)
           --in-flight N          the engine's maximum batches in flight (default 4)
           --reference-transaction  also run pg_drain with BEGIN/COMMIT around each mark
-          --no-reference         backlog only: skip the C reference
+          --no-source-loop       matrix: skip the PostgresSource-only loop (fetch/complete, no engine)
+          --no-reference         run the relay only (for profiling)
         """
 
     /// Parses `arguments` (without the program name).
@@ -103,11 +107,12 @@ struct BenchmarkOptions {
             case "--in-flight": maximumBatchesInFlight = try integer(argument)
             case "--reference-transaction": measuresReferenceTransaction = true
             case "--no-reference": skipsReference = true
+            case "--no-source-loop": measuresSourceLoop = false
             case "-h", "--help": throw UsageError(description: "")
             default: throw UsageError(description: "unknown argument \"\(argument)\"")
             }
         }
-        if referenceExecutable == nil && !(mode == .backlog && skipsReference) {
+        if referenceExecutable == nil && !skipsReference {
             throw UsageError(description: "--reference PATH (the pg_drain executable) is required")
         }
     }

@@ -8,6 +8,7 @@ struct DrainBenchmark {
         case relay = "relay"
         case reference = "C pg_drain"
         case referenceTransaction = "C pg_drain --transaction"
+        case sourceLoop = "PostgresSource loop"
     }
 
     /// A drain that left the table in the wrong state.
@@ -20,22 +21,24 @@ struct DrainBenchmark {
     let relay: RelayDrain
     let reference: ReferenceDrain?
     let referenceTransaction: ReferenceDrain?
+    let sourceLoop: SourceLoopDrain?
 
     init(options: BenchmarkOptions) {
         self.options = options
         psql = PsqlClient(executable: options.psqlExecutable, connection: options.connection)
         relay = RelayDrain(connection: options.connection, maximumBatchesInFlight: options.maximumBatchesInFlight)
-        let skipsReference = options.mode == .backlog && options.skipsReference
-        reference = options.referenceExecutable.flatMap { skipsReference ? nil : ReferenceDrain(executable: $0, connection: options.connection) }
-        referenceTransaction = options.measuresReferenceTransaction
+        reference = options.referenceExecutable.flatMap { options.skipsReference ? nil : ReferenceDrain(executable: $0, connection: options.connection) }
+        referenceTransaction = options.measuresReferenceTransaction && !options.skipsReference
             ? options.referenceExecutable.map { ReferenceDrain(executable: $0, connection: options.connection, usesTransaction: true) }
             : nil
+        sourceLoop = options.measuresSourceLoop ? SourceLoopDrain(connection: options.connection) : nil
     }
 
     private var programs: [Program] {
         var programs: [Program] = []
         if reference != nil { programs.append(.reference) }
         if referenceTransaction != nil { programs.append(.referenceTransaction) }
+        if sourceLoop != nil { programs.append(.sourceLoop) }
         programs.append(.relay)
         return programs
     }
@@ -91,7 +94,7 @@ struct DrainBenchmark {
             try verify(measurement, of: .relay, configuration, workload: workload, expectedBytes: expectedBytes[configuration.flavour]!)
             let peak = ProcessMemory.peakResidentKiB
             var line = "backlog  \(configuration)  relay       \(format(measurement.messagesPerSecond)) msgs/s  \(format(measurement.seconds, decimals: 2)) s"
-            line += "  max RSS \(format(Double(peak) / 1024, decimals: 1)) MiB (before the drain: \(format(Double(before) / 1024, decimals: 1)) MiB; \(format(Double(rows) * 1550 / 1_048_576, decimals: 0)) MiB of payloads drained)"
+            line += "  max RSS \(format(Double(peak) / 1024, decimals: 1)) MiB (before the drain: \(format(Double(before) / 1024, decimals: 1)) MiB; \(format(Double(measurement.bytes) / 1_048_576, decimals: 0)) MiB of payloads drained)"
             if let referenceRate { line += "  ratio \(format(100 * measurement.messagesPerSecond / referenceRate, decimals: 1)) %" }
             Console.line(line)
         }
@@ -126,6 +129,7 @@ struct DrainBenchmark {
         case .relay: return try await relay.run(configuration, expectedRows: rows)
         case .reference: return try reference!.run(configuration)
         case .referenceTransaction: return try referenceTransaction!.run(configuration)
+        case .sourceLoop: return try await sourceLoop!.run(configuration)
         }
     }
 
@@ -149,8 +153,9 @@ struct DrainBenchmark {
     private func printTable(configurations: [DrainConfiguration], samples: [DrainConfiguration: [Program: [Double]]], rows: Int, rounds: Int) {
         var header = "\(pad("configuration", 30))  \(leftPad("relay msgs/s", 13))  \(leftPad("C msgs/s", 10))  \(leftPad("ratio", 7))"
         if referenceTransaction != nil { header += "  \(leftPad("C+tx msgs/s", 12))  \(leftPad("ratio", 7))" }
+        if sourceLoop != nil { header += "  \(leftPad("source loop msgs/s", 18))  \(leftPad("vs C", 7))" }
         Console.line("")
-        Console.line("PostgreSQL drain, \(rows) rows per run, median of \(rounds) interleaved runs (relay: PostgresSource + RelayEngine + SynchronousDispatcher; C: pg_drain, same SQL)")
+        Console.line("PostgreSQL drain, \(rows) rows per run, median of \(rounds) interleaved runs (relay: PostgresSource + RelayEngine + SynchronousDispatcher; C: pg_drain, same SQL; source loop: PostgresSource fetch/complete without the engine)")
         Console.line(header)
         Console.line(String(repeating: "-", count: header.count))
         var best: (DrainConfiguration, Double)?
@@ -166,6 +171,11 @@ struct DrainBenchmark {
             if referenceTransaction != nil {
                 let c = samples[configuration]?[.referenceTransaction]?.median ?? 0
                 line += "  \(leftPad(format(c), 12))  \(leftPad(format(c > 0 ? 100 * relay / c : 0, decimals: 1) + " %", 7))"
+            }
+            if sourceLoop != nil {
+                let loop = samples[configuration]?[.sourceLoop]?.median ?? 0
+                let c = samples[configuration]?[.reference]?.median ?? 0
+                line += "  \(leftPad(format(loop), 18))  \(leftPad(c > 0 ? format(100 * loop / c, decimals: 1) + " %" : "-", 7))"
             }
             Console.line(line)
         }
