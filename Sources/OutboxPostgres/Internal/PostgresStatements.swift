@@ -42,7 +42,7 @@ struct PostgresStatements: Sendable {
         switch configuration.flavour {
         case .outbox:
             let consumed = q(columns.consumed)
-            let select = "SELECT \(id)::text, \(payload)::text FROM \(table) WHERE \(consumed) = false"
+            let select = "SELECT \(id), \(payload)::text FROM \(table) WHERE \(consumed) = false"
             fetchFirst = "\(select) ORDER BY \(id) LIMIT $1"
             fetchAfter = "\(select) AND \(id) > $1::\(info.idType) ORDER BY \(id) LIMIT $2"
             fetchTieGroup = nil
@@ -64,7 +64,7 @@ struct PostgresStatements: Sendable {
             let dispatched = q(columns.dispatched)
             let time = q(columns.timeOfRecording)
             let timeOfDispatching = q(columns.timeOfDispatching)
-            let select = "SELECT \(id)::text, \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) WHERE \(dispatched) = false"
+            let select = "SELECT \(id), \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) WHERE \(dispatched) = false"
             fetchFirst = "\(select) ORDER BY \(time), \(id) LIMIT $1"
             fetchAfter = "\(select) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType)) ORDER BY \(time), \(id) LIMIT $3"
             fetchTieGroup = "\(select) AND \(time) = $1 AND \(id) > $2::\(info.idType) ORDER BY \(id) LIMIT $3"
