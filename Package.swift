@@ -96,6 +96,6 @@ let package = Package(
         .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
         .testTarget(name: "OutboxKafkaTests", dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]),
         .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres"]),
-        .testTarget(name: "OutboxRelayCLITests", dependencies: ["outbox-relay"]),
+        .testTarget(name: "OutboxRelayCLITests", dependencies: ["outbox-relay", "OutboxRelay"]),
     ]
 )
