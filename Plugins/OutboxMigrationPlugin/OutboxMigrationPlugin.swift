@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// `swift package outbox-migration --flavour outbox --dialect postgres [--table NAME] [--notify] [--output PATH]`
+/// `swift package outbox-migration --flavour outbox --dialect postgres [--table NAME] [--notify [--channel NAME]] [--output PATH]`
 ///
 /// Writes the outbox table DDL PHP uses plus the relay's dead-letter table into the package
 /// (default `Migrations/<flavour>-<dialect>.sql`), by running `outbox-relay schema`.
@@ -13,14 +13,16 @@ struct OutboxMigrationPlugin: CommandPlugin {
         let dialect = extractor.extractOption(named: "dialect").last ?? "postgres"
         let table = extractor.extractOption(named: "table").last
         let notify = extractor.extractFlag(named: "notify") > 0
+        let channel = extractor.extractOption(named: "channel").last
         let output = extractor.extractOption(named: "output").last ?? "Migrations/\(flavour)-\(dialect).sql"
         if !extractor.remainingArguments.isEmpty {
-            throw PluginError("unknown arguments: \(extractor.remainingArguments.joined(separator: " ")); expected --flavour dispatcher|outbox --dialect sqlite|postgres|mysql [--table NAME] [--notify] [--output PATH]")
+            throw PluginError("unknown arguments: \(extractor.remainingArguments.joined(separator: " ")); expected --flavour dispatcher|outbox --dialect sqlite|postgres|mysql [--table NAME] [--notify [--channel NAME]] [--output PATH]")
         }
 
         var schemaArguments = ["schema", "--flavour", flavour, "--dialect", dialect]
         if let table { schemaArguments += ["--table", table] }
         if notify { schemaArguments.append("--notify") }
+        if let channel { schemaArguments += ["--channel", channel] }
 
         let tool = try context.tool(named: "outbox-relay")
         let process = Process()

@@ -23,6 +23,16 @@ struct SchemaCommandTests {
         #expect(result.stderr.contains("invalid SQL name"))
     }
 
+    @Test func notifyPrintsAPostgreSQLTriggerAndIsRefusedElsewhere() async throws {
+        let postgres = try await CLI.run(["schema", "--flavour", "outbox", "--dialect", "postgres", "--notify", "--channel", "orders_outbox"])
+        #expect(postgres.status == 0, "\(postgres.stderr)")
+        #expect(postgres.stdout.contains("pg_notify('orders_outbox'"))
+        #expect(postgres.stdout.contains("AFTER INSERT ON \"outbox_messages\""))
+        let sqlite = try await CLI.run(["schema", "--flavour", "outbox", "--dialect", "sqlite", "--notify"])
+        #expect(sqlite.status != 0)
+        #expect(sqlite.stderr.contains("--dialect postgres"))
+    }
+
     @Test func demoRelaysAndSummarizes() async throws {
         let folder = try CLI.temporaryFolder()
         let result = try await CLI.run(["demo", "--directory", folder.path, "--events", "120"])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutboxPostgres
 import OutboxRelay
 
 /// `outbox-relay schema --flavour dispatcher|outbox --dialect sqlite|postgres|mysql [--table NAME]`.
@@ -20,6 +21,18 @@ struct SchemaCommand: ParsableCommand {
     @Option(name: .long, help: "The dead-letter table name.")
     var deadLetterTable: String = DeadLetter.defaultTable
 
+    @Flag(name: .long, help: "PostgreSQL: also print a trigger that notifies relays on insert (set source.notify_channel to the same channel).")
+    var notify = false
+
+    @Option(name: .long, help: "The LISTEN/NOTIFY channel for --notify.")
+    var channel: String = "outbox_relay"
+
+    func validate() throws {
+        if notify && dialect != .postgres {
+            throw ValidationError("--notify needs --dialect postgres: only PostgreSQL has LISTEN/NOTIFY; other databases are polled")
+        }
+    }
+
     func run() throws {
         let tableName: SQLIdentifier
         let deadLetterName: SQLIdentifier
@@ -34,6 +47,15 @@ struct SchemaCommand: ParsableCommand {
         print("")
         print("-- Dead letters of outbox-relay: rows and messages it set aside, with the reason")
         print(OutboxSchema.deadLetterTable(dialect: dialect, table: deadLetterName))
+        if notify {
+            print("")
+            print("-- Instant wake-ups: relays with source.notify_channel: \(channel) are notified on insert")
+            do {
+                print(try PostgresSchema.notifyTrigger(table: tableName, channel: channel))
+            } catch {
+                throw ValidationError("--channel: \(error.description)")
+            }
+        }
     }
 }
 
