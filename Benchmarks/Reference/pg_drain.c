@@ -19,7 +19,7 @@
  *   pg_drain CONNINFO outbox|dispatcher mark|delete BATCH_SIZE [--transaction]
  *
  * Prints one line: `pg_drain flavour=… after=… batch=… rows=… bytes=… seconds=…
- * msgs_per_s=… max_rss_kb=…`. Exit status 0 on success, 1 on any error.
+ * msgs_per_s=… max_rss_kb=… cpu_seconds=…` (cpu: this process, user + system). Exit status 0 on success, 1 on any error.
  *
  * Build: gcc -O2 -o pg_drain pg_drain.c $(pkg-config --cflags --libs libpq)
  */
@@ -182,8 +182,10 @@ int main(int argc, char **argv) {
 
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
-    printf("pg_drain flavour=%s after=%s batch=%ld rows=%lld bytes=%lld seconds=%.6f msgs_per_s=%.0f max_rss_kb=%ld\n",
+    double cpu = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6
+               + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+    printf("pg_drain flavour=%s after=%s batch=%ld rows=%lld bytes=%lld seconds=%.6f msgs_per_s=%.0f max_rss_kb=%ld cpu_seconds=%.6f\n",
            dispatcher ? "dispatcher" : "outbox", delete_rows ? "delete" : "mark", limit, rows, bytes, seconds,
-           seconds > 0 ? (double)rows / seconds : 0.0, usage.ru_maxrss);
+           seconds > 0 ? (double)rows / seconds : 0.0, usage.ru_maxrss, cpu);
     return 0;
 }

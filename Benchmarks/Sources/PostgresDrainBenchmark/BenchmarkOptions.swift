@@ -45,6 +45,8 @@ struct BenchmarkOptions {
     /// Also measure `PostgresSource` alone (fetch/complete loop, no engine). Default `true`
     /// in matrix mode.
     var measuresSourceLoop = true
+    /// Skip the relay (to profile the source loop alone).
+    var skipsRelay = false
     /// Skip the C reference (to profile the relay alone).
     var skipsReference = false
 
@@ -69,7 +71,8 @@ struct BenchmarkOptions {
           --in-flight N          the engine's maximum batches in flight (default 4)
           --reference-transaction  also run pg_drain with BEGIN/COMMIT around each mark
           --no-source-loop       matrix: skip the PostgresSource-only loop (fetch/complete, no engine)
-          --no-reference         run the relay only (for profiling)
+          --no-reference         skip the C reference (for profiling)
+          --no-relay             matrix: skip the relay (for profiling the source loop)
         """
 
     /// Parses `arguments` (without the program name).
@@ -108,6 +111,7 @@ struct BenchmarkOptions {
             case "--reference-transaction": measuresReferenceTransaction = true
             case "--no-reference": skipsReference = true
             case "--no-source-loop": measuresSourceLoop = false
+            case "--no-relay": skipsRelay = true
             case "-h", "--help": throw UsageError(description: "")
             default: throw UsageError(description: "unknown argument \"\(argument)\"")
             }

@@ -39,7 +39,7 @@ struct DrainBenchmark {
         if reference != nil { programs.append(.reference) }
         if referenceTransaction != nil { programs.append(.referenceTransaction) }
         if sourceLoop != nil { programs.append(.sourceLoop) }
-        programs.append(.relay)
+        if !options.skipsRelay || options.mode == .backlog { programs.append(.relay) }
         return programs
     }
 
@@ -55,7 +55,7 @@ struct DrainBenchmark {
         let expectedBytes = try prepareWorkloads(for: configurations, rows: rows)
         Console.line("# \(configurations.count) configurations x \(rounds) rounds x \(programs.count) programs, \(rows) rows each, \(options.maximumBatchesInFlight) batches in flight")
 
-        var samples: [DrainConfiguration: [Program: [Double]]] = [:]
+        var samples: [DrainConfiguration: [Program: [DrainMeasurement]]] = [:]
         for round in 1...rounds {
             for configuration in configurations {
                 let order = round % 2 == 1 ? programs : programs.reversed()
@@ -64,8 +64,8 @@ struct DrainBenchmark {
                     try psql.execute(workload.resetSQL)
                     let measurement = try await measure(program, configuration, rows: rows)
                     try verify(measurement, of: program, configuration, workload: workload, expectedBytes: expectedBytes[configuration.flavour]!)
-                    samples[configuration, default: [:]][program, default: []].append(measurement.messagesPerSecond)
-                    Console.line("round \(round)  \(pad(configuration.description, 30))  \(pad(program.rawValue, 26))  \(leftPad(format(measurement.messagesPerSecond), 9)) msgs/s  (\(format(measurement.seconds, decimals: 3)) s)")
+                    samples[configuration, default: [:]][program, default: []].append(measurement)
+                    Console.line("round \(round)  \(pad(configuration.description, 30))  \(pad(program.rawValue, 26))  \(leftPad(format(measurement.messagesPerSecond), 9)) msgs/s  (\(format(measurement.seconds, decimals: 3)) s, client CPU \(format(measurement.cpuMicrosecondsPerMessage, decimals: 1)) µs/msg)")
                 }
             }
         }
@@ -150,7 +150,14 @@ struct DrainBenchmark {
 
     // MARK: - Output
 
-    private func printTable(configurations: [DrainConfiguration], samples: [DrainConfiguration: [Program: [Double]]], rows: Int, rounds: Int) {
+    private func printTable(configurations: [DrainConfiguration], samples: [DrainConfiguration: [Program: [DrainMeasurement]]], rows: Int, rounds: Int) {
+        func rate(_ configuration: DrainConfiguration, _ program: Program) -> Double {
+            samples[configuration]?[program]?.map(\.messagesPerSecond).median ?? 0
+        }
+        func cpu(_ configuration: DrainConfiguration, _ program: Program) -> String {
+            guard let values = samples[configuration]?[program], !values.isEmpty else { return "-" }
+            return format(values.map(\.cpuMicrosecondsPerMessage).median, decimals: 1)
+        }
         var header = "\(pad("configuration", 30))  \(leftPad("relay msgs/s", 13))  \(leftPad("C msgs/s", 10))  \(leftPad("ratio", 7))"
         if referenceTransaction != nil { header += "  \(leftPad("C+tx msgs/s", 12))  \(leftPad("ratio", 7))" }
         if sourceLoop != nil { header += "  \(leftPad("source loop msgs/s", 18))  \(leftPad("vs C", 7))" }
@@ -160,24 +167,32 @@ struct DrainBenchmark {
         Console.line(String(repeating: "-", count: header.count))
         var best: (DrainConfiguration, Double)?
         for configuration in configurations {
-            let relay = samples[configuration]?[.relay]?.median ?? 0
+            let relay = rate(configuration, .relay)
             var line = "\(pad(configuration.description, 30))  \(leftPad(format(relay), 13))"
             if reference != nil {
-                let c = samples[configuration]?[.reference]?.median ?? 0
+                let c = rate(configuration, .reference)
                 let ratio = c > 0 ? relay / c : 0
                 line += "  \(leftPad(format(c), 10))  \(leftPad(format(100 * ratio, decimals: 1) + " %", 7))"
                 if best == nil || ratio > best!.1 { best = (configuration, ratio) }
             }
             if referenceTransaction != nil {
-                let c = samples[configuration]?[.referenceTransaction]?.median ?? 0
+                let c = rate(configuration, .referenceTransaction)
                 line += "  \(leftPad(format(c), 12))  \(leftPad(format(c > 0 ? 100 * relay / c : 0, decimals: 1) + " %", 7))"
             }
             if sourceLoop != nil {
-                let loop = samples[configuration]?[.sourceLoop]?.median ?? 0
-                let c = samples[configuration]?[.reference]?.median ?? 0
+                let loop = rate(configuration, .sourceLoop)
+                let c = rate(configuration, .reference)
                 line += "  \(leftPad(format(loop), 18))  \(leftPad(c > 0 ? format(100 * loop / c, decimals: 1) + " %" : "-", 7))"
             }
             Console.line(line)
+        }
+        Console.line("")
+        Console.line("client CPU per message (user + system of the draining process, median), µs: the database's own work is the same for all")
+        let cpuHeader = "\(pad("configuration", 30))  " + programs.map { leftPad($0.rawValue, 20) }.joined(separator: "  ")
+        Console.line(cpuHeader)
+        Console.line(String(repeating: "-", count: cpuHeader.count))
+        for configuration in configurations {
+            Console.line("\(pad(configuration.description, 30))  " + programs.map { leftPad(cpu(configuration, $0), 20) }.joined(separator: "  "))
         }
         if let best {
             Console.line("best ratio: \(best.0): \(format(100 * best.1, decimals: 1)) % of the C reference (target >= 90 %)")

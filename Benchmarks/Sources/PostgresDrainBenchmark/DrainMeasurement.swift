@@ -19,6 +19,11 @@ struct DrainMeasurement {
     var seconds: Double
     /// The process's peak resident set, in KiB, when known.
     var peakResidentKiB: Int?
+    /// CPU seconds (user + system, all threads) the drain cost the client process.
+    var cpuSeconds: Double = 0
+
+    /// Client CPU microseconds per message.
+    var cpuMicrosecondsPerMessage: Double { rows > 0 ? cpuSeconds * 1e6 / Double(rows) : 0 }
 
     /// Messages per second.
     var messagesPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }

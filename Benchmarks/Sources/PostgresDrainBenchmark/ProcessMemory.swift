@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// This process's memory use, read from `/proc/self/status` (Linux) or `getrusage`.
+/// This process's memory and CPU use, read from `/proc/self/status` (Linux) or `getrusage`.
 enum ProcessMemory {
     /// The resident-set high-water mark (`VmHWM`) in KiB: the most memory this process has
     /// held at once since it started.
@@ -21,6 +21,18 @@ enum ProcessMemory {
         #else
         return Int(usage.ru_maxrss)
         #endif
+    }
+
+    /// CPU seconds (user + system) this process has used so far, all threads together.
+    static var cpuSeconds: Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
     /// The current resident set size (`VmRSS`) in KiB, `nil` where `/proc` is missing.

@@ -32,6 +32,10 @@ struct ReferenceDrain {
         else {
             throw Failure(description: "pg_drain printed an unexpected line: \(line)")
         }
-        return DrainMeasurement(rows: rows, bytes: bytes, seconds: seconds, peakResidentKiB: fields["max_rss_kb"].flatMap { Int($0) })
+        return DrainMeasurement(
+            rows: rows, bytes: bytes, seconds: seconds,
+            peakResidentKiB: fields["max_rss_kb"].flatMap { Int($0) },
+            cpuSeconds: fields["cpu_seconds"].flatMap { Double($0) } ?? 0
+        )
     }
 }

@@ -43,6 +43,7 @@ struct RelayDrain {
         )
 
         let clock = ContinuousClock()
+        let cpuBefore = ProcessMemory.cpuSeconds
         let started = clock.now
         let summary = try await engine.drain()
         let elapsed = clock.now - started
@@ -51,6 +52,6 @@ struct RelayDrain {
             throw Failure(description: "\(configuration): expected \(expectedRows) rows delivered and completed, the relay reports \(summary) and the consumer saw \(consumer.messages) messages")
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return DrainMeasurement(rows: summary.rowsCompleted, bytes: consumer.bytes, seconds: seconds, peakResidentKiB: ProcessMemory.peakResidentKiB)
+        return DrainMeasurement(rows: summary.rowsCompleted, bytes: consumer.bytes, seconds: seconds, peakResidentKiB: ProcessMemory.peakResidentKiB, cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore)
     }
 }

@@ -27,6 +27,7 @@ struct SourceLoopDrain {
             logger: logger
         )
         let clock = ContinuousClock()
+        let cpuBefore = ProcessMemory.cpuSeconds
         let started = clock.now
         try await source.open()
         var rows = 0
@@ -48,6 +49,6 @@ struct SourceLoopDrain {
         await source.close()
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return DrainMeasurement(rows: rows, bytes: bytes, seconds: seconds, peakResidentKiB: nil)
+        return DrainMeasurement(rows: rows, bytes: bytes, seconds: seconds, peakResidentKiB: nil, cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore)
     }
 }
