@@ -308,6 +308,25 @@ struct EnvelopeDecoderTests {
         #expect(failure(text)?.code == .invalidJSON)
     }
 
+    @Test("an unpaired surrogate anywhere, payload included, is .invalidJSON (PHP's json_decode rejects it)", arguments: [
+        #"{"headers":{"__event_type":"t"},"payload":{"a":"\ud83d"}}"#, #"{"headers":{"__event_type":"t"},"payload":["\udc00"]}"#,
+        #"{"headers":{"__event_type":"t"},"payload":{"\ud83d x":1}}"#, #"{"headers":{"__event_type":"t","x":"\ud83d\u0041"},"payload":1}"#,
+    ])
+    func unpairedSurrogate(text: String) {
+        let error = failure(text)
+        #expect(error?.code == .invalidJSON)
+        #expect(error?.detail.contains("surrogate") == true)
+    }
+
+    @Test("payload() of every decoded message parses (the decoder checked the payload's syntax)")
+    func decodedPayloadParses() throws {
+        let payloads = [#"{"a":"\ud83d\ude9a"}"#, "[]", #"{"deep":[[[[[{"x":null}]]]]]}"#, "1e5", #""\u0000""#]
+        for payload in payloads {
+            let message = try decoder.decode(Self.row(Self.envelope(payload: payload)))
+            #expect(throws: Never.self) { try message.payload() }
+        }
+    }
+
     @Test("JSON that is not an object is .notAnObject", arguments: ["[]", "[1,2]", #""text""#, "null", "42", "x", "  [ ]"])
     func notAnObject(text: String) {
         #expect(failure(text)?.code == .notAnObject)

@@ -155,12 +155,32 @@ struct JSONParserTests {
 
     @Test("skipValue rejects what parseValue rejects", arguments: [
         "[1,]", #"{"a":1,}"#, "[1 2]", "-", "+1", "1.", "nul", #""\x""#, #""\u12G4""#, "\"a\u{01}\"", #"{"a" 1}"#, #"{1:2}"#,
+        #""\ud83d""#, #""\ud83d x""#, #""\ud83d\u0041""#, #""\udc00""#, #"["\ude9a\ud83d"]"#, #""\ud83d"#, #""\ud83d\"#,
     ])
     func skipRejects(json: String) {
         let bytes = Array(json.utf8)
         bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
             #expect(throws: JSONParseError.self) { try parser.skipValue() }
+        }
+    }
+
+    @Test("skipValue and parseValue agree on truncation and surrogates", arguments: [
+        (#""\ud83d"#, true), (#""\ud83d\"#, true), (#""\ud83d\u"#, true), (#""\ud83d\ude"#, true),
+        (#""\ud83d""#, false), (#""\ud83d\n""#, false), (#""\udc00\ud83d""#, false),
+    ])
+    func skipAgreesWithParse(json: String, isTruncated: Bool) {
+        let bytes = Array(json.utf8)
+        bytes.withUnsafeBufferPointer { buffer in
+            var skipping = JSONParser(bytes: buffer)
+            var parsing = JSONParser(bytes: buffer)
+            var skipError: JSONParseError?
+            var parseError: JSONParseError?
+            do { _ = try skipping.skipValue() } catch { skipError = error as? JSONParseError }
+            do { _ = try parsing.parseValue(depth: 0) } catch { parseError = error as? JSONParseError }
+            #expect(skipError?.isTruncated == isTruncated)
+            #expect(parseError?.isTruncated == isTruncated)
+            #expect(skipError?.reason == parseError?.reason)
         }
     }
 

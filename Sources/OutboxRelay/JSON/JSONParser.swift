@@ -273,8 +273,13 @@ public struct JSONParser: ~Copyable {
                 offset += 1
                 guard offset < bytes.count else { break }
                 if bytes[offset] == UInt8(ascii: "u") {
-                    _ = try hex4(at: offset + 1)
+                    let unit = try hex4(at: offset + 1)
                     offset += 5
+                    if (0xD800...0xDBFF).contains(unit) {
+                        _ = try readLowSurrogate()
+                    } else if (0xDC00...0xDFFF).contains(unit) {
+                        throw error("unpaired UTF-16 surrogate")
+                    }
                 } else {
                     guard isSimpleEscape(bytes[offset]) else { throw error("invalid escape sequence") }
                     offset += 1
@@ -329,15 +334,7 @@ public struct JSONParser: ~Copyable {
                     var scalar = UInt32(try hex4(at: offset))
                     offset += 4
                     if (0xD800...0xDBFF).contains(scalar) {
-                        if offset == bytes.count || (offset + 1 == bytes.count && bytes[offset] == UInt8(ascii: "\\")) {
-                            throw truncated("unterminated string")  // cut between the two halves of a pair
-                        }
-                        guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
-                            throw error("unpaired UTF-16 surrogate")
-                        }
-                        let low = UInt32(try hex4(at: offset + 2))
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired UTF-16 surrogate") }
-                        offset += 6
+                        let low = UInt32(try readLowSurrogate())
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00...0xDFFF).contains(scalar) {
                         throw error("unpaired UTF-16 surrogate")
@@ -354,6 +351,21 @@ public struct JSONParser: ~Copyable {
             }
         }
         throw truncated("unterminated string")
+    }
+
+    /// After a high surrogate's `\uXXXX`: reads the `\uXXXX` low surrogate that must follow.
+    /// PHP's `json_decode` rejects unpaired surrogates, so parsing and skipping both do.
+    private mutating func readLowSurrogate() throws(JSONParseError) -> UInt16 {
+        if offset == bytes.count || (offset + 1 == bytes.count && bytes[offset] == UInt8(ascii: "\\")) {
+            throw truncated("unterminated string")  // cut between the two halves of a pair
+        }
+        guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+            throw error("unpaired UTF-16 surrogate")
+        }
+        let low = try hex4(at: offset + 2)
+        guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired UTF-16 surrogate") }
+        offset += 6
+        return low
     }
 
     private func hex4(at position: Int) throws(JSONParseError) -> UInt16 {
