@@ -15,6 +15,7 @@ protocol TransportConfigParser {
 enum TransportRegistry {
     nonisolated(unsafe) static let parsers: [any TransportConfigParser.Type] = [
         FileTransportConfig.self,
+        KafkaTransportConfig.self,
     ]
 
     static func parser(for type: String, keyPath: String) throws -> any TransportConfigParser.Type {

@@ -1,0 +1,452 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CRdKafka
+import Logging
+
+/// One librdkafka producer handle and the thread that owns it.
+///
+/// Every call on the `rd_kafka_t` happens on this thread: it produces the batches handed to
+/// it, serves delivery reports (`rd_kafka_flush`, which also sends at once instead of waiting
+/// for `linger.ms`), and answers metadata requests. A batch crosses threads twice: once in
+/// (``deliver(_:)``), once out (one continuation resumed with all results).
+///
+/// After a fatal error of the idempotent producer the handle is purged, destroyed and
+/// created anew; the messages in flight are reported retryable.
+final class RDKafkaProducer: @unchecked Sendable {
+    typealias Results = [DeliveryResult]
+
+    private enum Command {
+        case deliver(KafkaRecordBatch, UnsafeContinuation<Results, Never>)
+        case perform(@Sendable (RDKafkaProducer) -> Void)
+        case stop(flushTimeout: Duration, UnsafeContinuation<Void, Never>)
+    }
+
+    /// A batch produced and waiting for its delivery reports (producer thread only).
+    private final class PendingBatch {
+        let serial: UInt32
+        var results: [DeliveryResult?]
+        var remaining: Int
+        let orderingKeys: [String]
+        let continuation: UnsafeContinuation<Results, Never>
+
+        init(serial: UInt32, count: Int, orderingKeys: [String], continuation: UnsafeContinuation<Results, Never>) {
+            self.serial = serial
+            self.results = Array(repeating: nil, count: count)
+            self.remaining = count
+            self.orderingKeys = orderingKeys
+            self.continuation = continuation
+        }
+    }
+
+    let name: String
+    let logger: Logger
+    private let properties: [(key: String, value: String)]
+    private let deliveryTimeout: Duration
+
+    // Shared state, guarded by `mutex`.
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var commands: [Command] = []
+    private var isStopped = false
+
+    // Producer-thread state.
+    private var handle: OpaquePointer?
+    private var topicHandles: [String: OpaquePointer] = [:]
+    private var pending: [UInt32: PendingBatch] = [:]
+    private var nextSerial: UInt32 = 1
+    private var fatalReason: String?
+
+    /// Creates the handle (configuration errors surface here) and starts the thread.
+    /// - Throws: ``KafkaTransportError`` for an invalid property or a failed `rd_kafka_new`.
+    init(name: String, properties: [(key: String, value: String)], deliveryTimeout: Duration, logger: Logger) throws(KafkaTransportError) {
+        self.name = name
+        self.properties = properties
+        self.deliveryTimeout = deliveryTimeout
+        self.logger = logger
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+        self.handle = try makeHandle()
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { argument in
+            let producer = Unmanaged<RDKafkaProducer>.fromOpaque(argument!).takeRetainedValue()
+            producer.runLoop()
+            return nil
+        }, box.toOpaque())
+        if status != 0 {
+            box.release()
+            destroyHandle()
+            throw KafkaTransportError(code: .clientCreationFailed, message: "cannot start the producer thread (pthread_create: \(status))")
+        }
+        pthread_detach(thread)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    // MARK: - API (any thread)
+
+    /// Produces the records and returns one result per message once every report arrived.
+    func deliver(_ batch: KafkaRecordBatch) async -> Results {
+        await withUnsafeContinuation { continuation in
+            if !enqueue(.deliver(batch, continuation)) {
+                continuation.resume(returning: Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count))
+            }
+        }
+    }
+
+    /// Runs `body` on the producer thread with the handle (nil after a failed re-creation).
+    func withHandle<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer?) -> T) async throws(KafkaTransportError) -> T {
+        let result: T? = await withUnsafeContinuation { continuation in
+            let accepted = enqueue(.perform({ producer in continuation.resume(returning: body(producer.handle)) }))
+            if !accepted { continuation.resume(returning: nil) }
+        }
+        guard let result else {
+            throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
+        }
+        return result
+    }
+
+    /// Waits (at most `flushTimeout`) for messages in flight, purges the rest, destroys the
+    /// handle and ends the thread. Later calls return at once.
+    func stop(flushTimeout: Duration) async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            if !enqueue(.stop(flushTimeout: flushTimeout, continuation)) {
+                continuation.resume()
+            }
+        }
+    }
+
+    private func enqueue(_ command: Command) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if isStopped { return false }
+        if case .stop = command { isStopped = true }
+        commands.append(command)
+        pthread_cond_signal(&condition)
+        return true
+    }
+
+    // MARK: - Producer thread
+
+    private func runLoop() {
+        setThreadName("kafka-" + name)
+        while true {
+            let taken = takeCommands()
+            for command in taken {
+                switch command {
+                case .deliver(let batch, let continuation):
+                    produce(batch, continuation: continuation)
+                case .perform(let body):
+                    body(self)
+                case .stop(let flushTimeout, let continuation):
+                    shutDownHandle(flushTimeout: flushTimeout)
+                    continuation.resume()
+                    return
+                }
+            }
+            if let handle {
+                if pending.isEmpty {
+                    rd_kafka_poll(handle, 0)
+                } else {
+                    // Serves delivery reports; sends queued messages now, ignoring linger.ms.
+                    rd_kafka_flush(handle, 20)
+                }
+            }
+            if fatalReason != nil { recoverFromFatalError() }
+        }
+    }
+
+    /// Returns the queued commands; waits for one only while no batch is in flight
+    /// (waking every 100 ms to serve librdkafka's error and log callbacks).
+    private func takeCommands() -> [Command] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if commands.isEmpty && pending.isEmpty {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_nsec += 100_000_000
+            if deadline.tv_nsec >= 1_000_000_000 {
+                deadline.tv_sec += 1
+                deadline.tv_nsec -= 1_000_000_000
+            }
+            pthread_cond_timedwait(&condition, &mutex, &deadline)
+        }
+        let taken = commands
+        commands.removeAll(keepingCapacity: true)
+        return taken
+    }
+
+    private func produce(_ batch: KafkaRecordBatch, continuation: UnsafeContinuation<Results, Never>) {
+        let serial = nextSerial
+        nextSerial = nextSerial == UInt32.max ? 1 : nextSerial + 1
+        let pendingBatch = PendingBatch(serial: serial, count: batch.count, orderingKeys: batch.orderingKeys, continuation: continuation)
+        for (index, result) in batch.earlyResults {
+            pendingBatch.results[index] = result
+            pendingBatch.remaining -= 1
+        }
+        guard let handle else {
+            for index in 0..<batch.count where pendingBatch.results[index] == nil {
+                pendingBatch.results[index] = .retryable("the Kafka producer could not be created again after a fatal error")
+                pendingBatch.remaining -= 1
+            }
+            finish(pendingBatch)
+            return
+        }
+        pending[serial] = pendingBatch
+        var failedKeys = Set<String>()
+        for (index, _) in batch.earlyResults { failedKeys.insert(batch.orderingKeys[index]) }
+        var headers: [outbox_kafka_header] = []
+        batch.bytes.withUnsafeBytes { raw in
+            let base = raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+            for index in 0..<batch.count {
+                guard let record = batch.records[index] else { continue }
+                if !failedKeys.isEmpty && failedKeys.contains(batch.orderingKeys[index]) {
+                    resolve(pendingBatch, index, .retryable("not sent: an earlier message with the same ordering key failed in this batch"))
+                    continue
+                }
+                let topic = topicHandle(batch.topics[record.topic], handle: handle)
+                headers.removeAll(keepingCapacity: true)
+                for header in batch.headers[record.headers] {
+                    headers.append(outbox_kafka_header(
+                        name: (base + header.name.lowerBound).assumingMemoryBound(to: CChar.self),
+                        value: base + header.value.lowerBound,
+                        size: header.value.count
+                    ))
+                }
+                let opaque = UnsafeMutableRawPointer(bitPattern: UInt(serial) << 32 | UInt(index))
+                if let failure = produceOne(handle: handle, topic: topic, base: base, record: record, headers: headers, opaque: opaque) {
+                    failedKeys.insert(batch.orderingKeys[index])
+                    resolve(pendingBatch, index, failure)
+                }
+            }
+        }
+        if pendingBatch.remaining == 0 && pending[serial] != nil {
+            pending[serial] = nil
+            finish(pendingBatch)
+        }
+    }
+
+    /// Produces one record; waits while the local queue is full (back-pressure, bounded by
+    /// the delivery timeout). Returns the failure if the record was not queued.
+    private func produceOne(handle: OpaquePointer, topic: OpaquePointer, base: UnsafeRawPointer, record: KafkaRecordBatch.Record, headers: [outbox_kafka_header], opaque: UnsafeMutableRawPointer?) -> DeliveryResult? {
+        let giveUp = ContinuousClock.now + deliveryTimeout + .seconds(5)
+        while true {
+            let error = headers.withUnsafeBufferPointer { headerBuffer in
+                outbox_kafka_produce(
+                    handle, topic,
+                    record.key.map { base + $0.lowerBound }, record.key?.count ?? 0,
+                    base + record.value.lowerBound, record.value.count,
+                    headerBuffer.baseAddress, headerBuffer.count, opaque
+                )
+            }
+            guard let error else { return nil }
+            let code = rd_kafka_error_code(error)
+            let text = String(cString: rd_kafka_error_string(error))
+            rd_kafka_error_destroy(error)
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && ContinuousClock.now < giveUp {
+                rd_kafka_poll(handle, 10)
+                continue
+            }
+            if code == RD_KAFKA_RESP_ERR__FATAL {
+                noteFatalError()
+                return .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason ?? text)")
+            }
+            return RDKafkaDeliveryClassification.result(for: code, detail: "produce failed: \(text)")
+        }
+    }
+
+    private func resolve(_ batch: PendingBatch, _ index: Int, _ result: DeliveryResult) {
+        guard batch.results[index] == nil else { return }
+        batch.results[index] = result
+        batch.remaining -= 1
+        if batch.remaining == 0 {
+            pending[batch.serial] = nil
+            finish(batch)
+        }
+    }
+
+    /// Called on the producer thread (inside `rd_kafka_poll`/`rd_kafka_flush`) per report.
+    fileprivate func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>) {
+        let tag = UInt(bitPattern: message.pointee._private)
+        let serial = UInt32(truncatingIfNeeded: tag >> 32)
+        let index = Int(tag & 0xFFFF_FFFF)
+        guard let batch = pending[serial], index < batch.results.count else { return }
+        let code = message.pointee.err
+        let result: DeliveryResult
+        if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+            result = .delivered
+        } else if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
+            result = .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason)")
+        } else {
+            let detail = String(cString: rd_kafka_message_errstr(message))
+            result = RDKafkaDeliveryClassification.result(for: code, detail: detail)
+        }
+        resolve(batch, index, result)
+    }
+
+    /// Resumes the batch's continuation, after making later messages of a failed ordering key
+    /// retryable so the engine resends from the first failure of each key.
+    private func finish(_ batch: PendingBatch) {
+        var results = batch.results.map { $0 ?? .retryable("no delivery report") }
+        var failedKeys = Set<String>()
+        for index in results.indices {
+            let key = batch.orderingKeys[index]
+            if !results[index].isDelivered {
+                failedKeys.insert(key)
+            } else if !failedKeys.isEmpty && failedKeys.contains(key) {
+                results[index] = .retryable("an earlier message with the same ordering key failed; resent to keep order")
+            }
+        }
+        batch.continuation.resume(returning: results)
+    }
+
+    fileprivate func errorReport(code: rd_kafka_resp_err_t, reason: String) {
+        if code == RD_KAFKA_RESP_ERR__FATAL {
+            noteFatalError()
+        } else {
+            logger.warning("Kafka transport \(name): \(reason) [\(String(cString: rd_kafka_err2name(code)))]")
+        }
+    }
+
+    private func noteFatalError() {
+        guard fatalReason == nil, let handle else { return }
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle, &buffer, buffer.count)
+        let reason = cStringText(buffer) + " [\(String(cString: rd_kafka_err2name(code)))]"
+        fatalReason = reason
+        logger.error("Kafka transport \(name): fatal producer error, recreating the producer: \(reason)")
+    }
+
+    /// Purges what is in flight (reported retryable), destroys the handle and creates a new one.
+    private func recoverFromFatalError() {
+        if let handle {
+            rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !pending.isEmpty && ContinuousClock.now < deadline {
+                rd_kafka_poll(handle, 50)
+            }
+        }
+        let reason = fatalReason ?? "fatal error"
+        failPending(.retryable("the idempotent producer hit a fatal error; it is recreated: \(reason)"))
+        destroyHandle()
+        fatalReason = nil
+        do {
+            handle = try makeHandle()
+        } catch {
+            logger.error("Kafka transport \(name): cannot recreate the producer: \(error)")
+        }
+    }
+
+    private func shutDownHandle(flushTimeout: Duration) {
+        if let handle {
+            let deadline = ContinuousClock.now + flushTimeout
+            while rd_kafka_outq_len(handle) > 0 && ContinuousClock.now < deadline {
+                rd_kafka_flush(handle, 100)
+            }
+            if rd_kafka_outq_len(handle) > 0 {
+                logger.warning("Kafka transport \(name): \(rd_kafka_outq_len(handle)) messages not acknowledged within \(flushTimeout); purged, they stay undelivered")
+                rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+                rd_kafka_flush(handle, 1000)
+            }
+        }
+        failPending(.retryable("the Kafka transport \"\(name)\" shut down before the broker acknowledged"))
+        destroyHandle()
+        // Commands that raced with the stop: answer them.
+        pthread_mutex_lock(&mutex)
+        let late = commands
+        commands.removeAll()
+        pthread_mutex_unlock(&mutex)
+        for command in late {
+            switch command {
+            case .deliver(let batch, let continuation):
+                continuation.resume(returning: Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count))
+            case .perform(let body):
+                body(self)
+            case .stop(_, let continuation):
+                continuation.resume()
+            }
+        }
+    }
+
+    private func failPending(_ result: DeliveryResult) {
+        let batches = pending.values
+        pending.removeAll()
+        for batch in batches {
+            for index in batch.results.indices where batch.results[index] == nil {
+                batch.results[index] = result
+            }
+            batch.remaining = 0
+            finish(batch)
+        }
+    }
+
+    private func topicHandle(_ topic: String, handle: OpaquePointer) -> OpaquePointer {
+        if let known = topicHandles[topic] { return known }
+        let created = rd_kafka_topic_new(handle, topic, nil)!
+        topicHandles[topic] = created
+        return created
+    }
+
+    // MARK: - Handle
+
+    private func makeHandle() throws(KafkaTransportError) -> OpaquePointer {
+        let configuration = try RDKafkaConfiguration.make(properties)
+        rd_kafka_conf_set_opaque(configuration, Unmanaged.passUnretained(self).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(configuration) { _, message, opaque in
+            guard let message, let opaque else { return }
+            Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue().deliveryReport(message)
+        }
+        rd_kafka_conf_set_error_cb(configuration) { _, code, reason, opaque in
+            guard let opaque else { return }
+            let text = reason.map { String(cString: $0) } ?? ""
+            Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue().errorReport(code: rd_kafka_resp_err_t(rawValue: code), reason: text)
+        }
+        rd_kafka_conf_set_log_cb(configuration) { handle, level, facility, text in
+            guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
+            let producer = Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue()
+            let message = "Kafka transport \(producer.name): librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+            switch level {
+            case ...3: producer.logger.error("\(message)")
+            case 4: producer.logger.warning("\(message)")
+            case 5: producer.logger.notice("\(message)")
+            case 6: producer.logger.info("\(message)")
+            default: producer.logger.debug("\(message)")
+            }
+        }
+        var error = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, configuration, &error, error.count) else {
+            rd_kafka_conf_destroy(configuration)
+            throw KafkaTransportError(code: .clientCreationFailed, message: "librdkafka could not create the producer: \(cStringText(error))")
+        }
+        return handle
+    }
+
+    private func destroyHandle() {
+        for topic in topicHandles.values { rd_kafka_topic_destroy(topic) }
+        topicHandles.removeAll()
+        if let handle {
+            rd_kafka_destroy(handle)
+            self.handle = nil
+        }
+    }
+
+    // MARK: - Test hooks
+
+    /// Raises a fatal error on the handle as librdkafka would (`rd_kafka_test_fatal_error`).
+    func injectFatalError(reason: String) async throws(KafkaTransportError) {
+        _ = try await withHandle { handle in
+            guard let handle else { return }
+            rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+        }
+    }
+}
+
+private func setThreadName(_ name: String) {
+    outbox_kafka_set_thread_name(String(name.prefix(15)))
+}
