@@ -129,8 +129,10 @@ public final class KafkaTransport: Transport, Sendable {
         return try await inspector.check(names)
     }
 
-    /// Test hook: raises a fatal producer error the way an idempotence failure would.
-    func injectFatalError(reason: String) async throws {
+    /// Raises a fatal producer error the way a broken idempotence sequence would
+    /// (`rd_kafka_test_fatal_error`), to test recovery. Not for production use.
+    /// - Throws: ``KafkaTransportError`` after ``shutdown()``.
+    public func injectFatalErrorForTesting(reason: String) async throws {
         let producer: RDKafkaProducer? = state.withLock { state in
             if case .started(let producer) = state { return producer }
             return nil

@@ -54,6 +54,12 @@ final class MockKafkaCluster: @unchecked Sendable {
         rd_kafka_mock_broker_set_rtt(cluster, id, Int32(milliseconds))
     }
 
+    /// Makes metadata answers for `topic` carry `error` (e.g. UNKNOWN_TOPIC_OR_PART: the mock
+    /// itself creates every topic a client asks about, like a broker with auto-create on).
+    func setTopicError(_ topic: String, _ error: rd_kafka_resp_err_t) {
+        rd_kafka_mock_topic_set_error(cluster, topic, error)
+    }
+
     /// Makes the next `count` Produce requests (to any broker) fail with `error`.
     func failNextProduceRequests(_ error: rd_kafka_resp_err_t, count: Int = 1) {
         let errors = [rd_kafka_resp_err_t](repeating: error, count: count)
