@@ -379,6 +379,19 @@ struct EnvelopeDecoderTests {
         #expect(error?.description.hasSuffix("[emptyPayload]") == true)
     }
 
+    @Test("error codes are distinct and print their names (they appear in logs and dead letters)")
+    func errorCodes() {
+        let codes: [EnvelopeDecodingError.Code] = [
+            .emptyPayload, .truncatedJSON, .invalidJSON, .notAnObject, .missingHeaders, .missingPayload,
+            .missingHeader, .invalidHeader, .expanderFailed,
+        ]
+        #expect(Set(codes).count == codes.count)
+        #expect(codes.map(\.description) == [
+            "emptyPayload", "truncatedJSON", "invalidJSON", "notAnObject", "missingHeaders", "missingPayload",
+            "missingHeader", "invalidHeader", "expanderFailed",
+        ])
+    }
+
     // MARK: Interoperability with PHP
 
     @Test(

@@ -42,6 +42,12 @@ struct SQLIdentifierTests {
         #expect(SQLIdentifier.Dialect.allCases.count == 3)
     }
 
+    @Test("reserved words are valid names because every use is quoted")
+    func reservedWords() throws {
+        #expect(try SQLIdentifier("order").quoted(for: .postgres) == #""order""#)
+        #expect(try SQLIdentifier("select.from").quoted(for: .mysql) == "`select`.`from`")
+    }
+
     @Test("columns cannot be schema-qualified")
     func columns() throws {
         #expect(try SQLIdentifier("time_of_recording", allowsSchema: false).parts == ["time_of_recording"])
