@@ -112,6 +112,20 @@ struct RetryPolicyTests {
         #expect(!RetryPolicy.default.allowsRetry(after: 12))
     }
 
+    @Test("with the defaults a message is retried for 222.2 s (±20 %) before it is dead-lettered")
+    func defaultRetryWindow() {
+        let policy = RetryPolicy.default
+        var attempts = 1
+        var waited: Int64 = 0
+        while policy.allowsRetry(after: attempts) {
+            waited += Self.micros(policy.delay(afterAttempt: attempts, random: 0.5))
+            attempts += 1
+        }
+        #expect(attempts == 12)
+        // 0.2 + 0.4 + … + 51.2 (9 waits) + 60 + 60 (capped) seconds.
+        #expect(waited == 222_200_000)
+    }
+
     @Test("Duration.seconds")
     func durationSeconds() {
         #expect(Duration.milliseconds(200).seconds == 0.2)

@@ -14,7 +14,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Randomization, as a fraction of the delay (0 – 1). Default 0.2 (±20 %).
     public var jitter: Double
     /// Attempts before a message is dead-lettered; `nil` retries forever. Default 12
-    /// (about six minutes of retrying with the other defaults).
+    /// (11 waits of 0.2 s … 60 s, about 3.7 minutes of retrying with the other defaults).
     public var maximumAttempts: Int?
 
     public init(
