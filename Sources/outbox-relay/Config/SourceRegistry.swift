@@ -26,6 +26,7 @@ protocol SourceConfigParser {
 /// Every source type the CLI knows.
 enum SourceRegistry {
     nonisolated(unsafe) static let parsers: [any SourceConfigParser.Type] = [
+        SQLiteSourceConfig.self,
     ]
 
     /// The parser for a URL, by scheme; libpq key=value strings (`host=… dbname=…`) go to PostgreSQL.
