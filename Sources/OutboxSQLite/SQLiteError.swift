@@ -25,6 +25,7 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The source was used before `open()` or after `close()`.
         public static let notOpen = Code(.notOpen)
 
+        /// The code's name, e.g. `missingColumn`.
         public var description: String { base.rawValue }
     }
 
@@ -45,6 +46,7 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
         self.resultCode = resultCode
     }
 
+    /// The message, the code and SQLite's result code, and the SQL that failed.
     public var description: String {
         var text = "\(message) [\(code)"
         if let resultCode { text += ", SQLite result code \(resultCode)" }

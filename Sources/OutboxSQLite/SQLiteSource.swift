@@ -86,6 +86,8 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     ///   flavour, `busy`, `statementFailed`).
     public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
         let connection = try requireOpen()
+        // SQLite reads a negative LIMIT as "no limit": never let a bad value unbound memory.
+        let limit = max(1, limit)
         lastDataVersion = try dataVersion(connection)
         insertedLocally = false
         let statement: SQLiteStatement
