@@ -36,5 +36,13 @@ let package = Package(
             ],
             path: "Sources/WebhookBenchmark"
         ),
+        .executableTarget(
+            name: "SQLiteDrainBenchmark",
+            dependencies: [
+                .product(name: "OutboxRelay", package: "outbox-relay"),
+                .product(name: "OutboxSQLite", package: "outbox-relay"),
+            ],
+            path: "Sources/SQLiteDrainBenchmark"
+        ),
     ]
 )
