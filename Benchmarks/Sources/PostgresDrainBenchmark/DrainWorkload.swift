@@ -65,8 +65,8 @@ struct DrainWorkload: Sendable {
             DROP TABLE IF EXISTS \(templateTable);
             CREATE UNLOGGED TABLE \(templateTable) AS
             WITH numbered AS (
-                SELECT i, (hashint4(i) & 2147483647) % \(aggregates) AS aggregate
-                FROM generate_series(1, \(rows)) AS i
+                SELECT i, (hashint4(i::int) & 2147483647) % \(aggregates) AS aggregate
+                FROM generate_series(1::bigint, \(rows)::bigint) AS i
             ), versioned AS (
                 SELECT i, aggregate, row_number() OVER (PARTITION BY aggregate ORDER BY i) AS version
                 FROM numbered
@@ -78,10 +78,10 @@ struct DrainWorkload: Sendable {
                     md5('request-' || i)::uuid::text AS request_id,
                     md5('causation-' || i)::uuid::text AS causation_id,
                     (ARRAY['alpha-tenant','beta-tenant','gamma-tenant'])[1 + i % 3] AS tenant,
-                    100000 + (hashint4(i + 3) & 262143) AS actor,
+                    100000 + (hashint4((i + 3)::int) & 262143) AS actor,
                     -- one event per millisecond plus a few microseconds, increasing with i
                     timestamp '2024-03-14 05:04:50' + make_interval(secs => (i * 1000 + (i * 7919) % 1000) / 1000000.0) AS recorded_at,
-                    420 + (hashint4(i + 7) & 2147483647) % 500 AS pad_length
+                    420 + (hashint4((i + 7)::int) & 2147483647) % 500 AS pad_length
                 FROM versioned
             ), typed AS (
                 SELECT d.*,
@@ -99,7 +99,7 @@ struct DrainWorkload: Sendable {
             SELECT \(columns),
                 '{"headers":' || \(headers)
                 || ',"payload":{"note":"Lieferung \\u00fcber Tor ' || (i % 17) || ' \\/ Rampe ' || (i % 5)
-                || '","amount_cents":' || ((hashint4(i) & 65535) * 13)
+                || '","amount_cents":' || ((hashint4(i::int) & 65535) * 13)
                 || ',"currency":"EUR","lines":[{"sku":"SKU-' || lpad((i % 9973)::text, 5, '0') || '","quantity":' || (1 + i % 7)
                 || ',"unit_price":{"amount":"' || (i % 997) || '.95","currency":"EUR"}},{"sku":"SKU-' || lpad((i % 7919)::text, 5, '0')
                 || '","quantity":1,"unit_price":{"amount":"4.50","currency":"EUR"}}],"content_base64":"'

@@ -70,7 +70,7 @@ struct PsqlClient {
     /// Runs a script of statements.
     /// - Throws: ``ShellCommand/Failure`` when a statement fails.
     func execute(_ script: String) throws {
-        try command(["-o", "/dev/null"]).run(input: script)
+        try command(["-o", "/dev/null"]).run(input: "SET client_min_messages = warning;\n" + script)
     }
 
     /// Runs one query returning one integer.
