@@ -20,7 +20,7 @@ import OutboxRelay
 ///
 /// **Order.** `outbox` rows are read by `id`; `dispatcher` rows by (`time_of_recording`, `id`)
 /// with the time read as `YYYY-MM-DD HH24:MI:SS.US` (whole seconds work), and a batch is
-/// extended to the end of its last row's time tie group (by up to one more batch) so the
+/// extended to the end of its last row's time tie group (by up to one more batch, at least 100 rows) so the
 /// engine can order a tie group by `__aggregate_root_version`. Reading never holds a
 /// transaction open: fetches are single statements; ``complete(rows:deadLetters:)`` is one
 /// short transaction of prepared statements.
@@ -88,7 +88,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     ///
     /// A lost connection is re-established (with backoff, and re-taking the lock) and the read
     /// retried once. `dispatcher` batches may hold more than `limit` rows: the rest of the last
-    /// row's `time_of_recording` tie group, up to `limit` more.
+    /// row's `time_of_recording` tie group, up to `limit` (at least 100) more.
     /// - Throws: ``PostgresError``; the engine retries.
     public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
         try await withConnection { connection in
@@ -353,12 +353,15 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             if result.rowCount > limit, result.string(limit, 2) == rows.last?.timeOfRecording, let last = rows.last {
                 // The batch ends inside a tie group: read the rest of it (bounded).
                 try connection.prepare("outbox_relay_fetch_tie_group", statements.fetchTieGroup!)
-                let rest = try connection.executePrepared("outbox_relay_fetch_tie_group", [last.timeOfRecording, last.id.description, String(limit)])
-                rows.append(contentsOf: Self.dispatcherRows(rest, limit: limit))
+                let rest = try connection.executePrepared("outbox_relay_fetch_tie_group", [last.timeOfRecording, last.id.description, String(Self.tieGroupLimit(limit))])
+                rows.append(contentsOf: Self.dispatcherRows(rest, limit: Self.tieGroupLimit(limit)))
             }
             return rows
         }
     }
+
+    /// Rows a tie group may add to a batch: as many as the batch, at least 100.
+    static func tieGroupLimit(_ limit: Int) -> Int { max(limit, 100) }
 
     private static func dispatcherRows(_ result: PostgresResult, limit: Int) -> [OutboxRow] {
         let count = min(result.rowCount, limit)
