@@ -134,7 +134,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// holder. Works without ``open()`` and never takes the lock.
     /// - Throws: ``PostgresError``.
     public func status() async throws -> OutboxStatus {
-        try await withConnection { connection in
+        try await withConnection(requiringLock: false) { connection in
             try self.readStatus(connection)
         }
     }
@@ -174,7 +174,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// A healthy connection (holding the lock when required), reconnecting with backoff for
     /// up to ``Configuration/Reconnect/maximumTime``, and waiting as a standby while another
     /// relay holds the lock.
-    private func usableConnection() async throws -> PostgresConnection {
+    private func usableConnection(requiringLock: Bool = true) async throws -> PostgresConnection {
+        let needsLock = requiringLock && self.needsLock
         if let connection, connection.isHealthy, !needsLock || holdsLock { return connection }
         let settings = configuration.reconnect
         var delay = settings.initialDelay
@@ -210,10 +211,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     /// Runs `body` on a usable connection; on a lost connection, reconnects and retries once.
-    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) async throws -> T {
+    private func withConnection<T>(requiringLock: Bool = true, _ body: (PostgresConnection) throws -> T) async throws -> T {
         var retried = false
         while true {
-            let connection = try await usableConnection()
+            let connection = try await usableConnection(requiringLock: requiringLock)
             do {
                 return try body(connection)
             } catch let error as PostgresError where error.isConnectionFailure && !retried {
