@@ -27,6 +27,7 @@ protocol SourceConfigParser {
 enum SourceRegistry {
     nonisolated(unsafe) static let parsers: [any SourceConfigParser.Type] = [
         SQLiteSourceConfig.self,
+        PostgresSourceConfig.self,
     ]
 
     /// The parser for a URL, by scheme; libpq key=value strings (`host=… dbname=…`) go to PostgreSQL.

@@ -1,0 +1,129 @@
+import OutboxPostgres
+import OutboxRelay
+
+/// `source:` for PostgreSQL: `url: postgres://…`, `postgresql://…`, or libpq `key=value` pairs
+/// (optionally prefixed `postgres:`; `url: "postgres:"` alone takes everything from `PG*`
+/// environment variables).
+///
+/// ```yaml
+/// source:
+///   url: "postgres://relay@db/shop?sslmode=verify-full"   # password: env:/file: or PGPASSWORD
+///   flavour: dispatcher
+///   table: app.messages_outbox
+///   columns: {payload: body}            # id, payload, time_of_recording, dispatched, time_of_dispatching, consumed
+///   notify_channel: outbox              # LISTEN for wake-ups (install `outbox-relay schema --notify`)
+///   statement_timeout: 30s              # 0 keeps the server's setting
+///   lock: advisory                      # advisory (one active relay, others standby) | none
+///   standby_poll_interval: 1s
+///   dead_letter_table: app.outbox_relay_dead_letters
+///   retention: {max_age: 7d}            # dispatcher; outbox: {keep: 100000}
+/// ```
+struct PostgresSourceConfig: SourceConfigParser {
+    static let schemes = ["postgres", "postgresql"]
+    static let keys: Set<String> = [
+        "columns", "notify_channel", "statement_timeout", "lock", "standby_poll_interval",
+        "dead_letter_table", "retention", "reconnect_timeout",
+    ]
+    static let columnKeys: Set<String> = ["id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed"]
+    static let retentionKeys: Set<String> = ["max_age", "keep", "batch_size", "max_batches_per_run", "interval"]
+
+    static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
+        try PostgresSource(configuration: configuration(url: url, node: node, common: common))
+    }
+
+    /// Builds the source configuration (also used by `outbox-relay status`).
+    /// - Throws: ``ConfigError`` naming the key that is wrong.
+    static func configuration(url: String, node: ConfigNode, common: SourceSettings) throws -> PostgresSource.Configuration {
+        var columns = PostgresSource.Configuration.Columns()
+        if let columnsNode = try node.child("columns") {
+            try columnsNode.rejectUnknownKeys(columnKeys)
+            func column(_ key: String, _ assign: (String) -> Void) throws {
+                guard let name = try columnsNode.string(key) else { return }
+                do {
+                    _ = try SQLIdentifier(name, allowsSchema: false)
+                } catch {
+                    throw ConfigError(keyPath: columnsNode.keyPath(key), problem: error.description, fix: "use a plain column name")
+                }
+                assign(name)
+            }
+            try column("id") { columns.id = $0 }
+            try column("payload") { columns.payload = $0 }
+            try column("time_of_recording") { columns.timeOfRecording = $0 }
+            try column("dispatched") { columns.dispatched = $0 }
+            try column("time_of_dispatching") { columns.timeOfDispatching = $0 }
+            try column("consumed") { columns.consumed = $0 }
+        }
+
+        var lock = PostgresSource.Configuration.Lock()
+        lock.mode = try node.choice("lock", as: PostgresSource.Configuration.Lock.Mode.self) ?? .advisory
+        if let interval = try node.duration("standby_poll_interval") {
+            guard interval > .zero else {
+                throw ConfigError(keyPath: node.keyPath("standby_poll_interval"), problem: "must be more than 0")
+            }
+            lock.standbyPollInterval = interval
+        }
+
+        var retention: PostgresSource.Configuration.Retention?
+        if let retentionNode = try node.child("retention") {
+            try retentionNode.rejectUnknownKeys(retentionKeys)
+            var settings = PostgresSource.Configuration.Retention()
+            settings.maximumAge = try retentionNode.duration("max_age")
+            settings.keepNewest = try retentionNode.int("keep")
+            settings.batchSize = try retentionNode.int("batch_size") ?? settings.batchSize
+            settings.maximumBatchesPerRun = try retentionNode.int("max_batches_per_run") ?? settings.maximumBatchesPerRun
+            settings.interval = try retentionNode.duration("interval") ?? settings.interval
+            switch common.flavour {
+            case .dispatcher where settings.keepNewest != nil:
+                throw ConfigError(keyPath: retentionNode.keyPath("keep"), problem: "applies to outbox-flavour tables only", fix: "use retention.max_age for dispatcher tables")
+            case .dispatcher where settings.maximumAge == nil:
+                throw ConfigError(keyPath: retentionNode.keyPath("max_age"), problem: "is required for dispatcher tables", fix: "e.g. max_age: 7d")
+            case .outbox where settings.maximumAge != nil:
+                throw ConfigError(keyPath: retentionNode.keyPath("max_age"), problem: "outbox-flavour tables have no time column", fix: "use retention.keep: N to keep the N newest consumed rows")
+            case .outbox where settings.keepNewest == nil:
+                throw ConfigError(keyPath: retentionNode.keyPath("keep"), problem: "is required for outbox tables", fix: "e.g. keep: 100000")
+            default:
+                break
+            }
+            retention = settings
+        }
+
+        var statementTimeout: Duration? = .seconds(30)
+        if let timeout = try node.duration("statement_timeout") {
+            statementTimeout = timeout == .zero ? nil : timeout
+        }
+        let deadLetterTable = try node.string("dead_letter_table")
+        if let deadLetterTable {
+            do { _ = try SQLIdentifier(deadLetterTable) } catch {
+                throw ConfigError(keyPath: node.keyPath("dead_letter_table"), problem: error.description, fix: "use NAME or SCHEMA.NAME")
+            }
+        }
+        let notifyChannel = try node.string("notify_channel")
+        if let notifyChannel {
+            do { _ = try SQLIdentifier(notifyChannel, allowsSchema: false) } catch {
+                throw ConfigError(keyPath: node.keyPath("notify_channel"), problem: error.description, fix: "use letters, digits and _")
+            }
+        }
+        var reconnect = PostgresSource.Configuration.Reconnect()
+        if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
+
+        do {
+            let configuration = try PostgresSource.Configuration(
+                connection: PostgresConnectionString(url),
+                flavour: common.flavour,
+                table: common.table.description,
+                columns: columns,
+                afterDelivery: common.afterDelivery,
+                statementTimeout: statementTimeout,
+                deadLetterTable: deadLetterTable,
+                notifyChannel: notifyChannel,
+                lock: lock,
+                retention: retention,
+                reconnect: reconnect
+            )
+            try configuration.validate()
+            return configuration
+        } catch let error as PostgresError {
+            throw ConfigError(keyPath: node.path, problem: error.message)
+        }
+    }
+}
