@@ -26,8 +26,8 @@ struct KafkaRecordBatch: Sendable {
     var records: [Record?] = []
     /// Results of the messages that failed before producing (index → result).
     var earlyResults: [Int: DeliveryResult] = [:]
-    /// The ordering key of every message, in order.
-    var orderingKeys: [String] = []
+    /// The delivered batch; ordering keys are computed from it only when something failed.
+    var messages: [OutboxMessage] = []
 
     var count: Int { records.count }
 }
@@ -38,6 +38,8 @@ struct KafkaRecordEncoder: Sendable {
     let key: KafkaMessageTemplate
     let configuration: KafkaTransport.Configuration
     private let fixedHeaders: [(String, String)]
+    /// The topic when the template has no placeholders, checked once.
+    private let fixedTopic: String?
 
     /// - Throws: ``KafkaTransportError`` when a template is invalid.
     init(configuration: KafkaTransport.Configuration) throws(KafkaTransportError) {
@@ -45,6 +47,7 @@ struct KafkaRecordEncoder: Sendable {
         self.topic = try KafkaMessageTemplate(configuration.topic, purpose: .topic)
         self.key = try KafkaMessageTemplate(configuration.key, purpose: .key)
         self.fixedHeaders = configuration.headers.fixed.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.fixedTopic = topic.fixedText
         for (name, _) in fixedHeaders where name.utf8.contains(0) {
             throw KafkaTransportError(code: .invalidConfiguration, message: "the header name \"\(name)\" contains a NUL character", setting: "headers")
         }
@@ -52,25 +55,35 @@ struct KafkaRecordEncoder: Sendable {
 
     func encode(_ messages: [OutboxMessage]) -> KafkaRecordBatch {
         var batch = KafkaRecordBatch()
+        batch.messages = messages
         batch.bytes.reserveCapacity(messages.reduce(0) { $0 + $1.envelope.count + 512 })
         batch.records.reserveCapacity(messages.count)
-        batch.orderingKeys.reserveCapacity(messages.count)
-        var topicIndex: [String: Int] = [:]
+        batch.headers.reserveCapacity(messages.count * 8)
+        var topicIndex: [String: Int?] = [:]
         for (index, message) in messages.enumerated() {
-            batch.orderingKeys.append(message.orderingKey)
-            let topicName = topic.render(message)
-            guard KafkaMessageTemplate.isValidTopic(topicName) else {
-                batch.records.append(nil)
-                batch.earlyResults[index] = .permanent("the topic template \"\(configuration.topic)\" renders \"\(topicName)\" for this message, which is not a valid Kafka topic name")
-                continue
-            }
             let topicNumber: Int
-            if let known = topicIndex[topicName] {
-                topicNumber = known
+            if fixedTopic != nil && KafkaMessageTemplate.isValidTopic(fixedTopic!) {
+                if batch.topics.isEmpty { batch.topics.append(fixedTopic!) }
+                topicNumber = 0
             } else {
-                topicNumber = batch.topics.count
-                topicIndex[topicName] = topicNumber
-                batch.topics.append(topicName)
+                let topicName = topic.render(message)
+                if let known = topicIndex[topicName] {
+                    guard let known else {
+                        batch.records.append(nil)
+                        batch.earlyResults[index] = invalidTopic(topicName)
+                        continue
+                    }
+                    topicNumber = known
+                } else if KafkaMessageTemplate.isValidTopic(topicName) {
+                    topicNumber = batch.topics.count
+                    topicIndex[topicName] = topicNumber
+                    batch.topics.append(topicName)
+                } else {
+                    topicIndex[topicName] = .some(nil)
+                    batch.records.append(nil)
+                    batch.earlyResults[index] = invalidTopic(topicName)
+                    continue
+                }
             }
             let keyText = key.render(message)
             let keyRange: Range<Int>? = keyText.isEmpty ? nil : batch.append(keyText)
@@ -87,13 +100,17 @@ struct KafkaRecordEncoder: Sendable {
         return batch
     }
 
+    private func invalidTopic(_ name: String) -> DeliveryResult {
+        .permanent("the topic template \"\(configuration.topic)\" renders \"\(name)\" for this message, which is not a valid Kafka topic name")
+    }
+
     private func appendHeaders(of message: OutboxMessage, to batch: inout KafkaRecordBatch) {
         if configuration.valueFormat == .cloudEvents {
             batch.appendHeader("ce_specversion", "1.0")
             batch.appendHeader("ce_id", message.eventID)
             batch.appendHeader("ce_source", configuration.cloudEvents.source)
             batch.appendHeader("ce_type", message.eventType)
-            if let time = message.timeOfRecording { batch.appendHeader("ce_time", time.rfc3339) }
+            if let time = message.timeOfRecording { batch.appendHeader("ce_time", rfc3339: time) }
             if let subject = message.aggregateRootID { batch.appendHeader("ce_subject", subject) }
             batch.appendHeader("content-type", "application/json")
         }
@@ -104,9 +121,9 @@ struct KafkaRecordEncoder: Sendable {
             if let value = message.aggregateRootID { batch.appendHeader("aggregate_root_id", value) }
             if let value = message.aggregateRootIDType { batch.appendHeader("aggregate_root_id_type", value) }
             if let value = message.aggregateRootType { batch.appendHeader("aggregate_root_type", value) }
-            if let value = message.aggregateRootVersion { batch.appendHeader("aggregate_root_version", String(value)) }
+            if let value = message.aggregateRootVersion { batch.appendHeader("aggregate_root_version", decimal: value) }
             if let time = message.timeOfRecording {
-                batch.appendHeader("time_of_recording", time.rfc3339)
+                batch.appendHeader("time_of_recording", rfc3339: time)
             } else if let text = message.timeOfRecordingText {
                 batch.appendHeader("time_of_recording", text)
             }
@@ -134,5 +151,74 @@ extension KafkaRecordBatch {
         bytes.append(0)
         let valueRange = append(value)
         headers.append(Header(name: nameRange, value: valueRange))
+    }
+
+    mutating func appendHeader(_ name: String, decimal value: Int64) {
+        let nameRange = append(name)
+        bytes.append(0)
+        let start = bytes.count
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude, width: 1)
+        headers.append(Header(name: nameRange, value: start..<bytes.count))
+    }
+
+    /// Appends `time` as RFC 3339 UTC with microseconds (`2024-03-14T05:04:50.163498Z`),
+    /// the same text as ``Timestamp/rfc3339``, without intermediate strings.
+    mutating func appendHeader(_ name: String, rfc3339 time: Timestamp) {
+        let nameRange = append(name)
+        bytes.append(0)
+        let start = bytes.count
+        let micros = time.microsecondsSinceEpoch
+        var days = micros / 86_400_000_000
+        var rest = micros % 86_400_000_000
+        if rest < 0 { days -= 1; rest += 86_400_000_000 }
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let seconds = rest / 1_000_000
+        if year < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(year.magnitude, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt64(month), width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt64(day), width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        appendDigits(UInt64(seconds / 3600), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt64(seconds / 60 % 60), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt64(seconds % 60), width: 2)
+        bytes.append(UInt8(ascii: "."))
+        appendDigits(UInt64(rest % 1_000_000), width: 6)
+        bytes.append(UInt8(ascii: "Z"))
+        headers.append(Header(name: nameRange, value: start..<bytes.count))
+    }
+
+    /// Appends the decimal digits of `value`, zero-padded to `width`.
+    private mutating func appendDigits(_ value: UInt64, width: Int) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var remaining = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                count += 1
+            } while remaining > 0
+            while count < width && count < 20 {
+                buffer[19 - count] = UInt8(ascii: "0")
+                count += 1
+            }
+            bytes.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 }

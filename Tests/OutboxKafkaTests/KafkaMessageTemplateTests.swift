@@ -73,3 +73,18 @@ struct KafkaMessageTemplateTests {
         #expect(try #require(bare.records[0]).headers.isEmpty)
     }
 }
+
+@Suite("Kafka transport: header encoding")
+struct KafkaHeaderEncodingTests {
+    @Test("RFC 3339 and decimal headers match Timestamp.rfc3339 and String(_:)", arguments: [
+        Int64(0), 1_710_392_690_163_498, -1, -86_400_000_001, 253_402_300_799_999_999, 951_782_400_000_000, -62_135_596_800_000_000,
+    ])
+    func rfc3339(_ micros: Int64) {
+        var batch = KafkaRecordBatch()
+        let time = Timestamp(microsecondsSinceEpoch: micros)
+        batch.appendHeader("t", rfc3339: time)
+        batch.appendHeader("n", decimal: micros)
+        #expect(String(decoding: batch.bytes[batch.headers[0].value], as: UTF8.self) == time.rfc3339)
+        #expect(String(decoding: batch.bytes[batch.headers[1].value], as: UTF8.self) == String(micros))
+    }
+}

@@ -1,1 +1,174 @@
-print("not written yet")
+// Outbox (PostgreSQL) → Kafka throughput, next to the same run's outbox → in-process figure.
+//
+//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 3] [--batch-size 500] [--topic outbox]
+//
+// Needs OUTBOX_TEST_POSTGRES_URL (a scratch database: outbox_messages is dropped and
+// re-created) and a Kafka cluster; Benchmarks/run-kafka.sh provides both (librdkafka's mock
+// cluster in its own process, 3 brokers, a 6-partition topic). Rounds alternate in-process
+// and Kafka drains of the same freshly written table; the medians are compared.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import OutboxKafka
+import OutboxPostgres
+import OutboxRelay
+
+struct Options {
+    var bootstrap = ""
+    var topic = "outbox"
+    var rows = 100_000
+    var rounds = 3
+    var batchSize = 500
+    var connection = ""
+    /// Only time KafkaTransport.deliver with in-memory batches (no PostgreSQL, no engine).
+    var transportOnly = false
+
+    static func parse(_ arguments: [String]) -> Options {
+        var options = Options()
+        options.connection = getenv("OUTBOX_TEST_POSTGRES_URL").map { String(cString: $0) } ?? ""
+        var index = 0
+        func value() -> String {
+            index += 1
+            guard index < arguments.count else { fail("\(arguments[index - 1]) needs a value") }
+            return arguments[index]
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--bootstrap": options.bootstrap = value()
+            case "--topic": options.topic = value()
+            case "--rows": options.rows = Int(value()) ?? options.rows
+            case "--rounds": options.rounds = Int(value()) ?? options.rounds
+            case "--batch-size": options.batchSize = Int(value()) ?? options.batchSize
+            case "--transport-only": options.transportOnly = true
+            default: fail("unknown argument \(arguments[index])")
+            }
+            index += 1
+        }
+        if options.bootstrap.isEmpty { fail("--bootstrap is required") }
+        if options.connection.isEmpty && !options.transportOnly { fail("OUTBOX_TEST_POSTGRES_URL is not set") }
+        return options
+    }
+}
+
+func fail(_ message: String) -> Never {
+    let text = "KafkaBenchmark: \(message)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
+
+enum Destination: String {
+    case inProcess = "in-process"
+    case kafka
+}
+
+/// Drains the table once through PostgresSource → RelayEngine → the destination; returns msgs/s.
+func drain(_ destination: Destination, options: Options, workload: KafkaBenchmarkWorkload, logger: Logger) async throws -> Double {
+    let source = try PostgresSource(
+        configuration: PostgresSource.Configuration(connection: PostgresConnectionString(options.connection), flavour: .outbox),
+        logger: logger
+    )
+    let transport: any Transport
+    let consumer = CountingConsumer()
+    switch destination {
+    case .inProcess:
+        transport = SynchronousDispatcher(name: "out", consumer: consumer)
+    case .kafka:
+        transport = try KafkaTransport(name: "out", configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic), logger: logger)
+    }
+    let engine = try RelayEngine(
+        source: source, transports: [transport],
+        routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["out"])]),
+        configuration: .init(batchSize: options.batchSize),
+        logger: logger
+    )
+    let started = ContinuousClock.now
+    let summary = try await engine.drain()
+    let elapsed = ContinuousClock.now - started
+    guard summary.rowsCompleted == options.rows, summary.deadLetters == 0,
+          destination == .kafka || consumer.messages == options.rows else {
+        fail("\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) (consumer: \(consumer.messages))")
+    }
+    return Double(options.rows) / elapsed.seconds
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func format(_ value: Double) -> String {
+    String(Int(value.rounded()))
+}
+
+let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+nonisolated(unsafe) var logger = Logger(label: "kafka-benchmark")
+logger.logLevel = .error
+
+/// KafkaTransport alone: batches of ~1.1 KB messages built in memory, delivered one batch
+/// at a time like the engine does. Prints msgs/s and the mean time per batch.
+nonisolated func transportOnly(_ options: Options, logger: Logger) async throws {
+    let transport = try KafkaTransport(name: "out", configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic), logger: logger)
+    try await transport.start()
+    let note = String(repeating: "x", count: 800)
+    var batch: [OutboxMessage] = []
+    for index in 0..<options.batchSize {
+        let headers: JSONObject = [
+            EventSauceHeader.eventType: .string("acme.shop.orders.order_line_added"),
+            EventSauceHeader.eventID: .string("event-\(index)"),
+            EventSauceHeader.aggregateRootID: .string("aggregate-\(index % 300)"),
+            EventSauceHeader.aggregateRootType: .string("acme.shop.orders.order"),
+            EventSauceHeader.aggregateRootVersion: .number(String(index / 300 + 1)),
+            EventSauceHeader.timeOfRecording: .string("2024-03-14 05:04:50.163498+0000"),
+            "x-tenant": .string("beta-tenant"),
+        ]
+        batch.append(try OutboxMessage(rowID: .integer(Int64(index)), headers: headers, payload: .object(["note": .string(note)])))
+    }
+    let batches = max(1, options.rows / options.batchSize)
+    let started = ContinuousClock.now
+    for _ in 0..<batches {
+        let results = await transport.deliver(batch)
+        guard results.allSatisfy({ $0.isDelivered }) else { fail("transport-only: \(results.first { !$0.isDelivered }!)") }
+    }
+    let elapsed = ContinuousClock.now - started
+    await transport.shutdown()
+    let messages = Double(batches * options.batchSize)
+    print("transport only: \(format(messages / elapsed.seconds)) msgs/s, \(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize)")
+}
+
+if options.transportOnly {
+    try await transportOnly(options, logger: logger)
+    exit(0)
+}
+let psql = Psql(connection: options.connection)
+let workload = KafkaBenchmarkWorkload(rows: options.rows)
+try psql.execute(workload.createSQL)
+let averageBytes = try psql.integer(workload.averageBytesSQL)
+print("outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), \(options.rounds) rounds, Kafka at \(options.bootstrap), topic \(options.topic)")
+
+var results: [Destination: [Double]] = [:]
+for round in 1...options.rounds {
+    for destination in [Destination.inProcess, .kafka] {
+        try psql.execute(workload.resetSQL)
+        let rate = try await drain(destination, options: options, workload: workload, logger: logger)
+        guard try psql.integer(workload.undeliveredSQL) == 0 else { fail("rows left undelivered after the \(destination.rawValue) drain") }
+        results[destination, default: []].append(rate)
+        print("round \(round) \(destination.rawValue.padding(10)) \(format(rate).leftPadded(8)) msgs/s")
+    }
+}
+let inProcess = median(results[.inProcess]!)
+let kafka = median(results[.kafka]!)
+print("")
+print("median   in-process \(format(inProcess).leftPadded(8)) msgs/s   (reference: same run, same rows)")
+print("median   kafka      \(format(kafka).leftPadded(8)) msgs/s   = \(String(format1: 100 * kafka / inProcess)) % of in-process (target >= 90 %)")
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

@@ -29,14 +29,14 @@ final class RDKafkaProducer: @unchecked Sendable {
         let serial: UInt32
         var results: [DeliveryResult?]
         var remaining: Int
-        let orderingKeys: [String]
+        let messages: [OutboxMessage]
         let continuation: UnsafeContinuation<Results, Never>
 
-        init(serial: UInt32, count: Int, orderingKeys: [String], continuation: UnsafeContinuation<Results, Never>) {
+        init(serial: UInt32, count: Int, messages: [OutboxMessage], continuation: UnsafeContinuation<Results, Never>) {
             self.serial = serial
             self.results = Array(repeating: nil, count: count)
             self.remaining = count
-            self.orderingKeys = orderingKeys
+            self.messages = messages
             self.continuation = continuation
         }
     }
@@ -58,6 +58,7 @@ final class RDKafkaProducer: @unchecked Sendable {
     private var pending: [UInt32: PendingBatch] = [:]
     private var nextSerial: UInt32 = 1
     private var fatalReason: String?
+    private var lastCreationAttempt = ContinuousClock.now
 
     /// Creates the handle (configuration errors surface here) and starts the thread.
     /// - Throws: ``KafkaTransportError`` for an invalid property or a failed `rd_kafka_new`.
@@ -159,6 +160,10 @@ final class RDKafkaProducer: @unchecked Sendable {
                 }
             }
             if fatalReason != nil { recoverFromFatalError() }
+            if handle == nil && ContinuousClock.now - lastCreationAttempt >= .seconds(1) {
+                lastCreationAttempt = .now
+                handle = try? makeHandle()
+            }
         }
     }
 
@@ -185,7 +190,7 @@ final class RDKafkaProducer: @unchecked Sendable {
     private func produce(_ batch: KafkaRecordBatch, continuation: UnsafeContinuation<Results, Never>) {
         let serial = nextSerial
         nextSerial = nextSerial == UInt32.max ? 1 : nextSerial + 1
-        let pendingBatch = PendingBatch(serial: serial, count: batch.count, orderingKeys: batch.orderingKeys, continuation: continuation)
+        let pendingBatch = PendingBatch(serial: serial, count: batch.count, messages: batch.messages, continuation: continuation)
         for (index, result) in batch.earlyResults {
             pendingBatch.results[index] = result
             pendingBatch.remaining -= 1
@@ -200,13 +205,13 @@ final class RDKafkaProducer: @unchecked Sendable {
         }
         pending[serial] = pendingBatch
         var failedKeys = Set<String>()
-        for (index, _) in batch.earlyResults { failedKeys.insert(batch.orderingKeys[index]) }
+        for (index, _) in batch.earlyResults { failedKeys.insert(batch.messages[index].orderingKey) }
         var headers: [outbox_kafka_header] = []
         batch.bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
             for index in 0..<batch.count {
                 guard let record = batch.records[index] else { continue }
-                if !failedKeys.isEmpty && failedKeys.contains(batch.orderingKeys[index]) {
+                if !failedKeys.isEmpty && failedKeys.contains(batch.messages[index].orderingKey) {
                     resolve(pendingBatch, index, .retryable("not sent: an earlier message with the same ordering key failed in this batch"))
                     continue
                 }
@@ -221,7 +226,7 @@ final class RDKafkaProducer: @unchecked Sendable {
                 }
                 let opaque = UnsafeMutableRawPointer(bitPattern: UInt(serial) << 32 | UInt(index))
                 if let failure = produceOne(handle: handle, topic: topic, base: base, record: record, headers: headers, opaque: opaque) {
-                    failedKeys.insert(batch.orderingKeys[index])
+                    failedKeys.insert(batch.messages[index].orderingKey)
                     resolve(pendingBatch, index, failure)
                 }
             }
@@ -294,9 +299,13 @@ final class RDKafkaProducer: @unchecked Sendable {
     /// retryable so the engine resends from the first failure of each key.
     private func finish(_ batch: PendingBatch) {
         var results = batch.results.map { $0 ?? .retryable("no delivery report") }
+        guard results.contains(where: { !$0.isDelivered }) else {
+            batch.continuation.resume(returning: results)
+            return
+        }
         var failedKeys = Set<String>()
         for index in results.indices {
-            let key = batch.orderingKeys[index]
+            let key = batch.messages[index].orderingKey
             if !results[index].isDelivered {
                 failedKeys.insert(key)
             } else if !failedKeys.isEmpty && failedKeys.contains(key) {
@@ -336,6 +345,7 @@ final class RDKafkaProducer: @unchecked Sendable {
         failPending(.retryable("the idempotent producer hit a fatal error; it is recreated: \(reason)"))
         destroyHandle()
         fatalReason = nil
+        lastCreationAttempt = .now
         do {
             handle = try makeHandle()
         } catch {
