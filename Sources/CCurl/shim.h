@@ -91,3 +91,7 @@ static inline curl_socket_t ccurl_open_socket(const struct curl_sockaddr *addres
 
 /// CURL_REDIR_POST_ALL is a macro expression Swift does not import.
 static const long ccurl_redirect_post_all = CURL_REDIR_POST_ALL;
+
+static inline CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}

@@ -19,9 +19,13 @@ import Logging
 /// the `Retry-After` hint); 410 Gone disables the endpoint (logged as critical; its
 /// messages are then dead-lettered); other 4xx are retryable until
 /// ``Configuration-swift.struct/maximumClientErrorAttempts`` and then permanent; an
-/// unfollowed 3xx is permanent. When the endpoint fails with a retryable error, the rest of
-/// the batches already queued are reported retryable without being sent, so a dead endpoint
-/// costs one round of requests per batch, not one timeout per message.
+/// unfollowed 3xx is permanent. When the endpoint cannot be reached at all (connection
+/// refused, DNS failure, connect timeout, an address the guard refuses), the messages of the
+/// batches already queued are reported retryable without being sent, so a dead endpoint costs
+/// one round of requests per batch, not one connect timeout per message. HTTP error answers
+/// never cause that: only the failing message (and the later ones of its key) are retried.
+///
+/// Call ``shutdown()`` when done: it stops the transport's thread.
 public final class WebhookTransport: Transport {
     /// The configured name routes refer to.
     public let name: String

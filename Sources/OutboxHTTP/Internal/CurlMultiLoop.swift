@@ -111,8 +111,10 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var lanes: [String: Lane] = [:]
     private var readyKeys: [String] = []
     private var readyHead = 0
+    /// Every handle this loop created (they live as long as the loop); ``idleTransfers`` is
+    /// the subset not in flight.
+    private var transfers: [CurlTransfer] = []
     private var idleTransfers: [CurlTransfer] = []
-    private var transferCount = 0
     private var active = 0
     private var highestAcceptedSequence: UInt64 = 0
     private var failFast: (result: DeliveryResult, throughSequence: UInt64)?
@@ -226,6 +228,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             _ = curl_multi_poll(multi, nil, 0, 1000, nil)
         }
         idleTransfers.removeAll()
+        transfers.removeAll()
         curl_multi_cleanup(multi)
         let waiters = inbox.withLock { inbox in
             let waiters = inbox.stopWaiters
@@ -292,7 +295,7 @@ final class CurlMultiLoop: @unchecked Sendable {
                 transfer = idle
             } else if let fresh = CurlTransfer(settings: settings.endpoint) {
                 transfer = fresh
-                transferCount += 1
+                transfers.append(fresh)
             } else {
                 batch.resolve(index, .retryable("libcurl could not create a request handle"))
                 lane.removeFirst()
@@ -365,6 +368,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         let status = code == CURLE_OK ? transfer.responseCode : 0
         let retryAfter = transfer.responseHeader("Retry-After")
         let refused = transfer.refusedAddress
+        let connected = transfer.wasConnected
         transfer.releaseRequest()
         idleTransfers.append(transfer)
 
@@ -376,7 +380,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
         let (result, signal) = settings.classifier.classify(
             curlCode: code, status: status, retryAfterHeader: retryAfter,
-            clientErrorAttempts: attempts, refusedAddress: refused, now: Int64(time(nil))
+            clientErrorAttempts: attempts, refusedAddress: refused, connected: connected, now: Int64(time(nil))
         )
         switch result {
         case .delivered, .permanent: clientErrorAttempts[eventID] = nil
@@ -403,19 +407,19 @@ final class CurlMultiLoop: @unchecked Sendable {
         switch signal {
         case .gone:
             disable()
-        case .failing:
+        case .unreachable:
             if !isFailing {
                 isFailing = true
-                logger.warning("webhook endpoint is failing; skipping its queued messages until the next batch", metadata: [
+                logger.warning("webhook endpoint is unreachable; its queued messages are reported retryable without being sent", metadata: [
                     "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
                     "reason": "\(result.failureReason ?? "")",
                 ])
             }
             var hint: Duration?
             if case .retryable(_, let retryAfter) = result { hint = retryAfter }
-            failFast = (.retryable("not sent: the endpoint was failing (\(result.failureReason ?? "error"))", retryAfter: hint), highestAcceptedSequence)
+            failFast = (.retryable("not sent: the endpoint was unreachable (\(result.failureReason ?? "error"))", retryAfter: hint), highestAcceptedSequence)
         case .healthy:
-            if result.isDelivered && isFailing {
+            if isFailing && (result.isDelivered || code == CURLE_OK) {
                 isFailing = false
                 failFast = nil
                 logger.info("webhook endpoint recovered", metadata: [

@@ -84,6 +84,15 @@ final class CurlTransfer {
         return code
     }
 
+    /// Whether the finished request got as far as an established connection.
+    var wasConnected: Bool {
+        var connectTime: curl_off_t = 0
+        var pretransferTime: curl_off_t = 0
+        _ = ccurl_easy_getinfo_off_t(easy, CURLINFO_CONNECT_TIME_T, &connectTime)
+        _ = ccurl_easy_getinfo_off_t(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransferTime)
+        return connectTime > 0 || pretransferTime > 0
+    }
+
     /// A response header of the finished request (the last response, after redirects).
     func responseHeader(_ name: String) -> String? {
         var header: UnsafeMutablePointer<curl_header>?

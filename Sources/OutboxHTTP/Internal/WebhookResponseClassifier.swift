@@ -15,10 +15,12 @@ struct WebhookResponseClassifier: Sendable {
 
     /// What an outcome means for the endpoint as a whole.
     enum EndpointSignal: Equatable {
-        /// The endpoint answered normally (success or a message-specific rejection).
+        /// The endpoint answered (success or an error status), or failed in a way that may
+        /// concern only this request: keep sending the other messages.
         case healthy
-        /// The endpoint is failing (down, overloaded, timing out): later messages may skip it.
-        case failing
+        /// The endpoint cannot be reached at all (connection refused, DNS failure, connect
+        /// timeout, address refused by the guard): the messages queued behind skip it.
+        case unreachable
         /// The endpoint answered 410 Gone: disable it.
         case gone
     }
@@ -30,6 +32,7 @@ struct WebhookResponseClassifier: Sendable {
     ///   - retryAfterHeader: the `Retry-After` header value, if any.
     ///   - clientErrorAttempts: how many 4xx answers this event got so far, this one included.
     ///   - refusedAddress: set when the private-address guard refused the connection.
+    ///   - connected: whether a connection was established (tells connect timeouts apart).
     ///   - now: unix seconds, for HTTP-date hints.
     func classify(
         curlCode: CURLcode,
@@ -37,22 +40,26 @@ struct WebhookResponseClassifier: Sendable {
         retryAfterHeader: String?,
         clientErrorAttempts: Int,
         refusedAddress: String?,
+        connected: Bool = true,
         now: Int64
     ) -> (DeliveryResult, EndpointSignal) {
         if let refusedAddress {
-            return (.retryable("refused to connect to \(refusedAddress): private networks are not allowed (set allow_private_networks to permit)"), .failing)
+            return (.retryable("refused to connect to \(refusedAddress): private networks are not allowed (set allow_private_networks to permit)"), .unreachable)
         }
         if curlCode != CURLE_OK {
             switch curlCode {
             case CURLE_OPERATION_TIMEDOUT:
-                return (.retryable("timed out (\(timeoutDescription))"), .failing)
+                return (.retryable(connected ? "timed out (\(timeoutDescription))" : "timed out connecting (\(timeoutDescription))"), connected ? .healthy : .unreachable)
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+                let text = String(cString: curl_easy_strerror(curlCode))
+                return (.retryable("request failed: \(text) (curl code \(curlCode.rawValue))"), .unreachable)
             case CURLE_TOO_MANY_REDIRECTS:
                 return (.permanent("too many redirects"), .healthy)
             case CURLE_UNSUPPORTED_PROTOCOL:
                 return (.permanent("redirected to a scheme that is not allowed"), .healthy)
             default:
                 let text = String(cString: curl_easy_strerror(curlCode))
-                return (.retryable("request failed: \(text) (curl code \(curlCode.rawValue))"), .failing)
+                return (.retryable("request failed: \(text) (curl code \(curlCode.rawValue))"), .healthy)
             }
         }
         let hint = retryAfterHeader.flatMap { parseRetryAfter($0, now: now) }
@@ -62,9 +69,9 @@ struct WebhookResponseClassifier: Sendable {
         case 410:
             return (.permanent("endpoint disabled: 410 Gone"), .gone)
         case 429, 502, 503, 504:
-            return (.retryable("HTTP \(status)", retryAfter: hint), .failing)
+            return (.retryable("HTTP \(status)", retryAfter: hint), .healthy)
         case 500...599:
-            return (.retryable("HTTP \(status)", retryAfter: hint), .failing)
+            return (.retryable("HTTP \(status)", retryAfter: hint), .healthy)
         case 400...499:
             if clientErrorAttempts >= maximumClientErrorAttempts {
                 return (.permanent("HTTP \(status) after \(clientErrorAttempts) attempt\(clientErrorAttempts == 1 ? "" : "s")"), .healthy)
@@ -73,7 +80,7 @@ struct WebhookResponseClassifier: Sendable {
         case 300...399:
             return (.permanent("HTTP \(status) redirect not followed (follow_redirects is off)"), .healthy)
         default:
-            return (.retryable("unexpected HTTP status \(status)"), .failing)
+            return (.retryable("unexpected HTTP status \(status)"), .healthy)
         }
     }
 

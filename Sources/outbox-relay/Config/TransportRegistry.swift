@@ -16,6 +16,7 @@ enum TransportRegistry {
     nonisolated(unsafe) static let parsers: [any TransportConfigParser.Type] = [
         FileTransportConfig.self,
         KafkaTransportConfig.self,
+        HTTPTransportConfig.self,
     ]
 
     static func parser(for type: String, keyPath: String) throws -> any TransportConfigParser.Type {
