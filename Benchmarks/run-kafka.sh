@@ -56,4 +56,4 @@ done
 case "$bootstrap" in 127.0.0.1:*) ;; *) echo "run-kafka: unexpected bootstrap list $bootstrap" >&2; exit 1 ;; esac
 
 echo "== mock cluster (pid $mock_pid): $bootstrap; PostgreSQL: ${OUTBOX_TEST_POSTGRES_URL}; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >&2
-"$benchmark" --bootstrap "$bootstrap" --topic outbox "$@"
+"$benchmark" --bootstrap "$bootstrap" --topic outbox --mock-pid "$mock_pid" "$@"

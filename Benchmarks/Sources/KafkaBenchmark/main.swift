@@ -25,6 +25,8 @@ struct Options {
     var connection = ""
     /// Only time KafkaTransport.deliver with in-memory batches (no PostgreSQL, no engine).
     var transportOnly = false
+    /// The mock cluster's process id, to report its CPU time per drain.
+    var mockPID: Int32?
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -43,6 +45,7 @@ struct Options {
             case "--rounds": options.rounds = Int(value()) ?? options.rounds
             case "--batch-size": options.batchSize = Int(value()) ?? options.batchSize
             case "--transport-only": options.transportOnly = true
+            case "--mock-pid": options.mockPID = Int32(value())
             default: fail("unknown argument \(arguments[index])")
             }
             index += 1
@@ -64,8 +67,35 @@ enum Destination: String {
     case kafka
 }
 
-/// Drains the table once through PostgresSource → RelayEngine → the destination; returns msgs/s.
-func drain(_ destination: Destination, options: Options, workload: KafkaBenchmarkWorkload, logger: Logger) async throws -> Double {
+/// CPU seconds (user + system) this process used so far.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU seconds (user + system) of another process, from /proc/PID/stat; nil if unreadable.
+func otherProcessCPUSeconds(_ pid: Int32?) -> Double? {
+    guard let pid, let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [UInt8](repeating: 0, count: 1024)
+    let count = fread(&buffer, 1, buffer.count, file)
+    let text = String(decoding: buffer[0..<count], as: UTF8.self)
+    guard let close = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+struct DrainResult {
+    var rate: Double
+    var relayMicrosecondsPerMessage: Double
+    var mockMicrosecondsPerMessage: Double?
+}
+
+/// Drains the table once through PostgresSource → RelayEngine → the destination.
+func drain(_ destination: Destination, options: Options, workload: KafkaBenchmarkWorkload, logger: Logger) async throws -> DrainResult {
     let source = try PostgresSource(
         configuration: PostgresSource.Configuration(connection: PostgresConnectionString(options.connection), flavour: .outbox),
         logger: logger
@@ -84,14 +114,23 @@ func drain(_ destination: Destination, options: Options, workload: KafkaBenchmar
         configuration: .init(batchSize: options.batchSize),
         logger: logger
     )
+    let cpuBefore = processCPUSeconds()
+    let mockBefore = otherProcessCPUSeconds(options.mockPID)
     let started = ContinuousClock.now
     let summary = try await engine.drain()
     let elapsed = ContinuousClock.now - started
+    let cpu = processCPUSeconds() - cpuBefore
+    let mockCPU = otherProcessCPUSeconds(options.mockPID).flatMap { after in mockBefore.map { after - $0 } }
     guard summary.rowsCompleted == options.rows, summary.deadLetters == 0,
           destination == .kafka || consumer.messages == options.rows else {
         fail("\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) (consumer: \(consumer.messages))")
     }
-    return Double(options.rows) / elapsed.seconds
+    let rows = Double(options.rows)
+    return DrainResult(
+        rate: rows / elapsed.seconds,
+        relayMicrosecondsPerMessage: cpu * 1e6 / rows,
+        mockMicrosecondsPerMessage: destination == .kafka ? mockCPU.map { $0 * 1e6 / rows } : nil
+    )
 }
 
 func median(_ values: [Double]) -> Double {
@@ -152,10 +191,12 @@ var results: [Destination: [Double]] = [:]
 for round in 1...options.rounds {
     for destination in [Destination.inProcess, .kafka] {
         try psql.execute(workload.resetSQL)
-        let rate = try await drain(destination, options: options, workload: workload, logger: logger)
+        let result = try await drain(destination, options: options, workload: workload, logger: logger)
         guard try psql.integer(workload.undeliveredSQL) == 0 else { fail("rows left undelivered after the \(destination.rawValue) drain") }
-        results[destination, default: []].append(rate)
-        print("round \(round) \(destination.rawValue.padding(10)) \(format(rate).leftPadded(8)) msgs/s")
+        results[destination, default: []].append(result.rate)
+        var line = "round \(round) \(destination.rawValue.padding(10)) \(format(result.rate).leftPadded(8)) msgs/s   relay CPU \(String(format1: result.relayMicrosecondsPerMessage).leftPadded(5)) µs/msg"
+        if let mock = result.mockMicrosecondsPerMessage { line += "   mock cluster CPU \(String(format1: mock).leftPadded(5)) µs/msg" }
+        print(line)
     }
 }
 let inProcess = median(results[.inProcess]!)
