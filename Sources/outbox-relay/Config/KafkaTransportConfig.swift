@@ -63,3 +63,24 @@ enum KafkaTransportConfig: TransportConfigParser {
         return configuration
     }
 }
+
+/// `outbox-relay check`: asks the cluster about the topic the transport produces to.
+extension KafkaTransport: DestinationChecking {
+    /// Why `check` fails for a Kafka topic that messages cannot be produced to.
+    struct UnusableTopics: Error, CustomStringConvertible {
+        var findings: [String]
+        var description: String { findings.joined(separator: "; ") }
+    }
+
+    func checkDestinations(routing: RoutingTable) async throws -> [String] {
+        guard let topic = fixedTopic else {
+            return ["topic template \"\(configuration.topic)\" has placeholders: topics are checked when first produced to (missing ones are dead-lettered unless the brokers create topics)"]
+        }
+        let checks = try await checkTopics([topic])
+        let unusable = checks.filter { !$0.isUsable }
+        if !unusable.isEmpty {
+            throw UnusableTopics(findings: unusable.map { "topic \($0)" })
+        }
+        return checks.map { "topic \($0)" }
+    }
+}
