@@ -24,15 +24,14 @@ case "$what" in
     *) echo "usage: $0 [all|matrix|backlog] [PostgresDrainBenchmark arguments]" >&2; exit 2 ;;
 esac
 
-echo "== building pg_drain (gcc -O2) and PostgresDrainBenchmark (release)" >&2
-mkdir -p "$here/bin"
-gcc -O2 -Wall -o "$here/bin/pg_drain" "$here/Reference/pg_drain.c" $(pkg-config --cflags --libs libpq)
-(cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --product PostgresDrainBenchmark)
-benchmark="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --show-bin-path)/PostgresDrainBenchmark"
-
 # The part that runs with a server: called again through with-postgres.sh.
 if [[ "${OUTBOX_BENCH_INNER:-}" != 1 ]]; then
-    export OUTBOX_BENCH_INNER=1
+    echo "== building pg_drain (gcc -O2) and PostgresDrainBenchmark (release)" >&2
+    mkdir -p "$here/bin"
+    gcc -O2 -Wall -o "$here/bin/pg_drain" "$here/Reference/pg_drain.c" $(pkg-config --cflags --libs libpq)
+    (cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --product PostgresDrainBenchmark)
+    OUTBOX_BENCH_BINARY="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --show-bin-path)/PostgresDrainBenchmark"
+    export OUTBOX_BENCH_INNER=1 OUTBOX_BENCH_BINARY
     if [[ -n "${OUTBOX_TEST_POSTGRES_URL:-}" ]]; then
         exec "$0" "$what" "$@"
     fi
@@ -43,6 +42,7 @@ if [[ "${OUTBOX_BENCH_INNER:-}" != 1 ]]; then
     exit 1
 fi
 
+benchmark="$OUTBOX_BENCH_BINARY"
 echo "== server: ${OUTBOX_TEST_POSTGRES_URL}; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >&2
 status=0
 if [[ "$what" == all || "$what" == matrix ]]; then
