@@ -112,8 +112,10 @@ int main(int argc, char **argv) {
     if (fetch_tie_group) prepare("fetch_tie_group", fetch_tie_group);
     prepare("complete", complete);
 
-    char limit_text[32], fetch_limit_text[32];
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    char tie_limit_text[32], fetch_limit_text[32];
+    /* the rest of a tie group: as many rows as the batch, at least 100 (PostgresSource.tieGroupLimit) */
+    long tie_limit = limit > 100 ? limit : 100;
+    snprintf(tie_limit_text, sizeof tie_limit_text, "%ld", tie_limit);
     /* dispatcher: one row more, to see whether the batch ends inside a tie group */
     snprintf(fetch_limit_text, sizeof fetch_limit_text, "%ld", dispatcher ? limit + 1 : limit);
 
@@ -141,10 +143,10 @@ int main(int argc, char **argv) {
         PGresult *rest = NULL;
         int rest_count = 0;
         if (dispatcher && fetched > limit && strcmp(PQgetvalue(result, (int)limit, 2), PQgetvalue(result, count - 1, 2)) == 0) {
-            const char *params[] = {PQgetvalue(result, count - 1, 2), PQgetvalue(result, count - 1, 0), limit_text};
+            const char *params[] = {PQgetvalue(result, count - 1, 2), PQgetvalue(result, count - 1, 0), tie_limit_text};
             rest = check(PQexecPrepared(conn, "fetch_tie_group", 3, params, NULL, NULL, 0), "fetch_tie_group");
             rest_count = PQntuples(rest);
-            if (rest_count > limit) rest_count = (int)limit;
+            if (rest_count > tie_limit) rest_count = (int)tie_limit;
         }
 
         ids.length = 0;
