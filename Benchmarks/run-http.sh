@@ -5,7 +5,7 @@
 #
 # Starts nginx on 127.0.0.1 (a free port, a temp prefix, `return 204;`), builds
 # Reference/curl_multi_post.c (gcc -O2) and WebhookBenchmark (release, scratch path
-# Benchmarks/.build-bench), then runs, at 16 and 64 concurrent requests:
+# Benchmarks/.build-bench-http), then runs, at 16 and 64 concurrent requests:
 #   - the C reference posting the bodies,
 #   - WebhookTransport fed pre-generated messages (batches of 500, 4 in flight),
 #   - PostgreSQL outbox → RelayEngine → WebhookTransport, when a PostgreSQL server is
@@ -26,8 +26,8 @@ fi
 echo "== building curl_multi_post (gcc -O2) and WebhookBenchmark (release)" >&2
 mkdir -p "$here/bin"
 gcc -O2 -Wall -o "$here/bin/curl_multi_post" "$here/Reference/curl_multi_post.c" $(pkg-config --cflags --libs libcurl)
-(cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --product WebhookBenchmark)
-benchmark="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --show-bin-path)/WebhookBenchmark"
+(cd "$here" && swift build -c release --scratch-path "$here/.build-bench-http" --product WebhookBenchmark)
+benchmark="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench-http" --show-bin-path)/WebhookBenchmark"
 
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 [[ -x "$nginx_bin" ]] || { echo "run-http: nginx not found (apt-get install nginx-light)" >&2; exit 1; }

@@ -155,7 +155,9 @@ func runPostgres(_ options: Options, url: String, csv: String, messages: [Outbox
                    "-c", "\\copy \(table) (id, consumed, payload) FROM '\(csv)' WITH (FORMAT csv)",
                    "-c", "VACUUM ANALYZE \(table)"])
     let webhook = try transport(options, concurrency: concurrency)
-    let source = try PostgresSource(configuration: PostgresSource.Configuration(connection: PostgresConnectionString(url), flavour: .outbox, table: table))
+    var sourceLogger = Logger(label: "webhook-benchmark.postgres")
+    sourceLogger.logLevel = .warning
+    let source = try PostgresSource(configuration: PostgresSource.Configuration(connection: PostgresConnectionString(url), flavour: .outbox, table: table), logger: sourceLogger)
     let routing = try RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["hook"])])
     var logger = Logger(label: "webhook-benchmark")
     logger.logLevel = .warning
