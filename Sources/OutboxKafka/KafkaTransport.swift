@@ -139,4 +139,14 @@ public final class KafkaTransport: Transport, Sendable {
         }
         try await producer?.injectFatalError(reason: reason)
     }
+
+    /// How many librdkafka handles the started transport created (tests).
+    func producerGeneration() async throws -> Int {
+        let producer: RDKafkaProducer? = state.withLock { state in
+            if case .started(let producer) = state { return producer }
+            return nil
+        }
+        guard let producer else { return 0 }
+        return try await producer.generation()
+    }
 }

@@ -1,5 +1,5 @@
 import CRdKafka
-import OutboxKafka
+@testable import OutboxKafka
 import OutboxRelay
 import Testing
 
@@ -151,7 +151,7 @@ struct KafkaTransportFailureTests {
         #expect(reason.contains("not a valid Kafka topic name"))
     }
 
-    @Test("a fatal idempotent-producer error: in-flight messages are retryable, the producer is recreated")
+    @Test("a fatal idempotent-producer error recreates the producer; failures on the way are retryable, delivery goes on")
     func fatalErrorRecreatesProducer() async throws {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("fatal")
@@ -159,9 +159,11 @@ struct KafkaTransportFailureTests {
         let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic))
         try await transport.start()
         #expect(await transport.deliver(try KafkaTestSupport.messages(count: 10, aggregates: 3)).allSatisfy { $0.isDelivered })
+        #expect(try await transport.producerGeneration() == 1)
         try await transport.injectFatalErrorForTesting(reason: "test: injected fatal error")
         let messages = try KafkaTestSupport.messages(count: 10, aggregates: 3, firstRow: 100)
         let outcome = await Self.drain(transport, messages, batchSize: 10, maximumRounds: 10)
+        #expect(try await transport.producerGeneration() == 2, "the producer should have been recreated once")
         await transport.shutdown()
         #expect(outcome.delivered.count == messages.count, "\(outcome.failures)")
         #expect(outcome.failures.allSatisfy { $0.contains("fatal") }, "\(outcome.failures)")

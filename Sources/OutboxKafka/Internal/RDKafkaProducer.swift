@@ -59,6 +59,8 @@ final class RDKafkaProducer: @unchecked Sendable {
     private var nextSerial: UInt32 = 1
     private var fatalReason: String?
     private var lastCreationAttempt = ContinuousClock.now
+    /// How many handles were created (1 + recreations after fatal errors).
+    private var handleGeneration = 0
 
     /// Creates the handle (configuration errors surface here) and starts the thread.
     /// - Throws: ``KafkaTransportError`` for an invalid property or a failed `rd_kafka_new`.
@@ -434,6 +436,7 @@ final class RDKafkaProducer: @unchecked Sendable {
             rd_kafka_conf_destroy(configuration)
             throw KafkaTransportError(code: .clientCreationFailed, message: "librdkafka could not create the producer: \(cStringText(error))")
         }
+        handleGeneration += 1
         return handle
     }
 
@@ -447,6 +450,19 @@ final class RDKafkaProducer: @unchecked Sendable {
     }
 
     // MARK: - Test hooks
+
+    /// How many producer handles were created so far (tests: recreation after fatal errors).
+    func generation() async throws(KafkaTransportError) -> Int {
+        let generation: Int? = await withUnsafeContinuation { continuation in
+            if !enqueue(.perform({ producer in continuation.resume(returning: producer.handleGeneration) })) {
+                continuation.resume(returning: nil)
+            }
+        }
+        guard let generation else {
+            throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
+        }
+        return generation
+    }
 
     /// Raises a fatal error on the handle as librdkafka would (`rd_kafka_test_fatal_error`).
     func injectFatalError(reason: String) async throws(KafkaTransportError) {
