@@ -47,6 +47,8 @@ struct KafkaTransportFailureTests {
         let cluster = try MockKafkaCluster(brokers: 3)
         let topic = KafkaTestSupport.topicName("down")
         try cluster.createTopic(topic, partitions: 6, replicationFactor: 3)
+        // Broker 1 leads partitions 0–2, broker 2 leads 3–5.
+        for partition in Int32(0)..<6 { cluster.setPartitionLeader(topic, partition: partition, broker: partition < 3 ? 1 : 2) }
         let messages = try KafkaTestSupport.messages(count: 600, aggregates: 24)
         var configuration = KafkaTransport.Configuration(bootstrapServers: [cluster.bootstrapServers], topic: topic)
         configuration.timeouts.delivery = .milliseconds(1500)
@@ -54,8 +56,7 @@ struct KafkaTransportFailureTests {
         let transport = try KafkaTransport(name: "kafka", configuration: configuration)
         try await transport.start()
 
-        // Broker 1 leads some partitions (the mock spreads leaders): down after the first
-        // batch, up again ~3 s later, while the drain goes on.
+        // Broker 1 goes down after the first batch and comes back ~3 s later, mid-drain.
         let brokerState = BrokerSwitch(cluster: cluster)
         let outcome = await Self.drain(transport, messages, batchSize: 100) {
             await brokerState.advance()
@@ -135,6 +136,45 @@ struct KafkaTransportFailureTests {
         }
         #expect(laterReason.contains("ordering key"))
         #expect(results[2].isDelivered)
+    }
+
+    @Test("a full local queue is back-pressure, not a failure")
+    func queueFullIsBackPressure() async throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.topicName("queue")
+        try cluster.createTopic(topic, partitions: 3)
+        let transport = try KafkaTransport(name: "kafka", configuration: .init(
+            bootstrapServers: [cluster.bootstrapServers], topic: topic,
+            properties: ["queue.buffering.max.messages": "10"]
+        ))
+        try await transport.start()
+        let messages = try KafkaTestSupport.messages(count: 300, aggregates: 7)
+        let results = await transport.deliver(messages)
+        await transport.shutdown()
+        #expect(results.allSatisfy { $0.isDelivered }, "\(results.compactMap(\.failureReason).prefix(3))")
+        let consumer = TestKafkaConsumer(bootstrapServers: cluster.bootstrapServers)
+        defer { consumer.close() }
+        let records = try await consumer.consume(topics: [topic], atLeast: messages.count)
+        #expect(records.count == messages.count)
+    }
+
+    @Test("an unknown topic (auto-create off) fails permanently")
+    func unknownTopicIsPermanent() async throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.topicName("unknown")
+        cluster.setTopicError(topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        let transport = try KafkaTransport(name: "kafka", configuration: .init(
+            bootstrapServers: [cluster.bootstrapServers], topic: topic,
+            properties: ["topic.metadata.propagation.max.ms": "200"]
+        ))
+        try await transport.start()
+        let results = await transport.deliver([try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1)])
+        await transport.shutdown()
+        guard case .permanent(let reason) = results[0] else {
+            Issue.record("expected .permanent, got \(results[0])")
+            return
+        }
+        #expect(reason.contains("UNKNOWN_TOPIC") || reason.contains("UNKNOWN_PARTITION"), "\(reason)")
     }
 
     @Test("a topic template that renders an invalid name fails that message permanently")

@@ -41,6 +41,11 @@ final class MockKafkaCluster: @unchecked Sendable {
         }
     }
 
+    /// Makes broker `broker` the leader of `partition` of `topic`.
+    func setPartitionLeader(_ topic: String, partition: Int32, broker: Int32) {
+        rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker)
+    }
+
     func setBrokerDown(_ id: Int32) {
         rd_kafka_mock_broker_set_down(cluster, id)
     }
