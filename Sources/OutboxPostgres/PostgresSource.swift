@@ -303,10 +303,23 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             }
             return
         }
+        // Relays starting together would race on CREATE TABLE IF NOT EXISTS (PostgreSQL then
+        // reports a unique violation): serialise creation with a transaction-level advisory lock.
         do {
+            try connection.execute("BEGIN")
+            try connection.execute("SELECT pg_advisory_xact_lock(\(PostgresTableInfo.lockNamespace), hashtext($1))", [deadLetters.quoted(for: .postgres)])
             try connection.execute(PostgresSchema.deadLetterTable(deadLetters))
-        } catch where error.code == .permissionDenied {
-            throw PostgresError(code: .permissionDenied, sqlState: error.sqlState, message: "cannot create the dead-letter table \(deadLetters): \(error.message); create it with `outbox-relay schema` as an owner, or set source.dead_letter_table")
+            try connection.execute("COMMIT")
+        } catch {
+            if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
+            switch (error.code, error.sqlState) {
+            case (.permissionDenied, _):
+                throw PostgresError(code: .permissionDenied, sqlState: error.sqlState, message: "cannot create the dead-letter table \(deadLetters): \(error.message); create it with `outbox-relay schema` as an owner, or set source.dead_letter_table")
+            case (_, "23505"?), (_, "42P07"?):
+                return  // another relay created it at the same moment
+            default:
+                throw error
+            }
         }
         logger.info("postgres: created the dead-letter table \(deadLetters)")
     }
