@@ -35,6 +35,7 @@ public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible 
         /// The server answered with something the relay did not expect.
         public static let unexpectedResult = Code(.unexpectedResult)
 
+        /// The code's name, e.g. `missingColumn`.
         public var description: String { base.rawValue }
     }
 
@@ -52,6 +53,7 @@ public struct PostgresError: Error, Sendable, Hashable, CustomStringConvertible 
         self.message = message
     }
 
+    /// `PostgreSQL <code> [<SQLSTATE>]: <message>`.
     public var description: String {
         if let sqlState { return "PostgreSQL \(code) [\(sqlState)]: \(message)" }
         return "PostgreSQL \(code): \(message)"
