@@ -98,7 +98,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     /// Inserts the dead letters and marks (or deletes) the rows, in one transaction.
     ///
-    /// Ids go in chunks of ``Configuration/completeChunkSize`` per `= ANY($1)` statement.
+    /// Ids go in chunks of ``Configuration/completeChunkSize`` per `= ANY($1)` statement; a
+    /// batch without dead letters that fits one chunk is one autocommitted statement.
     /// Marking is idempotent, so a retry after a connection lost during `COMMIT` is harmless
     /// (dead letters may then be recorded twice). Retention runs afterwards when due.
     /// - Throws: ``PostgresError``; nothing is marked unless everything is.
@@ -391,6 +392,12 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     private func completeRows(_ connection: PostgresConnection, rows: [OutboxRowID], deadLetters: [DeadLetter]) throws(PostgresError) {
         let statements = self.statements!
+        try connection.prepare("outbox_relay_complete", statements.complete)
+        if deadLetters.isEmpty && rows.count <= configuration.completeChunkSize {
+            // One statement is atomic by itself: skip BEGIN/COMMIT (two round trips).
+            try connection.executePrepared("outbox_relay_complete", [rows.postgresArrayLiteral])
+            return
+        }
         try connection.execute("BEGIN")
         do {
             if !deadLetters.isEmpty {
@@ -403,7 +410,6 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                     ])
                 }
             }
-            try connection.prepare("outbox_relay_complete", statements.complete)
             var start = 0
             while start < rows.count {
                 let end = min(start + configuration.completeChunkSize, rows.count)
