@@ -57,8 +57,9 @@ public struct EnvelopeDecoder: Sendable {
         guard let payloadRange = parsed.payload else {
             throw EnvelopeDecodingError(code: .missingPayload, rowID: row.id, detail: "the message has no \"payload\" member")
         }
-        let fields = try Self.readFields(headers, rowID: row.id)
-        let storedEventID = headers[EventSauceHeader.eventID]
+        let known = KnownHeaders(headers)
+        let fields = try Self.readFields(known, rowID: row.id)
+        let storedEventID = known.eventID
         let eventID: String
         let derived: Bool
         switch storedEventID {
@@ -100,27 +101,60 @@ public struct EnvelopeDecoder: Sendable {
         var timeOfRecording: Timestamp?
     }
 
+    /// The EventSauce headers a message's typed fields come from, found in one pass
+    /// (the last of duplicate keys wins, as in PHP).
+    struct KnownHeaders {
+        var eventType: JSONValue?
+        var eventID: JSONValue?
+        var aggregateRootID: JSONValue?
+        var aggregateRootIDType: JSONValue?
+        var aggregateRootType: JSONValue?
+        var aggregateRootVersion: JSONValue?
+        var timeOfRecording: JSONValue?
+        var timeOfRecordingFormat: JSONValue?
+
+        init(_ headers: JSONObject) {
+            for (key, value) in headers.members where key.utf8.first == UInt8(ascii: "_") {
+                switch key {
+                case EventSauceHeader.eventType: eventType = value
+                case EventSauceHeader.eventID: eventID = value
+                case EventSauceHeader.aggregateRootID: aggregateRootID = value
+                case EventSauceHeader.aggregateRootIDType: aggregateRootIDType = value
+                case EventSauceHeader.aggregateRootType: aggregateRootType = value
+                case EventSauceHeader.aggregateRootVersion: aggregateRootVersion = value
+                case EventSauceHeader.timeOfRecording: timeOfRecording = value
+                case EventSauceHeader.timeOfRecordingFormat: timeOfRecordingFormat = value
+                default: break
+                }
+            }
+        }
+    }
+
     static func readFields(_ headers: JSONObject, rowID: OutboxRowID) throws(EnvelopeDecodingError) -> Fields {
-        guard let typeValue = headers[EventSauceHeader.eventType] else {
+        try readFields(KnownHeaders(headers), rowID: rowID)
+    }
+
+    static func readFields(_ known: KnownHeaders, rowID: OutboxRowID) throws(EnvelopeDecodingError) -> Fields {
+        guard let typeValue = known.eventType else {
             throw EnvelopeDecodingError(code: .missingHeader, rowID: rowID, detail: "the message has no \(EventSauceHeader.eventType) header")
         }
         guard case .string(let eventType) = typeValue, !eventType.isEmpty else {
             throw EnvelopeDecodingError(code: .invalidHeader, rowID: rowID, detail: "\(EventSauceHeader.eventType) must be a non-empty string")
         }
         var version: Int64?
-        if let value = headers[EventSauceHeader.aggregateRootVersion], value != .null {
+        if let value = known.aggregateRootVersion, value != .null {
             guard let number = value.int64Value else {
                 throw EnvelopeDecodingError(code: .invalidHeader, rowID: rowID, detail: "\(EventSauceHeader.aggregateRootVersion) must be an integer, found \(value.textValue)")
             }
             version = number
         }
-        let timeText = headers[EventSauceHeader.timeOfRecording]?.stringValue
-        let format = headers[EventSauceHeader.timeOfRecordingFormat]?.stringValue ?? PHPDateFormat.eventSauceDefault
+        let timeText = known.timeOfRecording?.stringValue
+        let format = known.timeOfRecordingFormat?.stringValue ?? PHPDateFormat.eventSauceDefault
         return Fields(
             eventType: eventType,
-            aggregateRootID: headers[EventSauceHeader.aggregateRootID].flatMap(Self.identifier),
-            aggregateRootIDType: headers[EventSauceHeader.aggregateRootIDType]?.stringValue,
-            aggregateRootType: headers[EventSauceHeader.aggregateRootType]?.stringValue,
+            aggregateRootID: known.aggregateRootID.flatMap(Self.identifier),
+            aggregateRootIDType: known.aggregateRootIDType?.stringValue,
+            aggregateRootType: known.aggregateRootType?.stringValue,
             aggregateRootVersion: version,
             timeOfRecordingText: timeText,
             timeOfRecording: timeText.flatMap { PHPDateFormat(format).parse($0) }

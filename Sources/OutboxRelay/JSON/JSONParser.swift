@@ -215,6 +215,32 @@ public struct JSONParser: ~Copyable {
         }
     }
 
+    /// Advances over string content that needs no attention: bytes that are not `"`, `\\` or
+    /// a control character. Checks eight bytes at a time (payloads are mostly long strings).
+    @inline(__always)
+    private mutating func skipPlainStringBytes() {
+        guard let base = bytes.baseAddress else { return }
+        let raw = UnsafeRawPointer(base)
+        let end = bytes.count
+        var index = offset
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while index &+ 8 <= end {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if special & highs != 0 { break }
+            index &+= 8
+        }
+        while index < end {
+            let byte = base[index]
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 { break }
+            index &+= 1
+        }
+        offset = index
+    }
+
     private mutating func skipWhitespace() {
         while offset < bytes.count {
             switch bytes[offset] {
@@ -265,6 +291,8 @@ public struct JSONParser: ~Copyable {
         guard bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
         offset += 1
         while offset < bytes.count {
+            skipPlainStringBytes()
+            guard offset < bytes.count else { break }
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
                 offset += 1
@@ -299,6 +327,7 @@ public struct JSONParser: ~Copyable {
         offset += 1
         let start = offset
         // Fast path: no escapes.
+        skipPlainStringBytes()
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {

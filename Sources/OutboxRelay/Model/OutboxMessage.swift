@@ -4,34 +4,130 @@
 /// one message, or a re-encoded envelope for messages an ``MessageExpander`` built.
 /// The typed fields are read from the EventSauce headers (`__event_type`, `__event_id`, …).
 public struct OutboxMessage: Sendable {
+    /// The fields live in one copy-on-write box: messages are copied into every destination's
+    /// batch, and one reference is cheaper to copy than a dozen.
+    private final class Storage: @unchecked Sendable {
+        var rowID: OutboxRowID
+        var eventID: String
+        var eventIDIsDerived: Bool
+        var eventType: String
+        var aggregateRootID: String?
+        var aggregateRootIDType: String?
+        var aggregateRootType: String?
+        var aggregateRootVersion: Int64?
+        var timeOfRecordingText: String?
+        var timeOfRecording: Timestamp?
+        var headers: JSONObject
+        var envelope: [UInt8]
+        var payloadRange: Range<Int>
+
+        init(rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String, aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?, aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?, headers: JSONObject, envelope: [UInt8], payloadRange: Range<Int>) {
+            self.rowID = rowID
+            self.eventID = eventID
+            self.eventIDIsDerived = eventIDIsDerived
+            self.eventType = eventType
+            self.aggregateRootID = aggregateRootID
+            self.aggregateRootIDType = aggregateRootIDType
+            self.aggregateRootType = aggregateRootType
+            self.aggregateRootVersion = aggregateRootVersion
+            self.timeOfRecordingText = timeOfRecordingText
+            self.timeOfRecording = timeOfRecording
+            self.headers = headers
+            self.envelope = envelope
+            self.payloadRange = payloadRange
+        }
+
+        func copy() -> Storage {
+            Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, envelope: envelope, payloadRange: payloadRange)
+        }
+    }
+
+    private var storage: Storage
+
+    private mutating func uniqueStorage() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
     /// The outbox row this message came from.
-    public var rowID: OutboxRowID
+    public var rowID: OutboxRowID {
+        get { storage.rowID }
+        set { uniqueStorage().rowID = newValue }
+    }
+
     /// `__event_id`, or an id derived from (table, row id) when the row has none;
     /// see ``EnvelopeDecoder/derivedEventID(table:rowID:)``.
-    public var eventID: String
+    public var eventID: String {
+        get { storage.eventID }
+        set { uniqueStorage().eventID = newValue }
+    }
+
     /// Whether ``eventID`` was derived because the stored message has no `__event_id`.
-    public var eventIDIsDerived: Bool
+    public var eventIDIsDerived: Bool {
+        get { storage.eventIDIsDerived }
+        set { uniqueStorage().eventIDIsDerived = newValue }
+    }
+
     /// `__event_type`: opaque, usually the dot-separated snake case of the PHP class.
-    public var eventType: String
+    public var eventType: String {
+        get { storage.eventType }
+        set { uniqueStorage().eventType = newValue }
+    }
+
     /// `__aggregate_root_id`, the ordering key.
-    public var aggregateRootID: String?
+    public var aggregateRootID: String? {
+        get { storage.aggregateRootID }
+        set { uniqueStorage().aggregateRootID = newValue }
+    }
+
     /// `__aggregate_root_id_type`.
-    public var aggregateRootIDType: String?
+    public var aggregateRootIDType: String? {
+        get { storage.aggregateRootIDType }
+        set { uniqueStorage().aggregateRootIDType = newValue }
+    }
+
     /// `__aggregate_root_type` (EventSauce 1.2 and later).
-    public var aggregateRootType: String?
+    public var aggregateRootType: String? {
+        get { storage.aggregateRootType }
+        set { uniqueStorage().aggregateRootType = newValue }
+    }
+
     /// `__aggregate_root_version`, 1-based.
-    public var aggregateRootVersion: Int64?
+    public var aggregateRootVersion: Int64? {
+        get { storage.aggregateRootVersion }
+        set { uniqueStorage().aggregateRootVersion = newValue }
+    }
+
     /// `__time_of_recording` as written.
-    public var timeOfRecordingText: String?
+    public var timeOfRecordingText: String? {
+        get { storage.timeOfRecordingText }
+        set { uniqueStorage().timeOfRecordingText = newValue }
+    }
+
     /// `__time_of_recording` parsed with `__time_of_recording_format` (or PHP's default
     /// `Y-m-d H:i:s.uO`), `nil` when absent or unparseable.
-    public var timeOfRecording: Timestamp?
+    public var timeOfRecording: Timestamp? {
+        get { storage.timeOfRecording }
+        set { uniqueStorage().timeOfRecording = newValue }
+    }
+
     /// Every header, in stored order, including custom ones.
-    public var headers: JSONObject
+    public var headers: JSONObject {
+        get { storage.headers }
+        set { uniqueStorage().headers = newValue }
+    }
+
     /// The bytes to forward: `{"headers":{…},"payload":…}`.
-    public var envelope: [UInt8]
+    public var envelope: [UInt8] {
+        get { storage.envelope }
+        set { uniqueStorage().envelope = newValue }
+    }
+
     /// Where the inner `payload` value lies in ``envelope``.
-    public var payloadRange: Range<Int>
+    public var payloadRange: Range<Int> {
+        get { storage.payloadRange }
+        set { uniqueStorage().payloadRange = newValue }
+    }
 
     public init(
         rowID: OutboxRowID,
@@ -48,19 +144,7 @@ public struct OutboxMessage: Sendable {
         envelope: [UInt8],
         payloadRange: Range<Int>
     ) {
-        self.rowID = rowID
-        self.eventID = eventID
-        self.eventIDIsDerived = eventIDIsDerived
-        self.eventType = eventType
-        self.aggregateRootID = aggregateRootID
-        self.aggregateRootIDType = aggregateRootIDType
-        self.aggregateRootType = aggregateRootType
-        self.aggregateRootVersion = aggregateRootVersion
-        self.timeOfRecordingText = timeOfRecordingText
-        self.timeOfRecording = timeOfRecording
-        self.headers = headers
-        self.envelope = envelope
-        self.payloadRange = payloadRange
+        self.storage = Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, envelope: envelope, payloadRange: payloadRange)
     }
 
     /// The inner `payload` value's bytes, as stored.

@@ -15,6 +15,8 @@ public struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
     public let pattern: String
     private let tokens: [Token]
     private let exact: String?
+    /// For the common `literal*` form (`acme.shop.orders.*`, `*`): the literal prefix.
+    private let prefix: String?
 
     /// Parses a glob.
     /// - Throws: ``RoutingError`` with code ``RoutingError/Code/invalidPattern`` for an empty
@@ -75,6 +77,14 @@ public struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
         self.pattern = pattern
         self.tokens = tokens
         self.exact = isExact ? pattern : nil
+        if tokens.last == .anyRun, tokens.dropLast().allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
+            self.prefix = String(tokens.dropLast().map { token -> Character in
+                if case .literal(let character) = token { return character }
+                return " "
+            })
+        } else {
+            self.prefix = nil
+        }
     }
 
     /// Whether the pattern matches every event type.
@@ -83,6 +93,7 @@ public struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
     /// Whether `eventType` matches.
     public func matches(_ eventType: String) -> Bool {
         if let exact { return exact == eventType }
+        if let prefix { return eventType.hasPrefix(prefix) }
         return Self.match(tokens[...], Array(eventType)[...])
     }
 
