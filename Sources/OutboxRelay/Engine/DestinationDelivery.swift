@@ -30,7 +30,7 @@ struct DestinationDelivery {
 
         while !pending.isEmpty {
             if Task.isCancelled { return .abandoned }
-            let batch = pending.map { messages[$0] }
+            let batch = pending.count == messages.count ? messages : pending.map { messages[$0] }
             var results = await transport.deliver(batch)
             if results.count != batch.count {
                 logger.error("transport \(transport.name) returned \(results.count) results for \(batch.count) messages; retrying the batch")

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Moves messages from an outbox source to transports, at least once, in order per aggregate.
 ///
@@ -68,6 +69,8 @@ public final class RelayEngine: Service, Sendable {
     private let expander: (any MessageExpander)?
     private let configuration: Configuration
     private let logger: Logger
+    /// Event types already logged as unrouted (logged once each).
+    private let unroutedSeen = Mutex<Set<String>>([])
 
     /// Creates an engine.
     /// - Throws: ``RoutingError`` when a route names a transport not in `transports`.
@@ -110,6 +113,7 @@ public final class RelayEngine: Service, Sendable {
     // MARK: - Pipeline
 
     private enum Event: Sendable {
+        case planned(BatchPlan)
         case finished(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
         case wake
         case shutdown
@@ -122,10 +126,12 @@ public final class RelayEngine: Service, Sendable {
         let storedPayloads: [OutboxRowID: [UInt8]]
     }
 
+    /// A claimed batch: planned (decoded, routed) off the coordinator, then delivered.
     private struct InFlightBatch {
-        let plan: BatchPlan
-        var waitingFor: Set<String>
-        var deadLetters: [DeadLetter]
+        let rowIDs: [OutboxRowID]
+        var plan: BatchPlan?
+        var waitingFor: Set<String> = []
+        var deadLetters: [DeadLetter] = []
         var deliveries = 0
         var abandoned = false
     }
@@ -191,49 +197,71 @@ public final class RelayEngine: Service, Sendable {
             let decoder = EnvelopeDecoder(table: source.table)
             var summary = RelaySummary()
             var inFlight: [Int: InFlightBatch] = [:]
+            var plannedOutOfOrder: [Int: BatchPlan] = [:]
             var nextSequence = 0
+            var nextToDispatch = 0
             var cursor: OutboxCursor?
             var caughtUp = false
             var stopping = false
             var waking = false
             var pollInterval = configuration.idlePollInterval.lowerBound
             var sourceFailures = 0
-            var unroutedSeen: Set<String> = []
             var iterator = events.makeAsyncIterator()
 
+            func rowsInFlight() -> Int {
+                inFlight.values.map(\.rowIDs.count).reduce(0, +)
+            }
+
             func completeIfDone(_ sequence: Int) async throws {
-                guard let batch = inFlight[sequence], batch.waitingFor.isEmpty else { return }
+                guard let batch = inFlight[sequence], let plan = batch.plan, batch.waitingFor.isEmpty else { return }
                 inFlight[sequence] = nil
                 if batch.abandoned {
-                    summary.rowsLeftInFlight += batch.plan.rowIDs.count
+                    summary.rowsLeftInFlight += batch.rowIDs.count
                     return
                 }
                 var attempt = 0
                 while true {
                     do {
-                        try await source.complete(rows: batch.plan.rowIDs, deadLetters: batch.deadLetters)
+                        try await source.complete(rows: batch.rowIDs, deadLetters: batch.deadLetters)
                         break
                     } catch {
                         attempt += 1
-                        logger.error("could not mark \(batch.plan.rowIDs.count) rows (attempt \(attempt)): \(error)")
+                        logger.error("could not mark \(batch.rowIDs.count) rows (attempt \(attempt)): \(error)")
                         if stopping || (untilDrained && !configuration.sourceRetry.allowsRetry(after: attempt)) {
-                            summary.rowsLeftInFlight += batch.plan.rowIDs.count
+                            summary.rowsLeftInFlight += batch.rowIDs.count
                             if untilDrained { throw Failure(description: "could not mark delivered rows: \(error)") }
                             return
                         }
                         try? await Task.sleep(for: configuration.sourceRetry.delay(afterAttempt: attempt))
                     }
                 }
-                summary.rowsCompleted += batch.plan.rowIDs.count
-                summary.messages += batch.plan.messageCount
+                summary.rowsCompleted += batch.rowIDs.count
+                summary.messages += plan.messageCount
                 summary.deliveries += batch.deliveries
                 summary.deadLetters += batch.deadLetters.count
-                summary.undecodableRows += batch.plan.undecodableRows
-                summary.skippedUnrouted += batch.plan.skippedUnrouted
+                summary.undecodableRows += plan.undecodableRows
+                summary.skippedUnrouted += plan.skippedUnrouted
                 if inFlight.isEmpty {
                     // Read from the start again: rows committed late behind the cursor are found.
                     cursor = nil
                     caughtUp = false
+                }
+            }
+
+            /// Hands planned batches to the destinations in claim order.
+            func dispatchPlanned() async throws {
+                while let plan = plannedOutOfOrder.removeValue(forKey: nextToDispatch) {
+                    let sequence = nextToDispatch
+                    nextToDispatch += 1
+                    guard var batch = inFlight[sequence] else { continue }
+                    for (destination, messages) in plan.lanes {
+                        lanes[destination]?.yield(Job(sequence: sequence, messages: messages, storedPayloads: plan.storedPayloads))
+                    }
+                    batch.waitingFor = Set(plan.lanes.keys)
+                    batch.deadLetters = plan.deadLetters
+                    batch.plan = plan
+                    inFlight[sequence] = batch
+                    try await completeIfDone(sequence)
                 }
             }
 
@@ -271,22 +299,21 @@ public final class RelayEngine: Service, Sendable {
                         cursor = rows[rows.count - 1].cursor
                         let sequence = nextSequence
                         nextSequence += 1
-                        let plan = BatchPlan(
-                            sequence: sequence, rows: rows, flavour: source.flavour, decoder: decoder,
-                            expander: expander, routing: routing,
-                            onUnrouted: { eventType in
-                                if unroutedSeen.insert(eventType).inserted {
-                                    self.logger.notice("no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)")
+                        inFlight[sequence] = InFlightBatch(rowIDs: rows.map(\.id))
+                        // Decode and route while the next batch is being read.
+                        let flavour = source.flavour
+                        group.addTask {
+                            let plan = BatchPlan(
+                                sequence: sequence, rows: rows, flavour: flavour, decoder: decoder,
+                                expander: self.expander, routing: self.routing,
+                                onUnrouted: { eventType in
+                                    if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
+                                        self.logger.notice("no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)")
+                                    }
                                 }
-                            }
-                        )
-                        var batch = InFlightBatch(plan: plan, waitingFor: Set(plan.lanes.keys), deadLetters: plan.deadLetters)
-                        for (destination, messages) in plan.lanes {
-                            lanes[destination]?.yield(Job(sequence: sequence, messages: messages, storedPayloads: plan.storedPayloads))
+                            )
+                            eventSink.yield(.planned(plan))
                         }
-                        batch.waitingFor = Set(plan.lanes.keys)
-                        inFlight[sequence] = batch
-                        try await completeIfDone(sequence)
                         continue
                     }
                 }
@@ -311,6 +338,9 @@ public final class RelayEngine: Service, Sendable {
                 }
                 guard let event = await iterator.next() else { break }
                 switch event {
+                case .planned(let plan):
+                    plannedOutOfOrder[plan.sequence] = plan
+                    try await dispatchPlanned()
                 case .finished(let sequence, let destination, let outcome):
                     guard var batch = inFlight[sequence] else { continue }
                     batch.waitingFor.remove(destination)
@@ -336,14 +366,14 @@ public final class RelayEngine: Service, Sendable {
                         eventSink.yield(.graceExpired)
                     }
                 case .graceExpired:
-                    logger.warning("shutdown grace period over: \(inFlight.values.map(\.plan.rowIDs.count).reduce(0, +)) rows stay undelivered and will be relayed again")
-                    summary.rowsLeftInFlight += inFlight.values.map(\.plan.rowIDs.count).reduce(0, +)
+                    logger.warning("shutdown grace period over: \(rowsInFlight()) rows stay undelivered and will be relayed again")
+                    summary.rowsLeftInFlight += rowsInFlight()
                     inFlight.removeAll()
                 }
             }
             // Task cancellation ends the event stream at once: what is still in flight stays
             // undelivered and is relayed again next time.
-            summary.rowsLeftInFlight += inFlight.values.map(\.plan.rowIDs.count).reduce(0, +)
+            summary.rowsLeftInFlight += rowsInFlight()
             return summary
         }
     }
