@@ -7,7 +7,7 @@ struct OutboxRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox-relay",
         abstract: "Relays EventSauce outbox tables to Kafka, webhooks, files and in-process consumers.",
-        subcommands: [RunCommand.self, CheckCommand.self, SchemaCommand.self, DemoCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, SchemaCommand.self, DemoCommand.self]
     )
 }
 
