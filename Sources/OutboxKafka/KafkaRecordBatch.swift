@@ -60,44 +60,50 @@ struct KafkaRecordEncoder: Sendable {
         batch.records.reserveCapacity(messages.count)
         batch.headers.reserveCapacity(messages.count * 8)
         var topicIndex: [String: Int?] = [:]
-        for (index, message) in messages.enumerated() {
-            let topicNumber: Int
-            if fixedTopic != nil && KafkaMessageTemplate.isValidTopic(fixedTopic!) {
-                if batch.topics.isEmpty { batch.topics.append(fixedTopic!) }
-                topicNumber = 0
-            } else {
-                let topicName = topic.render(message)
-                if let known = topicIndex[topicName] {
-                    guard let known else {
-                        batch.records.append(nil)
-                        batch.earlyResults[index] = invalidTopic(topicName)
-                        continue
-                    }
-                    topicNumber = known
-                } else if KafkaMessageTemplate.isValidTopic(topicName) {
-                    topicNumber = batch.topics.count
-                    topicIndex[topicName] = topicNumber
-                    batch.topics.append(topicName)
-                } else {
-                    topicIndex[topicName] = .some(nil)
-                    batch.records.append(nil)
-                    batch.earlyResults[index] = invalidTopic(topicName)
-                    continue
-                }
-            }
-            let keyText = key.render(message)
-            let keyRange: Range<Int>? = keyText.isEmpty ? nil : batch.append(keyText)
-            let valueStart = batch.bytes.count
-            switch configuration.valueFormat {
-            case .envelope: batch.bytes.append(contentsOf: message.envelope)
-            case .payload, .cloudEvents: batch.bytes.append(contentsOf: message.payloadBytes)
-            }
-            let valueRange = valueStart..<batch.bytes.count
-            let headerStart = batch.headers.count
-            appendHeaders(of: message, to: &batch)
-            batch.records.append(.init(topic: topicNumber, key: keyRange, value: valueRange, headers: headerStart..<batch.headers.count))
+        let validFixedTopic = fixedTopic.flatMap { KafkaMessageTemplate.isValidTopic($0) ? $0 : nil }
+        if let validFixedTopic { batch.topics.append(validFixedTopic) }
+        for index in messages.indices {
+            // Passed borrowed: no copy (and no retain of every field) per message.
+            appendRecord(messages[index], index: index, hasFixedTopic: validFixedTopic != nil, topicIndex: &topicIndex, to: &batch)
         }
         return batch
+    }
+
+    private func appendRecord(_ message: OutboxMessage, index: Int, hasFixedTopic: Bool, topicIndex: inout [String: Int?], to batch: inout KafkaRecordBatch) {
+        let topicNumber: Int
+        if hasFixedTopic {
+            topicNumber = 0
+        } else {
+            let topicName = topic.render(message)
+            if let known = topicIndex[topicName] {
+                guard let known else {
+                    batch.records.append(nil)
+                    batch.earlyResults[index] = invalidTopic(topicName)
+                    return
+                }
+                topicNumber = known
+            } else if KafkaMessageTemplate.isValidTopic(topicName) {
+                topicNumber = batch.topics.count
+                topicIndex[topicName] = topicNumber
+                batch.topics.append(topicName)
+            } else {
+                topicIndex[topicName] = .some(nil)
+                batch.records.append(nil)
+                batch.earlyResults[index] = invalidTopic(topicName)
+                return
+            }
+        }
+        let keyText = key.render(message)
+        let keyRange: Range<Int>? = keyText.isEmpty ? nil : batch.append(keyText)
+        let valueStart = batch.bytes.count
+        switch configuration.valueFormat {
+        case .envelope: batch.bytes.append(contentsOf: message.envelope)
+        case .payload, .cloudEvents: batch.bytes.append(contentsOf: message.payloadBytes)
+        }
+        let valueRange = valueStart..<batch.bytes.count
+        let headerStart = batch.headers.count
+        appendHeaders(of: message, to: &batch)
+        batch.records.append(.init(topic: topicNumber, key: keyRange, value: valueRange, headers: headerStart..<batch.headers.count))
     }
 
     private func invalidTopic(_ name: String) -> DeliveryResult {
@@ -129,8 +135,11 @@ struct KafkaRecordEncoder: Sendable {
             }
         }
         if headers.custom {
-            for (name, value) in message.headers where !name.hasPrefix("__") && !name.utf8.contains(0) {
-                batch.appendHeader(name, value.textValue)
+            for member in message.headers.members {
+                let name = member.key.utf8
+                if name.count >= 2 && name.first == UInt8(ascii: "_") && name.dropFirst().first == UInt8(ascii: "_") { continue }
+                if name.contains(0) { continue }
+                batch.appendHeader(member.key, member.value.textValue)
             }
         }
         for (name, value) in fixedHeaders {
