@@ -8,13 +8,15 @@
  * BODIES_FILE holds one JSON body per line; request i sends line (i mod lines). Headers:
  * content-type, webhook-id, webhook-timestamp, webhook-signature (a fixed value: no HMAC is
  * computed here) and an empty Expect:, like the relay. Exits non-zero if any response is
- * not 2xx. Output (one line): requests=N seconds=S msgs_per_s=R
+ * not 2xx. Output (one line): requests=N seconds=S msgs_per_s=R failed=F cpu_us_per_msg=C
+ * (C = user + system CPU time of this process per request).
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 struct body { char *data; size_t length; };
 
@@ -122,7 +124,10 @@ int main(int argc, char **argv) {
         curl_multi_poll(multi, NULL, 0, 1000, NULL);
     }
     double seconds = now_seconds() - begin;
-    printf("requests=%ld seconds=%.3f msgs_per_s=%.0f failed=%ld\n", finished, seconds, finished / seconds, failed);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double cpu_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+    printf("requests=%ld seconds=%.3f msgs_per_s=%.0f failed=%ld cpu_us_per_msg=%.1f\n", finished, seconds, finished / seconds, failed, cpu_us / finished);
     for (int i = 0; i < concurrency; i++) { curl_slist_free_all(slots[i].headers); curl_easy_cleanup(slots[i].easy); }
     curl_multi_cleanup(multi);
     curl_global_cleanup();

@@ -73,7 +73,19 @@ func makeMessages(_ count: Int) throws -> [OutboxMessage] {
     }
 }
 
-func runReference(_ options: Options, bodies: String, concurrency: Int) throws -> Double {
+/// Throughput and CPU time (user + system, whole process) per message.
+struct Measurement {
+    var rate: Double
+    var cpuMicrosecondsPerMessage: Double
+}
+
+func processCPUMicroseconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+}
+
+func runReference(_ options: Options, bodies: String, concurrency: Int) throws -> Measurement {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: options.reference)
     process.arguments = [options.url, bodies, String(options.count), String(concurrency)]
@@ -84,10 +96,12 @@ func runReference(_ options: Options, bodies: String, concurrency: Int) throws -
     waitForExit(process)
     guard process.terminationStatus == 0,
           let field = output.split(separator: " ").first(where: { $0.hasPrefix("msgs_per_s=") }),
-          let rate = Double(field.dropFirst("msgs_per_s=".count).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+          let rate = Double(field.dropFirst("msgs_per_s=".count).trimmingCharacters(in: .whitespacesAndNewlines)),
+          let cpuField = output.split(separator: " ").first(where: { $0.hasPrefix("cpu_us_per_msg=") }),
+          let cpu = Double(cpuField.dropFirst("cpu_us_per_msg=".count).trimmingCharacters(in: .whitespacesAndNewlines)) else {
         throw BenchmarkError(description: "reference failed (status \(process.terminationStatus)): \(output)")
     }
-    return rate
+    return Measurement(rate: rate, cpuMicrosecondsPerMessage: cpu)
 }
 
 func transport(_ options: Options, concurrency: Int, name: String = "hook") throws -> WebhookTransport {
@@ -99,12 +113,13 @@ func transport(_ options: Options, concurrency: Int, name: String = "hook") thro
 }
 
 /// Feeds batches of 500, at most 4 in flight, like the engine; checks every result.
-func runTransport(_ options: Options, messages: [OutboxMessage], concurrency: Int) async throws -> Double {
+func runTransport(_ options: Options, messages: [OutboxMessage], concurrency: Int) async throws -> Measurement {
     let webhook = try transport(options, concurrency: concurrency)
     try await webhook.start()
     let batches = stride(from: 0, to: messages.count, by: 500).map { Array(messages[$0..<min($0 + 500, messages.count)]) }
     let clock = ContinuousClock()
     let start = clock.now
+    let cpuStart = processCPUMicroseconds()
     let delivered = await withTaskGroup(of: Int.self) { group in
         var next = 0
         var delivered = 0
@@ -124,11 +139,12 @@ func runTransport(_ options: Options, messages: [OutboxMessage], concurrency: In
         return delivered
     }
     let elapsed = clock.now - start
+    let cpu = processCPUMicroseconds() - cpuStart
     await webhook.shutdown()
     guard delivered == messages.count else {
         throw BenchmarkError(description: "transport delivered \(delivered) of \(messages.count)")
     }
-    return Double(messages.count) / elapsed.seconds
+    return Measurement(rate: Double(messages.count) / elapsed.seconds, cpuMicrosecondsPerMessage: cpu / Double(messages.count))
 }
 
 func psql(_ url: String, _ arguments: [String]) throws {
@@ -192,16 +208,19 @@ try Data(messages.map { message -> String in
 let averageBody = messages.reduce(0) { $0 + $1.envelope.count } / max(messages.count, 1)
 print("webhook benchmark: \(options.count) messages per run, \(averageBody) B average body, \(options.rounds) rounds, \(ProcessInfo.processInfo.activeProcessorCount) cores, server \(options.url)")
 print("relay runs sign every request (1 secret); the C reference sends a fixed signature header")
-var header = "| concurrency | round | C reference msgs/s | transport msgs/s | % of C |"
+var header = "| concurrency | round | C reference msgs/s | transport msgs/s | % of C | C CPU µs/msg | transport CPU µs/msg |"
 if options.postgres != nil { header += " postgres → webhook msgs/s | % of C |" }
 print(header)
 print(String(header.map { $0 == "|" ? "|" : "-" }))
 var summaries: [String] = []
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+func format(_ value: Double) -> String { String(format: "%.1f", value) }
 for concurrency in options.concurrency {
     var referenceRates: [Double] = [], transportRates: [Double] = [], postgresRates: [Double] = []
+    var referenceCPU: [Double] = [], transportCPU: [Double] = []
     for round in 1...options.rounds {
         // Alternate the order every round so neither side always runs on a warmer server.
-        var reference = 0.0, relay = 0.0
+        var reference: Measurement, relay: Measurement
         if round % 2 == 1 {
             reference = try runReference(options, bodies: bodies, concurrency: concurrency)
             relay = try await runTransport(options, messages: messages, concurrency: concurrency)
@@ -209,21 +228,23 @@ for concurrency in options.concurrency {
             relay = try await runTransport(options, messages: messages, concurrency: concurrency)
             reference = try runReference(options, bodies: bodies, concurrency: concurrency)
         }
-        referenceRates.append(reference)
-        transportRates.append(relay)
-        var line = "| \(concurrency) | \(round) | \(Int(reference)) | \(Int(relay)) | \(Int(relay / reference * 100)) % |"
+        referenceRates.append(reference.rate)
+        transportRates.append(relay.rate)
+        referenceCPU.append(reference.cpuMicrosecondsPerMessage)
+        transportCPU.append(relay.cpuMicrosecondsPerMessage)
+        var line = "| \(concurrency) | \(round) | \(Int(reference.rate)) | \(Int(relay.rate)) | \(Int(relay.rate / reference.rate * 100)) % | \(format(reference.cpuMicrosecondsPerMessage)) | \(format(relay.cpuMicrosecondsPerMessage)) |"
         if let url = options.postgres {
             let drained = try await runPostgres(options, url: url, csv: csv, messages: messages, concurrency: concurrency)
             postgresRates.append(drained)
-            line += " \(Int(drained)) | \(Int(drained / reference * 100)) % |"
+            line += " \(Int(drained)) | \(Int(drained / reference.rate * 100)) % |"
         }
         print(line)
     }
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
     var summary = "concurrency \(concurrency): median C \(Int(median(referenceRates))) msgs/s, transport \(Int(median(transportRates))) msgs/s (\(Int(median(transportRates) / median(referenceRates) * 100)) %)"
     if !postgresRates.isEmpty {
         summary += ", postgres → webhook \(Int(median(postgresRates))) msgs/s (\(Int(median(postgresRates) / median(referenceRates) * 100)) %)"
     }
+    summary += "; CPU per message: C \(format(median(referenceCPU))) µs, transport \(format(median(transportCPU))) µs"
     summaries.append(summary)
 }
 print("")

@@ -4,19 +4,41 @@ public enum Base64 {
 
     /// Encodes bytes as base64 text.
     public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var iterator = bytes.makeIterator()
-        while let first = iterator.next() {
-            let second = iterator.next()
-            let third = iterator.next()
-            let value = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
-            output.append(alphabet[Int(value >> 18 & 63)])
-            output.append(alphabet[Int(value >> 12 & 63)])
-            output.append(second == nil ? UInt8(ascii: "=") : alphabet[Int(value >> 6 & 63)])
-            output.append(third == nil ? UInt8(ascii: "=") : alphabet[Int(value & 63)])
+        if let encoded = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0)) }) {
+            return encoded
         }
-        return String(decoding: output, as: UTF8.self)
+        return Array(bytes).withUnsafeBytes { encode($0) }
+    }
+
+    /// Encodes raw bytes as base64 text.
+    public static func encode(_ input: UnsafeRawBufferPointer) -> String {
+        let length = (input.count + 2) / 3 * 4
+        guard length > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: length) { output in
+            alphabet.withUnsafeBufferPointer { table in
+                var written = 0
+                var index = 0
+                while index + 3 <= input.count {
+                    let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                    output[written] = table[Int(value >> 18 & 63)]
+                    output[written + 1] = table[Int(value >> 12 & 63)]
+                    output[written + 2] = table[Int(value >> 6 & 63)]
+                    output[written + 3] = table[Int(value & 63)]
+                    written += 4
+                    index += 3
+                }
+                let rest = input.count - index
+                if rest > 0 {
+                    let value = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                    output[written] = table[Int(value >> 18 & 63)]
+                    output[written + 1] = table[Int(value >> 12 & 63)]
+                    output[written + 2] = rest == 2 ? table[Int(value >> 6 & 63)] : UInt8(ascii: "=")
+                    output[written + 3] = UInt8(ascii: "=")
+                    written += 4
+                }
+                return written
+            }
+        }
     }
 
     /// Decodes base64 text (padding optional; URL-safe `-`/`_` accepted too).
