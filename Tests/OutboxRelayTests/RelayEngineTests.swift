@@ -16,6 +16,7 @@ struct RelayEngineTests {
         unrouted: RoutingTable.UnroutedPolicy = .skip,
         batchSize: Int = 10,
         inFlight: Int = 4,
+        rowsInFlight: Int = 10_000,
         retry: RetryPolicy = fastRetry,
         expander: (any MessageExpander)? = nil
     ) throws -> RelayEngine {
@@ -26,7 +27,7 @@ struct RelayEngineTests {
             source: source, transports: transports,
             routing: try RoutingTable(rules: rules, unrouted: unrouted),
             expander: expander,
-            configuration: .init(batchSize: batchSize, maximumBatchesInFlight: inFlight, retry: retry, idlePollInterval: .milliseconds(1) ... .milliseconds(5), shutdownGracePeriod: .milliseconds(200)),
+            configuration: .init(batchSize: batchSize, maximumBatchesInFlight: inFlight, maximumRowsInFlight: rowsInFlight, retry: retry, idlePollInterval: .milliseconds(1) ... .milliseconds(5), shutdownGracePeriod: .milliseconds(200)),
             logger: Logger(label: "test")
         )
     }
@@ -184,6 +185,15 @@ struct RelayEngineTests {
         let transport = RecordingTransport(name: "sink", script: { _, _ in .delivered }, before: { try? await Task.sleep(for: .milliseconds(2)) })
         _ = try await Self.engine(source, [transport], batchSize: 10, inFlight: 3).drain()
         #expect(await source.maximumOutstanding <= 30)
+        #expect(await source.undeliveredCount == 0)
+    }
+
+    @Test func inFlightRowsAreBoundedWhateverTheBatchSize() async throws {
+        let source = InMemoryOutbox(payloads: (1...200).map { outboxPayload(aggregate: "a\($0)", version: 1) })
+        let transport = RecordingTransport(name: "sink", script: { _, _ in .delivered }, before: { try? await Task.sleep(for: .milliseconds(2)) })
+        _ = try await Self.engine(source, [transport], batchSize: 10, inFlight: 4, rowsInFlight: 25).drain()
+        #expect(await source.maximumOutstanding <= 20, "only two batches of 10 fit in 25 rows")
+        #expect(await source.maximumOutstanding > 10, "a second batch is claimed while the first is in flight")
         #expect(await source.undeliveredCount == 0)
     }
 

@@ -5,7 +5,9 @@ struct BatchPlan: Sendable {
     let sequence: Int
     /// Every row of the batch, to complete together.
     let rowIDs: [OutboxRowID]
-    /// The stored payload per row, for dead letters.
+    /// The stored payload per row, for dead letters of expanded messages (whose envelope is not
+    /// the stored payload). Empty without an expander: a message's envelope is then its row's
+    /// stored payload.
     let storedPayloads: [OutboxRowID: [UInt8]]
     /// Messages per destination, in delivery order.
     var lanes: [String: [OutboxMessage]]
@@ -32,7 +34,7 @@ struct BatchPlan: Sendable {
         self.sequence = sequence
         self.rowIDs = rows.map(\.id)
         var payloads: [OutboxRowID: [UInt8]] = [:]
-        payloads.reserveCapacity(rows.count)
+        if expander != nil { payloads.reserveCapacity(rows.count) }
         var lanes: [String: [OutboxMessage]] = [:]
         var deadLetters: [DeadLetter] = []
         var routeCache: [String: [String]] = [:]
@@ -41,7 +43,7 @@ struct BatchPlan: Sendable {
         let now = Timestamp.now()
 
         for row in rows {
-            payloads[row.id] = row.payload
+            if expander != nil { payloads[row.id] = row.payload }
             do {
                 let message = try decoder.decode(row)
                 if let expander {

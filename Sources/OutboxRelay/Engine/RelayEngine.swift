@@ -20,9 +20,13 @@ public final class RelayEngine: Service, Sendable {
     public struct Configuration: Sendable {
         /// Rows claimed per batch (the SQL `LIMIT`). Default 500.
         public var batchSize: Int
-        /// Batches claimed but not yet completed, at most. Bounds memory: at most
-        /// `batchSize × maximumBatchesInFlight` rows are held. Default 4.
+        /// Batches claimed but not yet completed, at most. Default 4.
         public var maximumBatchesInFlight: Int
+        /// Rows claimed but not yet completed, at most: bounds memory whatever the batch size
+        /// (about 7 KB per row of 1.5 KB payloads). A further batch is claimed only while
+        /// `rows in flight + batchSize` stays within it; one batch is always allowed.
+        /// Default 10,000.
+        public var maximumRowsInFlight: Int
         /// Retry policy of every transport without an override. Default ``RetryPolicy/default``.
         public var retry: RetryPolicy
         /// Retry policies per transport name.
@@ -42,6 +46,7 @@ public final class RelayEngine: Service, Sendable {
         public init(
             batchSize: Int = 500,
             maximumBatchesInFlight: Int = 4,
+            maximumRowsInFlight: Int = 10_000,
             retry: RetryPolicy = .default,
             retryOverrides: [String: RetryPolicy] = [:],
             idlePollInterval: ClosedRange<Duration> = .milliseconds(10) ... .seconds(1),
@@ -50,6 +55,7 @@ public final class RelayEngine: Service, Sendable {
         ) {
             self.batchSize = batchSize
             self.maximumBatchesInFlight = maximumBatchesInFlight
+            self.maximumRowsInFlight = maximumRowsInFlight
             self.retry = retry
             self.retryOverrides = retryOverrides
             self.idlePollInterval = idlePollInterval
@@ -269,7 +275,9 @@ public final class RelayEngine: Service, Sendable {
                 if stopping && inFlight.isEmpty { break }
 
                 // Claim while there is room and rows may be waiting.
-                if !stopping && !caughtUp && inFlight.count < configuration.maximumBatchesInFlight {
+                let hasRoom = inFlight.isEmpty || (inFlight.count < configuration.maximumBatchesInFlight
+                    && rowsInFlight() + configuration.batchSize <= configuration.maximumRowsInFlight)
+                if !stopping && !caughtUp && hasRoom {
                     let rows: [OutboxRow]
                     do {
                         rows = try await source.fetch(limit: configuration.batchSize, after: cursor)

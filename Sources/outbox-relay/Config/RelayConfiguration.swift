@@ -23,7 +23,7 @@ struct RelayConfiguration {
     static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay"]
     static let sharedSourceKeys: Set<String> = ["url", "flavour", "table", "batch_size", "after_delivery"]
     static let retryKeys: Set<String> = ["initial_delay", "multiplier", "max_delay", "jitter", "max_attempts"]
-    static let relayKeys: Set<String> = ["max_batches_in_flight", "poll_interval_min", "poll_interval_max", "shutdown_grace_period"]
+    static let relayKeys: Set<String> = ["max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max", "shutdown_grace_period"]
 
     /// Reads and validates a configuration file.
     /// - Throws: ``ConfigError`` naming the key that is wrong and how to fix it.
@@ -121,6 +121,10 @@ struct RelayConfiguration {
             if let value = try relay.int("max_batches_in_flight") {
                 guard (1...64).contains(value) else { throw ConfigError(keyPath: relay.keyPath("max_batches_in_flight"), problem: "must be between 1 and 64") }
                 engine.maximumBatchesInFlight = value
+            }
+            if let value = try relay.int("max_rows_in_flight") {
+                guard value >= 1 else { throw ConfigError(keyPath: relay.keyPath("max_rows_in_flight"), problem: "must be at least 1") }
+                engine.maximumRowsInFlight = value
             }
             let lower = try relay.duration("poll_interval_min") ?? engine.idlePollInterval.lowerBound
             let upper = try relay.duration("poll_interval_max") ?? engine.idlePollInterval.upperBound
