@@ -12,7 +12,27 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
 
+    @Option(name: .long, help: "Seconds to wait for the source to open (a standby waits for the active relay's lock).")
+    var openTimeout: Int = 15
+
     @OptionGroup var logging: LoggingOptions
+
+    /// Opens `source`, or gives up after `timeout` (returns `false`).
+    static func openWithin(_ timeout: Duration, _ source: any OutboxSource) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await source.open()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            let opened = try await group.next() ?? false
+            group.cancelAll()
+            return opened
+        }
+    }
 
     func run() async throws {
         let logger = logging.bootstrap()
@@ -28,8 +48,12 @@ struct CheckCommand: AsyncParsableCommand {
 
         let source = relayConfiguration.source
         do {
-            try await source.open()
-            print("source: ok (\(source.flavour) table \(source.table))")
+            if try await Self.openWithin(.seconds(openTimeout), source) {
+                print("source: ok (\(source.flavour) table \(source.table))")
+            } else {
+                print("source: TIMEOUT — not open within \(openTimeout) s: the database does not answer, or another relay holds the table's lock (lock: advisory) and this one would wait as a hot standby; `outbox-relay status` shows which")
+                failures += 1
+            }
         } catch {
             print("source: FAILED — \(error)")
             failures += 1
