@@ -177,35 +177,21 @@ extension KafkaRecordBatch {
         let nameRange = append(name)
         bytes.append(0)
         let start = bytes.count
-        let micros = time.microsecondsSinceEpoch
-        var days = micros / 86_400_000_000
-        var rest = micros % 86_400_000_000
-        if rest < 0 { days -= 1; rest += 86_400_000_000 }
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let seconds = rest / 1_000_000
-        if year < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(year.magnitude, width: 4)
+        let c = time.utcComponents
+        if c.year < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(c.year.magnitude, width: 4)
         bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(month), width: 2)
+        appendDigits(UInt64(c.month), width: 2)
         bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(day), width: 2)
+        appendDigits(UInt64(c.day), width: 2)
         bytes.append(UInt8(ascii: "T"))
-        appendDigits(UInt64(seconds / 3600), width: 2)
+        appendDigits(UInt64(c.hour), width: 2)
         bytes.append(UInt8(ascii: ":"))
-        appendDigits(UInt64(seconds / 60 % 60), width: 2)
+        appendDigits(UInt64(c.minute), width: 2)
         bytes.append(UInt8(ascii: ":"))
-        appendDigits(UInt64(seconds % 60), width: 2)
+        appendDigits(UInt64(c.second), width: 2)
         bytes.append(UInt8(ascii: "."))
-        appendDigits(UInt64(rest % 1_000_000), width: 6)
+        appendDigits(UInt64(c.microsecond), width: 6)
         bytes.append(UInt8(ascii: "Z"))
         headers.append(Header(name: nameRange, value: start..<bytes.count))
     }

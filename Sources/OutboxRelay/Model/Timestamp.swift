@@ -29,11 +29,30 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: the text SQL `TIMESTAMP(6)` columns accept.
     public var sqlText: String {
+        let c = utcComponents
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))"
+    }
+
+    /// The calendar fields of this time in UTC (proleptic Gregorian calendar).
+    public struct UTCComponents: Sendable, Hashable {
+        public var year: Int64
+        public var month: Int64
+        public var day: Int64
+        public var hour: Int64
+        public var minute: Int64
+        public var second: Int64
+        public var microsecond: Int64
+    }
+
+    /// The calendar fields of this time in UTC, for formatting without intermediate strings.
+    public var utcComponents: UTCComponents {
         let (days, micros) = microsecondsSinceEpoch.floorDivided(by: 86_400_000_000)
         let (year, month, day) = CivilDate.fromDays(days)
         let seconds = micros / 1_000_000
-        let fraction = micros % 1_000_000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))"
+        return UTCComponents(
+            year: year, month: month, day: day,
+            hour: seconds / 3600, minute: seconds / 60 % 60, second: seconds % 60, microsecond: micros % 1_000_000
+        )
     }
 
     /// RFC 3339 in UTC with microseconds, e.g. `2024-03-14T05:04:50.163498Z`.

@@ -36,13 +36,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        let relayConfiguration: RelayConfiguration
-        do {
-            relayConfiguration = try RelayConfiguration.load(path: config)
-        } catch let error as ConfigError {
-            print("config: FAILED — \(error)")
-            throw ExitCode(78)
-        }
+        let relayConfiguration = try RelayConfiguration.load(path: config) { print("config: FAILED — \($0)") }
         print("config: ok (\(relayConfiguration.transports.count) transports, \(relayConfiguration.routing.rules.count) routes)")
         var failures = 0
 

@@ -30,13 +30,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        let relayConfiguration: RelayConfiguration
-        do {
-            relayConfiguration = try RelayConfiguration.load(path: config)
-        } catch let error as ConfigError {
-            logger.critical("\(error)")
-            throw ExitCode(78)
-        }
+        let relayConfiguration = try RelayConfiguration.load(path: config) { logger.critical("\($0)") }
         let engine = try relayConfiguration.makeEngine(logger: logger)
 
         if drain {

@@ -17,13 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = logging.bootstrap()
-        let relayConfiguration: RelayConfiguration
-        do {
-            relayConfiguration = try RelayConfiguration.load(path: config)
-        } catch let error as ConfigError {
-            print("config: FAILED — \(error)")
-            throw ExitCode(78)
-        }
+        let relayConfiguration = try RelayConfiguration.load(path: config) { print("config: FAILED — \($0)") }
         let source = relayConfiguration.source
         guard let reporting = source as? any OutboxStatusReporting else {
             print("status: the \(source.flavour) source for \(source.table) cannot report its status")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import OutboxRelay
@@ -32,6 +33,17 @@ struct RelayConfiguration {
             throw ConfigError(keyPath: "", problem: "cannot read the file \(path)", fix: "check the path; `outbox-relay demo` shows a working example")
         }
         return try parse(yaml: text, environment: environment)
+    }
+
+    /// Loads the file for a command: a config mistake is handed to `report` and ends the
+    /// command with exit code 78 (`EX_CONFIG`).
+    static func load(path: String, onMistake report: (ConfigError) -> Void) throws -> RelayConfiguration {
+        do {
+            return try load(path: path)
+        } catch let error as ConfigError {
+            report(error)
+            throw ExitCode(78)
+        }
     }
 
     /// Parses configuration text.
