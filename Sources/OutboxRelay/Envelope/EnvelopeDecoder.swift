@@ -20,18 +20,28 @@ public struct EnvelopeDecoder: Sendable {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw EnvelopeDecodingError(code: .emptyPayload, rowID: row.id, detail: "the payload column is empty (PHP stored a failed json_encode)")
         }
-        let parsed: (headers: JSONObject?, payload: Range<Int>?)
+        // The headers are only *checked* here, and their EventSauce (`__…`) members read:
+        // custom headers are parsed when someone asks for `OutboxMessage.headers`.
+        let parsed: (headers: Range<Int>?, known: KnownHeaders?, payload: Range<Int>?)
         do {
-            parsed = try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (JSONObject?, Range<Int>?) in
+            parsed = try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (Range<Int>?, KnownHeaders?, Range<Int>?) in
                 var parser = JSONParser(bytes: buffer)
-                var headers: JSONObject?
+                var headers: Range<Int>?
+                var known: KnownHeaders?
                 var payload: Range<Int>?
                 if try !parser.beginObject() {
                     repeat {
                         let key = try parser.readKey()
                         switch key {
                         case "headers":
-                            headers = try parser.parseValue(depth: 1).objectValue ?? JSONObject(isNotObject: ())
+                            if parser.peekByte() == UInt8(ascii: "{") {
+                                let start = parser.offset
+                                known = try KnownHeaders(parsing: &parser)
+                                headers = start..<parser.offset
+                            } else {
+                                headers = try parser.skipValue()
+                                known = nil
+                            }
                         case "payload":
                             payload = try parser.skipValue()
                         default:
@@ -40,7 +50,7 @@ public struct EnvelopeDecoder: Sendable {
                     } while try parser.nextMember()
                 }
                 try parser.expectEnd()
-                return (headers, payload)
+                return (headers, known, payload)
             }
         } catch {
             if error.isTruncated {
@@ -51,13 +61,12 @@ public struct EnvelopeDecoder: Sendable {
             }
             throw EnvelopeDecodingError(code: .invalidJSON, rowID: row.id, detail: "the payload column is not valid JSON (\(error))")
         }
-        guard let headers = parsed.headers, !headers.isNotObjectMarker else {
+        guard let headersRange = parsed.headers, let known = parsed.known else {
             throw EnvelopeDecodingError(code: .missingHeaders, rowID: row.id, detail: parsed.headers == nil ? "the message has no \"headers\" object" : "\"headers\" is not a JSON object")
         }
         guard let payloadRange = parsed.payload else {
             throw EnvelopeDecodingError(code: .missingPayload, rowID: row.id, detail: "the message has no \"payload\" member")
         }
-        let known = KnownHeaders(headers)
         let fields = try Self.readFields(known, rowID: row.id)
         let storedEventID = known.eventID
         let eventID: String
@@ -78,7 +87,7 @@ public struct EnvelopeDecoder: Sendable {
             aggregateRootID: fields.aggregateRootID, aggregateRootIDType: fields.aggregateRootIDType,
             aggregateRootType: fields.aggregateRootType, aggregateRootVersion: fields.aggregateRootVersion,
             timeOfRecordingText: fields.timeOfRecordingText, timeOfRecording: fields.timeOfRecording,
-            headers: headers, envelope: bytes, payloadRange: payloadRange
+            headersRange: headersRange, envelope: bytes, payloadRange: payloadRange
         )
     }
 
@@ -113,19 +122,37 @@ public struct EnvelopeDecoder: Sendable {
         var timeOfRecording: JSONValue?
         var timeOfRecordingFormat: JSONValue?
 
+        /// Reads the `__…` members of a headers object, skipping the others without building them.
+        init(parsing parser: inout JSONParser) throws(JSONParseError) {
+            if try parser.beginObject() { return }
+            repeat {
+                if parser.nextKeyHasPrefix("__") {
+                    let key = try parser.readKey()
+                    assign(try parser.parseValue(depth: 2), to: key)
+                } else {
+                    try parser.skipKey()
+                    _ = try parser.skipValue()
+                }
+            } while try parser.nextMember()
+        }
+
+        private mutating func assign(_ value: JSONValue, to key: String) {
+            switch key {
+            case EventSauceHeader.eventType: eventType = value
+            case EventSauceHeader.eventID: eventID = value
+            case EventSauceHeader.aggregateRootID: aggregateRootID = value
+            case EventSauceHeader.aggregateRootIDType: aggregateRootIDType = value
+            case EventSauceHeader.aggregateRootType: aggregateRootType = value
+            case EventSauceHeader.aggregateRootVersion: aggregateRootVersion = value
+            case EventSauceHeader.timeOfRecording: timeOfRecording = value
+            case EventSauceHeader.timeOfRecordingFormat: timeOfRecordingFormat = value
+            default: break
+            }
+        }
+
         init(_ headers: JSONObject) {
             for (key, value) in headers.members where key.utf8.first == UInt8(ascii: "_") {
-                switch key {
-                case EventSauceHeader.eventType: eventType = value
-                case EventSauceHeader.eventID: eventID = value
-                case EventSauceHeader.aggregateRootID: aggregateRootID = value
-                case EventSauceHeader.aggregateRootIDType: aggregateRootIDType = value
-                case EventSauceHeader.aggregateRootType: aggregateRootType = value
-                case EventSauceHeader.aggregateRootVersion: aggregateRootVersion = value
-                case EventSauceHeader.timeOfRecording: timeOfRecording = value
-                case EventSauceHeader.timeOfRecordingFormat: timeOfRecordingFormat = value
-                default: break
-                }
+                assign(value, to: key)
             }
         }
     }
@@ -167,16 +194,5 @@ public struct EnvelopeDecoder: Sendable {
         case .string(let text): return text
         default: return value.textValue
         }
-    }
-}
-
-extension JSONObject {
-    /// A marker for a `headers` member that is present but not an object.
-    fileprivate init(isNotObject: Void) {
-        self.init([(key: "\u{0}not-an-object", value: .null)])
-    }
-
-    fileprivate var isNotObjectMarker: Bool {
-        count == 1 && members[0].key == "\u{0}not-an-object"
     }
 }

@@ -78,6 +78,35 @@ public struct JSONParser: ~Copyable {
         return key
     }
 
+    /// The next byte after whitespace, consuming only the whitespace; `nil` at the end.
+    public mutating func peekByte() -> UInt8? {
+        skipWhitespace()
+        return offset < bytes.count ? bytes[offset] : nil
+    }
+
+    /// Whether the next member key starts with `prefix`, consuming nothing but whitespace.
+    /// Lets a reader build `String`s only for the keys it wants.
+    public mutating func nextKeyHasPrefix(_ prefix: StaticString) -> Bool {
+        skipWhitespace()
+        let count = prefix.utf8CodeUnitCount
+        guard offset + count < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return false }
+        let start = prefix.utf8Start
+        for index in 0..<count where bytes[offset + 1 + index] != start[index] {
+            return false
+        }
+        return true
+    }
+
+    /// Skips a member key and its colon.
+    public mutating func skipKey() throws(JSONParseError) {
+        skipWhitespace()
+        try skipString()
+        skipWhitespace()
+        guard offset < bytes.count else { throw truncated("expected ':'") }
+        guard bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
+        offset += 1
+    }
+
     /// After a member value: consumes `,` and returns `true`, or consumes `}` and returns `false`.
     public mutating func nextMember() throws(JSONParseError) -> Bool {
         skipWhitespace()

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One EventSauce message read from an outbox row, ready to route and deliver.
 ///
 /// ``envelope`` holds the bytes to forward: the stored `payload` column for a row that maps to
@@ -7,6 +9,9 @@ public struct OutboxMessage: Sendable {
     /// The fields live in one copy-on-write box: messages are copied into every destination's
     /// batch, and one reference is cheaper to copy than a dozen.
     private final class Storage: @unchecked Sendable {
+        /// Parsed headers; for decoded messages parsed from `envelope[headersRange]` on first use.
+        private let headerCache: Mutex<JSONObject?>
+        let headersRange: Range<Int>?
         var rowID: OutboxRowID
         var eventID: String
         var eventIDIsDerived: Bool
@@ -17,11 +22,10 @@ public struct OutboxMessage: Sendable {
         var aggregateRootVersion: Int64?
         var timeOfRecordingText: String?
         var timeOfRecording: Timestamp?
-        var headers: JSONObject
         var envelope: [UInt8]
         var payloadRange: Range<Int>
 
-        init(rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String, aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?, aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?, headers: JSONObject, envelope: [UInt8], payloadRange: Range<Int>) {
+        init(rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String, aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?, aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?, headers: JSONObject?, headersRange: Range<Int>? = nil, envelope: [UInt8], payloadRange: Range<Int>) {
             self.rowID = rowID
             self.eventID = eventID
             self.eventIDIsDerived = eventIDIsDerived
@@ -32,9 +36,26 @@ public struct OutboxMessage: Sendable {
             self.aggregateRootVersion = aggregateRootVersion
             self.timeOfRecordingText = timeOfRecordingText
             self.timeOfRecording = timeOfRecording
-            self.headers = headers
+            self.headerCache = Mutex(headers)
+            self.headersRange = headersRange
             self.envelope = envelope
             self.payloadRange = payloadRange
+        }
+
+        /// Every header; parsed once, on first use, for decoded messages.
+        var headers: JSONObject {
+            get {
+                headerCache.withLock { cached in
+                    if let cached { return cached }
+                    var parsed = JSONObject()
+                    if let headersRange, let value = try? JSONParser.parse(envelope[headersRange]).objectValue {
+                        parsed = value
+                    }
+                    cached = parsed
+                    return parsed
+                }
+            }
+            set { headerCache.withLock { $0 = newValue } }
         }
 
         func copy() -> Storage {
@@ -45,7 +66,11 @@ public struct OutboxMessage: Sendable {
     private var storage: Storage
 
     private mutating func uniqueStorage() -> Storage {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = storage.copy()
+        } else {
+            _ = storage.headers  // parse before the envelope they come from can change
+        }
         return storage
     }
 
@@ -145,6 +170,16 @@ public struct OutboxMessage: Sendable {
         payloadRange: Range<Int>
     ) {
         self.storage = Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, envelope: envelope, payloadRange: payloadRange)
+    }
+
+    /// A decoded message whose headers are parsed from `envelope[headersRange]` on first use.
+    init(
+        rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String,
+        aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?,
+        aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?,
+        headersRange: Range<Int>, envelope: [UInt8], payloadRange: Range<Int>
+    ) {
+        self.storage = Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: nil, headersRange: headersRange, envelope: envelope, payloadRange: payloadRange)
     }
 
     /// The inner `payload` value's bytes, as stored.
