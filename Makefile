@@ -28,10 +28,12 @@ build: deps
 demo: build
 	$(SWIFT) run --skip-build outbox-relay demo
 
-## test: every test, against a PostgreSQL server started in a temporary folder
+## test: every test, against a PostgreSQL server started in a temporary folder.
+## Suites run one after another: several start servers, brokers and relay processes,
+## and on two cores their timing assertions need the machine to themselves.
 test: deps
 	$(SWIFT) build --build-tests
-	.ci/with-postgres.sh $(SWIFT) test --skip-build
+	.ci/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
 
 ## bench: every benchmark (release builds; see Benchmarks/README.md)
 bench: bench-postgres bench-kafka bench-http

@@ -291,7 +291,9 @@ final class RDKafkaProducer: @unchecked Sendable {
         } else if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
             result = .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason)")
         } else {
-            let detail = String(cString: rd_kafka_message_errstr(message))
+            // Not rd_kafka_message_errstr: for a delivery report it returns the message's
+            // payload (not NUL-terminated) instead of an error text.
+            let detail = String(cString: rd_kafka_err2str(code))
             result = RDKafkaDeliveryClassification.result(for: code, detail: detail)
         }
         resolve(batch, index, result)
