@@ -33,36 +33,25 @@ struct RunCommand: AsyncParsableCommand {
         let relayConfiguration = try RelayConfiguration.load(path: config) { logger.critical("\($0)") }
         let engine = try relayConfiguration.makeEngine(logger: logger)
 
-        if drain {
-            let drainer = DrainService(engine: engine)
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: drainer, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            do {
-                try await group.run()
-            } catch {
-                logger.error("relay failed: \(error)")
-                throw ExitCode(1)
-            }
-            guard let summary = drainer.summary else { throw ExitCode(1) }
-            logger.info("drained: \(summary)")
-            if summary.rowsLeftInFlight > 0 { throw ExitCode(1) }
-            if failOnDeadLetters && summary.deadLetters > 0 { throw ExitCode(2) }
-        } else {
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: engine)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            do {
-                try await group.run()
-            } catch {
-                logger.error("relay failed: \(error)")
-                throw ExitCode(1)
-            }
+        // One service either way: the engine itself, or a drain that ends the group when done.
+        let drainer = drain ? DrainService(engine: engine) : nil
+        let service: any Service = if let drainer { drainer } else { engine }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("relay failed: \(error)")
+            throw ExitCode(1)
         }
+        guard let drainer else { return }
+        guard let summary = drainer.summary else { throw ExitCode(1) }
+        logger.info("drained: \(summary)")
+        if summary.rowsLeftInFlight > 0 { throw ExitCode(1) }
+        if failOnDeadLetters && summary.deadLetters > 0 { throw ExitCode(2) }
     }
 }
 
