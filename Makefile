@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # C libraries and the services the tests start (Debian package names).
 APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcurl4-openssl-dev \
-                postgresql openssl nginx-light gcc
+                postgresql openssl nginx-light gcc python3
 
 .PHONY: deps build demo test bench bench-postgres bench-kafka bench-http clean
 
