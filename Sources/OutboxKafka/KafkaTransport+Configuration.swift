@@ -197,8 +197,7 @@ extension KafkaTransport {
         }
 
         static func milliseconds(_ duration: Duration) -> Int {
-            let (seconds, attoseconds) = duration.components
-            return max(0, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+            max(0, Int(duration.milliseconds))
         }
     }
 }

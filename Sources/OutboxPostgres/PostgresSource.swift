@@ -431,7 +431,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         guard let connection, connection.isHealthy else { return }
         let first: String
         if let age = retention.maximumAge {
-            first = "\(Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18) seconds"
+            first = "\(age.seconds) seconds"
         } else {
             first = String(retention.keepNewest ?? 0)
         }

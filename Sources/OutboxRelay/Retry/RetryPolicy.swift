@@ -57,14 +57,6 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 }
 
-extension Duration {
-    /// The duration in seconds, with a fraction.
-    public var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
-    }
-}
-
 private func pow(_ base: Double, _ exponent: Double) -> Double {
     var result = 1.0
     var remaining = Int(exponent)

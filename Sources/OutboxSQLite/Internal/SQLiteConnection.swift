@@ -26,8 +26,7 @@ final class SQLiteConnection {
             throw SQLiteError(code: .cannotOpen, message: "cannot open SQLite database \(path): \(message)\(hint)", resultCode: result)
         }
         handle = db
-        let (seconds, attoseconds) = busyTimeout.components
-        let milliseconds = max(0, min(Int64(Int32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(0, min(Int64(Int32.max), busyTimeout.milliseconds))
         sqlite3_busy_timeout(db, Int32(milliseconds))
     }
 

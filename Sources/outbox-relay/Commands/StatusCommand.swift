@@ -41,7 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// `3d 4h`, `2h 5m`, `4m 12s`, `12.3s`.
     static func describe(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.seconds
         let whole = Int(seconds)
         switch whole {
         case 86_400...: return "\(whole / 86_400)d \(whole % 86_400 / 3600)h"
