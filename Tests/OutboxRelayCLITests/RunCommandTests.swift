@@ -179,10 +179,3 @@ struct RunCommandTests {
         #expect(relay.process.terminationStatus == 0, "\(relay.readStderr())")
     }
 }
-
-extension JSONValue {
-    var arrayValue: [JSONValue]? {
-        if case .array(let elements) = self { return elements }
-        return nil
-    }
-}

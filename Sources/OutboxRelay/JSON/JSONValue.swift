@@ -33,6 +33,12 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The elements, if this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
     /// The object, if this is an object.
     public var objectValue: JSONObject? {
         if case .object(let value) = self { return value }
