@@ -1,4 +1,4 @@
-import OutboxRelay
+@testable import OutboxRelay
 import Testing
 
 @Suite("JSONParser")
@@ -210,5 +210,42 @@ struct JSONParserTests {
     func slices() throws {
         let bytes = Array("xx[1,2]yy".utf8)
         #expect(try JSONParser.parse(bytes[2..<7]) == .array([.number("1"), .number("2")]))
+    }
+
+    @Test("readKey(_:) hands over a plain key's stored bytes and an escaped key decoded")
+    func readKeyBytes() throws {
+        let bytes = Array(#"{"__event_type" : 1, "\u005f_event_type":2, "x\"y":3}"#.utf8)
+        try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) in
+            var parser = JSONParser(bytes: buffer)
+            #expect(try parser.beginObject() == false)
+            #expect(try parser.readKey { $0.equals("__event_type") })
+            #expect(try parser.skipValue() == 18..<19)
+            #expect(try parser.nextMember())
+            #expect(try parser.readKey { Array($0) } == Array("__event_type".utf8))
+            _ = try parser.skipValue()
+            #expect(try parser.nextMember())
+            #expect(try parser.readKey { String(decoding: $0, as: UTF8.self) } == "x\"y")
+            _ = try parser.skipValue()
+            #expect(try parser.nextMember() == false)
+        }
+    }
+
+    @Test("strings longer than one 16-byte block with escapes, quotes and control characters in any position", arguments: 0..<40)
+    func stringsAcrossBlocks(position: Int) throws {
+        let filler = String(repeating: "a", count: position)
+        #expect(try JSONParser.parse(#"["\#(filler)\/\#(filler)"]"#) == .array([.string(filler + "/" + filler)]))
+        #expect(try JSONParser.parse(#"{"k":"\#(filler)\"x"}"#) == .object(JSONObject([(key: "k", value: .string(filler + "\"x"))])))
+        #expect(throws: JSONParseError.self) { try JSONParser.parse("[\"\(filler)\u{01}\"]") }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse("[\"\(filler)") }
+        let skipped = Array(#"{"headers":{},"payload":"\#(filler)\u00fc\"\#(filler)"}"#.utf8)
+        try skipped.withUnsafeBufferPointer { (buffer) throws(JSONParseError) in
+            var parser = JSONParser(bytes: buffer)
+            _ = try parser.beginObject()
+            _ = try parser.readKey { _ in () }
+            _ = try parser.skipValue()
+            _ = try parser.nextMember()
+            _ = try parser.readKey { _ in () }
+            #expect(try parser.skipValue() == 24..<(buffer.count - 1))
+        }
     }
 }

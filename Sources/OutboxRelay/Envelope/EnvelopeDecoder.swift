@@ -31,9 +31,8 @@ public struct EnvelopeDecoder: Sendable {
                 var payload: Range<Int>?
                 if try !parser.beginObject() {
                     repeat {
-                        let key = try parser.readKey()
-                        switch key {
-                        case "headers":
+                        switch try parser.readKey(Self.envelopeMember) {
+                        case 0:
                             if parser.peekByte() == UInt8(ascii: "{") {
                                 let start = parser.offset
                                 known = try KnownHeaders(parsing: &parser)
@@ -42,7 +41,7 @@ public struct EnvelopeDecoder: Sendable {
                                 headers = try parser.skipValue()
                                 known = nil
                             }
-                        case "payload":
+                        case 1:
                             payload = try parser.skipValue()
                         default:
                             _ = try parser.skipValue()
@@ -91,6 +90,11 @@ public struct EnvelopeDecoder: Sendable {
         )
     }
 
+    /// Which envelope member a key names: 0 `headers`, 1 `payload`.
+    private static func envelopeMember(_ key: UnsafeRawBufferPointer) -> Int? {
+        key.equals("headers") ? 0 : key.equals("payload") ? 1 : nil
+    }
+
     /// The event id used for a message stored without `__event_id`.
     ///
     /// A name-based UUID (version 5, RFC 9562) in the URL namespace over
@@ -127,8 +131,11 @@ public struct EnvelopeDecoder: Sendable {
             if try parser.beginObject() { return }
             repeat {
                 if parser.nextKeyHasPrefix("__") {
-                    let key = try parser.readKey()
-                    assign(try parser.parseValue(depth: 2), to: key)
+                    if let field = try parser.readKey(Self.field) {
+                        assign(try parser.parseValue(depth: 2), to: field)
+                    } else {
+                        _ = try parser.skipValue()
+                    }
                 } else {
                     try parser.skipKey()
                     _ = try parser.skipValue()
@@ -136,23 +143,42 @@ public struct EnvelopeDecoder: Sendable {
             } while try parser.nextMember()
         }
 
-        private mutating func assign(_ value: JSONValue, to key: String) {
-            switch key {
-            case EventSauceHeader.eventType: eventType = value
-            case EventSauceHeader.eventID: eventID = value
-            case EventSauceHeader.aggregateRootID: aggregateRootID = value
-            case EventSauceHeader.aggregateRootIDType: aggregateRootIDType = value
-            case EventSauceHeader.aggregateRootType: aggregateRootType = value
-            case EventSauceHeader.aggregateRootVersion: aggregateRootVersion = value
-            case EventSauceHeader.timeOfRecording: timeOfRecording = value
-            case EventSauceHeader.timeOfRecordingFormat: timeOfRecordingFormat = value
+        /// Which header a key names, in the order of ``assign(_:to:)``'s cases.
+        static func field(_ key: UnsafeRawBufferPointer) -> Int? {
+            // Every candidate's length (and one byte where two share it) picks one name to compare.
+            let candidate: (StaticString, Int)
+            switch key.count {
+            case 12: candidate = ("__event_type", 0)
+            case 10: candidate = ("__event_id", 1)
+            case 19: candidate = key[2] == UInt8(ascii: "a") ? ("__aggregate_root_id", 2) : ("__time_of_recording", 6)
+            case 24: candidate = key[17] == UInt8(ascii: "i") ? ("__aggregate_root_id_type", 3) : ("__aggregate_root_version", 5)
+            case 21: candidate = ("__aggregate_root_type", 4)
+            case 26: candidate = ("__time_of_recording_format", 7)
+            default: return nil
+            }
+            return key.equals(candidate.0) ? candidate.1 : nil
+        }
+
+        private mutating func assign(_ value: JSONValue, to field: Int) {
+            switch field {
+            case 0: eventType = value
+            case 1: eventID = value
+            case 2: aggregateRootID = value
+            case 3: aggregateRootIDType = value
+            case 4: aggregateRootType = value
+            case 5: aggregateRootVersion = value
+            case 6: timeOfRecording = value
+            case 7: timeOfRecordingFormat = value
             default: break
             }
         }
 
         init(_ headers: JSONObject) {
             for (key, value) in headers.members where key.utf8.first == UInt8(ascii: "_") {
-                assign(value, to: key)
+                var key = key
+                if let field = key.withUTF8({ Self.field(UnsafeRawBufferPointer($0)) }) {
+                    assign(value, to: field)
+                }
             }
         }
     }

@@ -97,6 +97,35 @@ public struct JSONParser: ~Copyable {
         return true
     }
 
+    /// Reads a member key and its colon, and returns what `match` makes of the key's bytes.
+    ///
+    /// `match` sees the stored bytes when the key holds no escapes (no `String` is built, so a
+    /// reader looking for a few known keys pays nothing for the others), else the decoded key.
+    public mutating func readKey<Match>(_ match: (UnsafeRawBufferPointer) -> Match) throws(JSONParseError) -> Match {
+        skipWhitespace()
+        guard offset < bytes.count else { throw truncated("expected a string") }
+        guard bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
+        let quote = offset
+        let start = offset + 1
+        offset = start
+        skipPlainStringBytes()
+        let matched: Match
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") {
+            matched = match(UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + start }, count: offset - start))
+            offset += 1
+        } else {
+            // Escapes (or an error): decode it the slow way.
+            offset = quote
+            var key = try parseString()
+            matched = key.withUTF8 { match(UnsafeRawBufferPointer($0)) }
+        }
+        skipWhitespace()
+        guard offset < bytes.count else { throw truncated("expected ':'") }
+        guard bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
+        offset += 1
+        return matched
+    }
+
     /// Skips a member key and its colon.
     public mutating func skipKey() throws(JSONParseError) {
         skipWhitespace()
@@ -254,12 +283,24 @@ public struct JSONParser: ~Copyable {
         var index = offset
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = SIMD16<UInt8>(repeating: 0x22)
+        let backslashes = SIMD16<UInt8>(repeating: 0x5C)
+        let controls = SIMD16<UInt8>(repeating: 0x20)
+        while index &+ 16 <= end {
+            let vector = raw.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+            if any((vector .== quotes) .| (vector .== backslashes) .| (vector .< controls)) { break }
+            index &+= 16
+        }
         while index &+ 8 <= end {
-            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             let quote = word ^ (ones &* 0x22)
             let backslash = word ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-            if special & highs != 0 { break }
+            let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
+            if special != 0 {
+                // The lowest flagged byte is exact (a borrow only flags bytes above a match).
+                offset = index &+ special.trailingZeroBitCount &>> 3
+                return
+            }
             index &+= 8
         }
         while index < end {
@@ -484,5 +525,26 @@ public struct JSONParser: ~Copyable {
 
     private func truncated(_ reason: String) -> JSONParseError {
         JSONParseError(offset: offset, reason: reason, isTruncated: true)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are exactly `text`'s UTF-8: how the envelope decoder recognises keys
+    /// without building `String`s.
+    @inline(__always)
+    func equals(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard self.count == count, let base = baseAddress else { return count == 0 && self.count == 0 }
+        let expected = UnsafeRawPointer(text.utf8Start)
+        var index = 0
+        while index &+ 8 <= count {
+            if base.loadUnaligned(fromByteOffset: index, as: UInt64.self) != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
+            index &+= 8
+        }
+        while index < count {
+            if base.load(fromByteOffset: index, as: UInt8.self) != expected.load(fromByteOffset: index, as: UInt8.self) { return false }
+            index &+= 1
+        }
+        return true
     }
 }
