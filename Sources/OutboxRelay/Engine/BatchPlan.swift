@@ -101,6 +101,19 @@ struct BatchPlan: Sendable {
 
     /// Sorts the messages of each aggregate by version, keeping the slots aggregates occupy.
     static func orderByVersionWithinAggregates(_ messages: inout [OutboxMessage]) {
+        // Almost always already in order: check that first, without building ordering keys.
+        var lastVersions: [String: Int64] = [:]
+        lastVersions.reserveCapacity(messages.count)
+        var inOrder = true
+        for message in messages {
+            guard let id = message.aggregateRootID, let version = message.aggregateRootVersion else { continue }
+            if let last = lastVersions.updateValue(version, forKey: id), last > version {
+                inOrder = false
+                break
+            }
+        }
+        if inOrder { return }
+
         var slots: [String: [Int]] = [:]
         for (index, message) in messages.enumerated() where message.aggregateRootID != nil {
             slots[message.orderingKey, default: []].append(index)

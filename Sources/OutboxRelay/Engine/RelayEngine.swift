@@ -118,9 +118,14 @@ public final class RelayEngine: Service, Sendable {
 
     // MARK: - Pipeline
 
+    /// What the coordinator reacts to. Reads, plans, deliveries and completions run as child
+    /// tasks and report back here, so the coordinator never waits on the source: while one
+    /// batch is being marked the next one is already being read.
     private enum Event: Sendable {
+        case fetched(Result<[OutboxRow], any Error>)
         case planned(BatchPlan)
         case finished(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
+        case completed(sequence: Int, error: (any Error)?)
         case wake
         case shutdown
         case graceExpired
@@ -132,7 +137,7 @@ public final class RelayEngine: Service, Sendable {
         let storedPayloads: [OutboxRowID: [UInt8]]
     }
 
-    /// A claimed batch: planned (decoded, routed) off the coordinator, then delivered.
+    /// A claimed batch: planned (decoded, routed) off the coordinator, delivered, then completed.
     private struct InFlightBatch {
         let rowIDs: [OutboxRowID]
         var plan: BatchPlan?
@@ -140,6 +145,9 @@ public final class RelayEngine: Service, Sendable {
         var deadLetters: [DeadLetter] = []
         var deliveries = 0
         var abandoned = false
+        /// Whether a completion (mark or delete) is running for it.
+        var completing = false
+        var completionAttempts = 0
     }
 
     private func relay(untilDrained: Bool) async throws -> RelaySummary {
@@ -200,14 +208,19 @@ public final class RelayEngine: Service, Sendable {
                 group.cancelAll()
             }
 
+            let source = self.source
             let decoder = EnvelopeDecoder(table: source.table)
+            let batchSize = configuration.batchSize
             var summary = RelaySummary()
             var inFlight: [Int: InFlightBatch] = [:]
             var plannedOutOfOrder: [Int: BatchPlan] = [:]
             var nextSequence = 0
             var nextToDispatch = 0
             var cursor: OutboxCursor?
+            /// The cursor the outstanding read started from (`nil` inside: from the start).
+            var fetchingFrom: OutboxCursor??
             var caughtUp = false
+            var drained = false
             var stopping = false
             var waking = false
             var pollInterval = configuration.idlePollInterval.lowerBound
@@ -218,36 +231,72 @@ public final class RelayEngine: Service, Sendable {
                 inFlight.values.map(\.rowIDs.count).reduce(0, +)
             }
 
-            func completeIfDone(_ sequence: Int) async throws {
-                guard let batch = inFlight[sequence], let plan = batch.plan, batch.waitingFor.isEmpty else { return }
-                inFlight[sequence] = nil
+            func startFetch(after delay: Duration? = nil) {
+                let from = cursor
+                fetchingFrom = .some(from)
+                group.addTask {
+                    if let delay { try? await Task.sleep(for: delay) }
+                    do {
+                        eventSink.yield(.fetched(.success(try await source.fetch(limit: batchSize, after: from))))
+                    } catch {
+                        eventSink.yield(.fetched(.failure(error)))
+                    }
+                }
+            }
+
+            func startCompletion(_ sequence: Int) {
+                guard var batch = inFlight[sequence] else { return }
+                let delay = batch.completionAttempts > 0 ? configuration.sourceRetry.delay(afterAttempt: batch.completionAttempts) : nil
+                batch.completing = true
+                inFlight[sequence] = batch
+                let rows = batch.rowIDs
+                let deadLetters = batch.deadLetters
+                group.addTask {
+                    if let delay { try? await Task.sleep(for: delay) }
+                    do {
+                        try await source.complete(rows: rows, deadLetters: deadLetters)
+                        eventSink.yield(.completed(sequence: sequence, error: nil))
+                    } catch {
+                        eventSink.yield(.completed(sequence: sequence, error: error))
+                    }
+                }
+            }
+
+            func completeIfDone(_ sequence: Int) {
+                guard let batch = inFlight[sequence], batch.plan != nil, batch.waitingFor.isEmpty, !batch.completing else { return }
                 if batch.abandoned {
+                    inFlight[sequence] = nil
                     summary.rowsLeftInFlight += batch.rowIDs.count
                     return
                 }
-                var attempt = 0
-                while true {
-                    do {
-                        try await source.complete(rows: batch.rowIDs, deadLetters: batch.deadLetters)
-                        break
-                    } catch {
-                        attempt += 1
-                        logger.error("could not mark \(batch.rowIDs.count) rows (attempt \(attempt)): \(error)")
-                        if stopping || (untilDrained && !configuration.sourceRetry.allowsRetry(after: attempt)) {
-                            summary.rowsLeftInFlight += batch.rowIDs.count
-                            if untilDrained { throw Failure(description: "could not mark delivered rows: \(error)") }
-                            return
-                        }
-                        try? await Task.sleep(for: configuration.sourceRetry.delay(afterAttempt: attempt))
+                startCompletion(sequence)
+            }
+
+            func completed(_ sequence: Int, error: (any Error)?) throws {
+                guard var batch = inFlight[sequence] else { return }
+                if let error {
+                    batch.completing = false
+                    batch.completionAttempts += 1
+                    inFlight[sequence] = batch
+                    logger.error("could not mark \(batch.rowIDs.count) rows (attempt \(batch.completionAttempts)): \(error)")
+                    if stopping || (untilDrained && !configuration.sourceRetry.allowsRetry(after: batch.completionAttempts)) {
+                        inFlight[sequence] = nil
+                        summary.rowsLeftInFlight += batch.rowIDs.count
+                        if untilDrained { throw Failure(description: "could not mark delivered rows: \(error)") }
+                        return
                     }
+                    startCompletion(sequence)
+                    return
                 }
+                inFlight[sequence] = nil
+                let plan = batch.plan!
                 summary.rowsCompleted += batch.rowIDs.count
                 summary.messages += plan.messageCount
                 summary.deliveries += batch.deliveries
                 summary.deadLetters += batch.deadLetters.count
                 summary.undecodableRows += plan.undecodableRows
                 summary.skippedUnrouted += plan.skippedUnrouted
-                if inFlight.isEmpty {
+                if inFlight.isEmpty && fetchingFrom == nil {
                     // Read from the start again: rows committed late behind the cursor are found.
                     cursor = nil
                     caughtUp = false
@@ -255,7 +304,7 @@ public final class RelayEngine: Service, Sendable {
             }
 
             /// Hands planned batches to the destinations in claim order.
-            func dispatchPlanned() async throws {
+            func dispatchPlanned() {
                 while let plan = plannedOutOfOrder.removeValue(forKey: nextToDispatch) {
                     let sequence = nextToDispatch
                     nextToDispatch += 1
@@ -267,72 +316,79 @@ public final class RelayEngine: Service, Sendable {
                     batch.deadLetters = plan.deadLetters
                     batch.plan = plan
                     inFlight[sequence] = batch
-                    try await completeIfDone(sequence)
+                    completeIfDone(sequence)
+                }
+            }
+
+            func fetched(_ result: Result<[OutboxRow], any Error>) throws {
+                let from = fetchingFrom ?? nil
+                fetchingFrom = nil
+                let rows: [OutboxRow]
+                switch result {
+                case .success(let found):
+                    rows = found
+                    sourceFailures = 0
+                case .failure(let error):
+                    sourceFailures += 1
+                    logger.error("reading the outbox failed (attempt \(sourceFailures)): \(error)")
+                    if untilDrained && !configuration.sourceRetry.allowsRetry(after: sourceFailures) {
+                        throw Failure(description: "reading the outbox failed \(sourceFailures) times: \(error)")
+                    }
+                    if !stopping { startFetch(after: configuration.sourceRetry.delay(afterAttempt: sourceFailures)) }
+                    return
+                }
+                guard !stopping else { return }  // not delivered, not marked: relayed next time
+                if rows.count < batchSize { caughtUp = true }
+                guard !rows.isEmpty else {
+                    if inFlight.isEmpty {
+                        if from != nil {
+                            // Caught up behind a cursor: check once from the start.
+                            cursor = nil
+                            caughtUp = false
+                        } else if untilDrained {
+                            drained = true
+                        }
+                    }
+                    return
+                }
+                pollInterval = configuration.idlePollInterval.lowerBound
+                cursor = rows[rows.count - 1].cursor
+                let sequence = nextSequence
+                nextSequence += 1
+                inFlight[sequence] = InFlightBatch(rowIDs: rows.map(\.id))
+                // Decode and route while the next batch is being read.
+                let flavour = source.flavour
+                group.addTask {
+                    let plan = BatchPlan(
+                        sequence: sequence, rows: rows, flavour: flavour, decoder: decoder,
+                        expander: self.expander, routing: self.routing,
+                        onUnrouted: { eventType in
+                            if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
+                                self.logger.notice("no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)")
+                            }
+                        }
+                    )
+                    eventSink.yield(.planned(plan))
                 }
             }
 
             while true {
-                if stopping && inFlight.isEmpty { break }
+                if drained || (stopping && inFlight.isEmpty) { break }
 
-                // Claim while there is room and rows may be waiting.
+                // Read while there is room and rows may be waiting; one read at a time (the
+                // next read starts after the last row of this one).
                 let hasRoom = inFlight.isEmpty || (inFlight.count < configuration.maximumBatchesInFlight
-                    && rowsInFlight() + configuration.batchSize <= configuration.maximumRowsInFlight)
-                if !stopping && !caughtUp && hasRoom {
-                    let rows: [OutboxRow]
-                    do {
-                        rows = try await source.fetch(limit: configuration.batchSize, after: cursor)
-                        sourceFailures = 0
-                    } catch {
-                        sourceFailures += 1
-                        logger.error("reading the outbox failed (attempt \(sourceFailures)): \(error)")
-                        if untilDrained && !configuration.sourceRetry.allowsRetry(after: sourceFailures) {
-                            throw Failure(description: "reading the outbox failed \(sourceFailures) times: \(error)")
-                        }
-                        try? await Task.sleep(for: configuration.sourceRetry.delay(afterAttempt: sourceFailures))
-                        continue
-                    }
-                    if rows.count < configuration.batchSize { caughtUp = true }
-                    if rows.isEmpty {
-                        if inFlight.isEmpty {
-                            if cursor != nil {
-                                // Caught up behind a cursor: check once from the start.
-                                cursor = nil
-                                caughtUp = false
-                                continue
-                            }
-                            if untilDrained { break }
-                        }
-                    } else {
-                        pollInterval = configuration.idlePollInterval.lowerBound
-                        cursor = rows[rows.count - 1].cursor
-                        let sequence = nextSequence
-                        nextSequence += 1
-                        inFlight[sequence] = InFlightBatch(rowIDs: rows.map(\.id))
-                        // Decode and route while the next batch is being read.
-                        let flavour = source.flavour
-                        group.addTask {
-                            let plan = BatchPlan(
-                                sequence: sequence, rows: rows, flavour: flavour, decoder: decoder,
-                                expander: self.expander, routing: self.routing,
-                                onUnrouted: { eventType in
-                                    if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
-                                        self.logger.notice("no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)")
-                                    }
-                                }
-                            )
-                            eventSink.yield(.planned(plan))
-                        }
-                        continue
-                    }
+                    && rowsInFlight() + batchSize <= configuration.maximumRowsInFlight)
+                if fetchingFrom == nil && !stopping && !caughtUp && hasRoom {
+                    startFetch()
                 }
 
-                // Nothing to claim now: wait for a destination, a wake-up or shutdown.
-                if caughtUp && !stopping && !waking {
+                // Nothing to read now: wake up after the poll interval (or a notification).
+                if fetchingFrom == nil && caughtUp && !stopping && !waking {
                     waking = true
                     let interval = pollInterval
                     pollInterval = min(pollInterval * 2, configuration.idlePollInterval.upperBound)
                     if inFlight.isEmpty {
-                        let source = self.source
                         group.addTask {
                             await source.waitForRows(timeout: interval)
                             eventSink.yield(.wake)
@@ -346,9 +402,11 @@ public final class RelayEngine: Service, Sendable {
                 }
                 guard let event = await iterator.next() else { break }
                 switch event {
+                case .fetched(let result):
+                    try fetched(result)
                 case .planned(let plan):
                     plannedOutOfOrder[plan.sequence] = plan
-                    try await dispatchPlanned()
+                    dispatchPlanned()
                 case .finished(let sequence, let destination, let outcome):
                     guard var batch = inFlight[sequence] else { continue }
                     batch.waitingFor.remove(destination)
@@ -360,7 +418,9 @@ public final class RelayEngine: Service, Sendable {
                         batch.abandoned = true
                     }
                     inFlight[sequence] = batch
-                    try await completeIfDone(sequence)
+                    completeIfDone(sequence)
+                case .completed(let sequence, let error):
+                    try completed(sequence, error: error)
                 case .wake:
                     waking = false
                     if !stopping { caughtUp = false }
@@ -374,9 +434,12 @@ public final class RelayEngine: Service, Sendable {
                         eventSink.yield(.graceExpired)
                     }
                 case .graceExpired:
-                    logger.warning("shutdown grace period over: \(rowsInFlight()) rows stay undelivered and will be relayed again")
-                    summary.rowsLeftInFlight += rowsInFlight()
-                    inFlight.removeAll()
+                    // Batches being marked finish (their rows were delivered); the rest stay.
+                    let unfinished = inFlight.filter { !$0.value.completing }
+                    let rows = unfinished.values.map(\.rowIDs.count).reduce(0, +)
+                    logger.warning("shutdown grace period over: \(rows) rows stay undelivered and will be relayed again")
+                    summary.rowsLeftInFlight += rows
+                    for sequence in unfinished.keys { inFlight[sequence] = nil }
                 }
             }
             // Task cancellation ends the event stream at once: what is still in flight stays
