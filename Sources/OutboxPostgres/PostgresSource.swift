@@ -3,9 +3,11 @@ import OutboxRelay
 
 /// Reads an EventSauce outbox table in PostgreSQL through libpq, for both table flavours.
 ///
-/// One actor owns one `PGconn*` on a ``DedicatedThreadExecutor``, so blocking libpq calls never
-/// occupy the cooperative thread pool; with ``Configuration/notifyChannel`` a second connection
-/// on its own thread `LISTEN`s for wake-ups.
+/// One actor owns the reading `PGconn*` on a ``DedicatedThreadExecutor``, so blocking libpq
+/// calls never occupy the cooperative thread pool. By default
+/// (``Configuration/WriteConnection/separate``) delivered rows are marked on a second
+/// connection with its own thread, so the server reads the next batch while it marks the last
+/// one; with ``Configuration/notifyChannel`` one more connection `LISTEN`s for wake-ups.
 ///
 /// **Many relays, one table.** With the default ``Configuration/Lock/Mode/advisory`` lock, the
 /// active relay holds a session-level `pg_advisory_lock` on its data connection, keyed by the
@@ -38,9 +40,12 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     private let logger: Logger
     private nonisolated let listener: PostgresNotificationListener?
+    /// Completes rows on a second connection (``Configuration/WriteConnection/separate``).
+    private nonisolated let writer: PostgresRowWriter?
     private var connection: PostgresConnection?
     private var tableInfo: PostgresTableInfo?
     private var statements: PostgresStatements?
+    private var completion: PostgresRowCompletion?
     private var isOpen = false
     private var holdsLock = false
     private var lastRetention: ContinuousClock.Instant?
@@ -57,6 +62,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         self.listener = configuration.notifyChannel.map {
             PostgresNotificationListener(connection: configuration.connection, applicationName: configuration.applicationName, channel: $0, logger: logger)
         }
+        self.writer = configuration.writeConnection == .separate ? PostgresRowWriter(configuration: configuration, logger: logger) : nil
     }
 
     deinit {
@@ -77,6 +83,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         isOpen = true
         if configuration.lock.mode == .advisory {
             _ = try await usableConnection()
+        }
+        if let writer, let completion {
+            try await writer.open(completion)
         }
         if let listener {
             try await listener.start()
@@ -99,16 +108,26 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// Inserts the dead letters and marks (or deletes) the rows, in one transaction.
     ///
     /// Ids go in chunks of ``Configuration/completeChunkSize`` per `= ANY($1)` statement; a
-    /// batch without dead letters that fits one chunk is one autocommitted statement.
-    /// Marking is idempotent, so a retry after a connection lost during `COMMIT` is harmless
-    /// (dead letters may then be recorded twice). Retention runs afterwards when due.
+    /// batch without dead letters that fits one chunk is one autocommitted statement. With
+    /// ``Configuration/WriteConnection/separate`` (the default) this runs on the second
+    /// connection, alongside reads. Marking is idempotent, so a retry after a connection lost
+    /// during `COMMIT` is harmless (dead letters may then be recorded twice). Retention runs
+    /// afterwards when due.
     /// - Throws: ``PostgresError``; nothing is marked unless everything is.
-    public func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+    public nonisolated func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
         guard !rows.isEmpty || !deadLetters.isEmpty else { return }
-        try await withConnection { connection in
-            try self.completeRows(connection, rows: rows, deadLetters: deadLetters)
+        if let writer {
+            try await writer.complete(rows: rows, deadLetters: deadLetters)
+        } else {
+            try await completeOnDataConnection(rows: rows, deadLetters: deadLetters)
         }
-        await runRetentionIfDue()
+    }
+
+    private func completeOnDataConnection(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+        try await withConnection { connection in
+            try self.completion!.complete(connection, rows: rows, deadLetters: deadLetters)
+        }
+        runRetentionIfDue()
     }
 
     /// Returns on a `NOTIFY` on ``Configuration/notifyChannel`` or after `timeout`; without a
@@ -124,6 +143,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// Closes both connections, releasing the lock.
     public func close() async {
         if let listener { await listener.close() }
+        if let writer { await writer.close() }
         connection = nil
         holdsLock = false
         isOpen = false
@@ -290,7 +310,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         }
         let info = PostgresTableInfo(oid: oid, idType: idType, timesWithoutZone: withoutZone)
         tableInfo = info
-        statements = PostgresStatements(configuration: configuration, table: info)
+        let statements = PostgresStatements(configuration: configuration, table: info)
+        self.statements = statements
+        completion = PostgresRowCompletion(configuration: configuration, statements: statements, table: table)
     }
 
     private func ensureDeadLetterTable(_ connection: PostgresConnection) throws(PostgresError) {
@@ -390,64 +412,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     // MARK: - Completing
 
-    private func completeRows(_ connection: PostgresConnection, rows: [OutboxRowID], deadLetters: [DeadLetter]) throws(PostgresError) {
-        let statements = self.statements!
-        try connection.prepare("outbox_relay_complete", statements.complete)
-        if deadLetters.isEmpty && rows.count <= configuration.completeChunkSize {
-            // One statement is atomic by itself: skip BEGIN/COMMIT (two round trips).
-            try connection.executePrepared("outbox_relay_complete", [rows.postgresArrayLiteral])
-            return
-        }
-        try connection.execute("BEGIN")
-        do {
-            if !deadLetters.isEmpty {
-                try connection.prepare("outbox_relay_insert_dead_letter", statements.insertDeadLetter)
-                for letter in deadLetters {
-                    try connection.executePrepared("outbox_relay_insert_dead_letter", [
-                        table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
-                        letter.payload.postgresByteaHex, String(letter.attempts), letter.lastError,
-                        letter.firstFailedAt.rfc3339, letter.lastFailedAt.rfc3339,
-                    ])
-                }
-            }
-            var start = 0
-            while start < rows.count {
-                let end = min(start + configuration.completeChunkSize, rows.count)
-                try connection.executePrepared("outbox_relay_complete", [Array(rows[start..<end]).postgresArrayLiteral])
-                start = end
-            }
-            try connection.execute("COMMIT")
-        } catch {
-            if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
-            throw error
-        }
-    }
-
-    private func runRetentionIfDue() async {
-        guard let retention = configuration.retention, let sql = statements?.retention else { return }
+    private func runRetentionIfDue() {
+        guard let retention = configuration.retention, let completion else { return }
         let now = ContinuousClock.now
         if let lastRetention, now - lastRetention < retention.interval { return }
         lastRetention = now
         guard let connection, connection.isHealthy else { return }
-        let first: String
-        if let age = retention.maximumAge {
-            first = "\(age.seconds) seconds"
-        } else {
-            first = String(retention.keepNewest ?? 0)
-        }
-        do {
-            try connection.prepare("outbox_relay_retention", sql)
-            var deleted = 0
-            for _ in 0..<retention.maximumBatchesPerRun {
-                let result = try connection.executePrepared("outbox_relay_retention", [first, String(retention.batchSize)])
-                let count = result.affectedRows
-                deleted += count
-                if count < retention.batchSize { break }
-            }
-            if deleted > 0 { logger.info("postgres: retention deleted \(deleted) delivered rows from \(table)") }
-        } catch {
-            logger.warning("postgres: retention failed (will retry in \(retention.interval)): \(error)")
-        }
+        completion.runRetention(connection, logger: logger)
     }
 
     // MARK: - Status

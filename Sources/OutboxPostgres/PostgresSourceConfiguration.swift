@@ -115,6 +115,16 @@ extension PostgresSource {
             }
         }
 
+        /// Which connection marks (or deletes) delivered rows.
+        public enum WriteConnection: String, Sendable, CaseIterable {
+            /// A second connection, on a thread of its own: the next batch is read while the
+            /// previous one is being marked, so the server works on both at once. The default.
+            case separate
+            /// The reading connection: one connection per relay (plus one for `LISTEN`), reads
+            /// and marks taking turns.
+            case shared
+        }
+
         /// Where to connect: any libpq URI or conninfo; `PG*` variables fill the gaps.
         public var connection: PostgresConnectionString
         /// The table generation. Default ``OutboxFlavour/outbox``.
@@ -143,6 +153,8 @@ extension PostgresSource {
         public var reconnect: Reconnect
         /// Row ids per `UPDATE`/`DELETE … = ANY($1)` statement when completing. Default 5000.
         public var completeChunkSize: Int
+        /// Which connection completes rows. Default ``WriteConnection/separate``.
+        public var writeConnection: WriteConnection
         /// Shown in `pg_stat_activity` (and by `outbox-relay status` as the lock holder) unless
         /// the connection string sets `application_name`. Default `outbox-relay <host> pid <pid>`.
         public var applicationName: String
@@ -162,6 +174,7 @@ extension PostgresSource {
             retention: Retention? = nil,
             reconnect: Reconnect = Reconnect(),
             completeChunkSize: Int = 5000,
+            writeConnection: WriteConnection = .separate,
             applicationName: String? = nil
         ) throws(SQLIdentifierError) {
             self.connection = connection
@@ -176,6 +189,7 @@ extension PostgresSource {
             self.retention = retention
             self.reconnect = reconnect
             self.completeChunkSize = completeChunkSize
+            self.writeConnection = writeConnection
             self.applicationName = applicationName ?? Self.defaultApplicationName
         }
 

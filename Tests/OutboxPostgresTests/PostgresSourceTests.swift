@@ -96,6 +96,33 @@ struct PostgresSourceTests {
         await source.close()
     }
 
+    @Test("write_connection: separate marks on a second session, shared on the reading one; both mark every row and record dead letters", arguments: [PostgresSource.Configuration.WriteConnection.separate, .shared])
+    func writeConnection(_ mode: PostgresSource.Configuration.WriteConnection) async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox, varcharPayload: true)
+        try schema.insertOutboxRows(300)
+        try schema.execute("INSERT INTO outbox_messages (consumed, payload) VALUES (false, 'not json')")
+        let name = "write-connection-test-\(mode)-\(UInt32.random(in: 0...UInt32.max))"
+        let source = try schema.source(.outbox) {
+            $0.writeConnection = mode
+            $0.applicationName = name
+        }
+        try await source.open()
+        #expect(try schema.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name]) == (mode == .separate ? "2" : "1"))
+        await source.close()
+        let engine = try RelayEngine(
+            source: source,
+            transports: [SynchronousDispatcher(consumer: MessageConsumerClosure { _ in })],
+            routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["in-process"])]),
+            configuration: .init(batchSize: 40)
+        )
+        let summary = try await engine.drain()
+        #expect(summary.rowsCompleted == 301)
+        #expect(summary.undecodableRows == 1)
+        #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = false") == "0")
+        #expect(try schema.scalar("SELECT row_id FROM outbox_relay_dead_letters") == "301")
+    }
+
     @Test("dead letters and marking commit together or not at all")
     func deadLettersAreAtomic() async throws {
         let schema = try TestSchema()

@@ -169,8 +169,11 @@ final class PostgresResult {
 
     /// The value as text, `nil` for SQL NULL.
     func string(_ row: Int, _ column: Int) -> String? {
-        guard !isNull(row, column) else { return nil }
-        return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
+        guard !isNull(row, column), let value = PQgetvalue(handle, Int32(row), Int32(column)) else { return nil }
+        let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+        return value.withMemoryRebound(to: UInt8.self, capacity: length) { pointer in
+            String(decoding: UnsafeBufferPointer(start: pointer, count: length), as: UTF8.self)
+        }
     }
 
     /// The value's bytes (text format), copied once.

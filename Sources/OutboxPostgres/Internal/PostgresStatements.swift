@@ -115,9 +115,13 @@ extension Array where Element == OutboxRowID {
                 text += String(value)
             case .text(let value):
                 text += "\""
-                for character in value.unicodeScalars {
-                    if character == "\"" || character == "\\" { text += "\\" }
-                    text.unicodeScalars.append(character)
+                if value.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                    for character in value.unicodeScalars {
+                        if character == "\"" || character == "\\" { text += "\\" }
+                        text.unicodeScalars.append(character)
+                    }
+                } else {
+                    text += value  // uuids and most keys: nothing to escape
                 }
                 text += "\""
             }

@@ -16,13 +16,14 @@ import OutboxRelay
 ///   lock: advisory                      # advisory (one active relay, others standby) | none
 ///   standby_poll_interval: 1s
 ///   dead_letter_table: app.outbox_relay_dead_letters
+///   write_connection: separate          # separate (mark on a 2nd connection while reading) | shared
 ///   retention: {max_age: 7d}            # dispatcher; outbox: {keep: 100000}
 /// ```
 struct PostgresSourceConfig: SourceConfigParser {
     static let schemes = ["postgres", "postgresql"]
     static let keys: Set<String> = [
         "columns", "notify_channel", "statement_timeout", "lock", "standby_poll_interval",
-        "dead_letter_table", "retention", "reconnect_timeout",
+        "dead_letter_table", "retention", "reconnect_timeout", "write_connection",
     ]
     static let columnKeys: Set<String> = ["id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed"]
     static let retentionKeys: Set<String> = ["max_age", "keep", "batch_size", "max_batches_per_run", "interval"]
@@ -103,6 +104,7 @@ struct PostgresSourceConfig: SourceConfigParser {
                 throw ConfigError(keyPath: node.keyPath("notify_channel"), problem: error.description, fix: "use letters, digits and _")
             }
         }
+        let writeConnection = try node.choice("write_connection", as: PostgresSource.Configuration.WriteConnection.self) ?? .separate
         var reconnect = PostgresSource.Configuration.Reconnect()
         if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
 
@@ -118,7 +120,8 @@ struct PostgresSourceConfig: SourceConfigParser {
                 notifyChannel: notifyChannel,
                 lock: lock,
                 retention: retention,
-                reconnect: reconnect
+                reconnect: reconnect,
+                writeConnection: writeConnection
             )
             try configuration.validate()
             return configuration

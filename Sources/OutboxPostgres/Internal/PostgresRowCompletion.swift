@@ -1,0 +1,73 @@
+import Logging
+import OutboxRelay
+
+/// The SQL of completing delivered rows: dead letters in, rows marked (or deleted), and the
+/// retention cleanup. Runs on whichever connection completes rows (see
+/// ``PostgresSource/Configuration/WriteConnection``).
+struct PostgresRowCompletion: Sendable {
+    let configuration: PostgresSource.Configuration
+    let statements: PostgresStatements
+    /// The outbox table as configured (recorded in dead letters).
+    let table: String
+
+    /// Inserts the dead letters and marks (or deletes) the rows, in one transaction.
+    ///
+    /// Ids go in chunks of ``PostgresSource/Configuration/completeChunkSize`` per `= ANY($1)`
+    /// statement; a batch without dead letters that fits one chunk is one autocommitted
+    /// statement.
+    func complete(_ connection: PostgresConnection, rows: [OutboxRowID], deadLetters: [DeadLetter]) throws(PostgresError) {
+        try connection.prepare("outbox_relay_complete", statements.complete)
+        if deadLetters.isEmpty && rows.count <= configuration.completeChunkSize {
+            // One statement is atomic by itself: skip BEGIN/COMMIT (two round trips).
+            try connection.executePrepared("outbox_relay_complete", [rows.postgresArrayLiteral])
+            return
+        }
+        try connection.execute("BEGIN")
+        do {
+            if !deadLetters.isEmpty {
+                try connection.prepare("outbox_relay_insert_dead_letter", statements.insertDeadLetter)
+                for letter in deadLetters {
+                    try connection.executePrepared("outbox_relay_insert_dead_letter", [
+                        table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
+                        letter.payload.postgresByteaHex, String(letter.attempts), letter.lastError,
+                        letter.firstFailedAt.rfc3339, letter.lastFailedAt.rfc3339,
+                    ])
+                }
+            }
+            var start = 0
+            while start < rows.count {
+                let end = min(start + configuration.completeChunkSize, rows.count)
+                try connection.executePrepared("outbox_relay_complete", [Array(rows[start..<end]).postgresArrayLiteral])
+                start = end
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Deletes delivered rows past the retention limit, in bounded batches; logs failures.
+    func runRetention(_ connection: PostgresConnection, logger: Logger) {
+        guard let retention = configuration.retention, let sql = statements.retention else { return }
+        let first: String
+        if let age = retention.maximumAge {
+            first = "\(age.seconds) seconds"
+        } else {
+            first = String(retention.keepNewest ?? 0)
+        }
+        do {
+            try connection.prepare("outbox_relay_retention", sql)
+            var deleted = 0
+            for _ in 0..<retention.maximumBatchesPerRun {
+                let result = try connection.executePrepared("outbox_relay_retention", [first, String(retention.batchSize)])
+                let count = result.affectedRows
+                deleted += count
+                if count < retention.batchSize { break }
+            }
+            if deleted > 0 { logger.info("postgres: retention deleted \(deleted) delivered rows from \(table)") }
+        } catch {
+            logger.warning("postgres: retention failed (will retry in \(retention.interval)): \(error)")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Logging
+import OutboxRelay
+
+/// Completes delivered rows on a connection and thread of its own
+/// (``PostgresSource/Configuration/WriteConnection/separate``), so the next batch is read
+/// while the previous one is being marked: the server works on both at once.
+///
+/// It takes no lock: marking rows this relay delivered is right whichever relay holds the
+/// table's lock (marking is idempotent).
+actor PostgresRowWriter {
+    private let executor: DedicatedThreadExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let configuration: PostgresSource.Configuration
+    private let logger: Logger
+    private var completion: PostgresRowCompletion?
+    private var connection: PostgresConnection?
+    private var lastRetention: ContinuousClock.Instant?
+
+    init(configuration: PostgresSource.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.executor = DedicatedThreadExecutor(name: "outbox-relay.postgres-writer")
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Takes the statements `open()` built and connects now, so mistakes surface there.
+    /// - Throws: ``PostgresError``.
+    func open(_ completion: PostgresRowCompletion) throws(PostgresError) {
+        self.completion = completion
+        _ = try currentOrNewSession()
+    }
+
+    /// Marks (or deletes) the rows and records the dead letters in one transaction; a lost
+    /// connection is re-established (with backoff) and the batch retried once.
+    /// - Throws: ``PostgresError``; nothing is marked unless everything is.
+    func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+        guard let completion else {
+            throw PostgresError(code: .unexpectedResult, message: "the source is not open")
+        }
+        do {
+            try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters)
+        } catch let error as PostgresError where error.isConnectionFailure {
+            logger.warning("postgres: \(error); reconnecting the write connection and retrying")
+            connection = nil
+            try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters)
+        }
+        if let retention = configuration.retention {
+            let now = ContinuousClock.now
+            if lastRetention.map({ now - $0 >= retention.interval }) ?? true, let connection {
+                lastRetention = now
+                completion.runRetention(connection, logger: logger)
+            }
+        }
+    }
+
+    /// Closes the connection.
+    func close() {
+        connection = nil
+    }
+
+    private func currentOrNewSession() throws(PostgresError) -> PostgresConnection {
+        if let connection, connection.isHealthy { return connection }
+        connection = nil
+        let session = try PostgresConnection.connect(configuration.connection, applicationName: configuration.applicationName)
+        if let timeout = configuration.statementTimeout {
+            try session.execute("SET statement_timeout = \(max(1, timeout.milliseconds))")
+        }
+        connection = session
+        return session
+    }
+
+    private func usableConnection() async throws -> PostgresConnection {
+        let settings = configuration.reconnect
+        var delay = settings.initialDelay
+        let deadline = ContinuousClock.now + settings.maximumTime
+        while true {
+            let error: PostgresError
+            do {
+                return try currentOrNewSession()
+            } catch let failure {
+                error = failure
+            }
+            guard error.isConnectionFailure, ContinuousClock.now + delay < deadline else { throw error }
+            logger.warning("postgres: write connection: \(error); reconnecting in \(delay)")
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, settings.maximumDelay)
+        }
+    }
+}
