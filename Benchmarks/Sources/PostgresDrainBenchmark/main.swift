@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import OutboxRelay
 
 // PostgreSQL drain benchmark: see Benchmarks/README.md ("PostgreSQL drain") and
 // Benchmarks/run-postgres.sh, which builds everything, starts a temporary server and runs it.
@@ -15,6 +16,9 @@ do {
     Console.error((message.isEmpty ? "" : "error: \(message)\n\n") + BenchmarkOptions.usage)
     exit(message.isEmpty ? 0 : 2)
 }
+
+// As `outbox-relay run` does (pg_drain.c does the same): keep freed batch memory for reuse.
+MemoryAllocator.keepFreedMemory()
 
 let benchmark = DrainBenchmark(options: options)
 do {

@@ -30,6 +30,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
+        MemoryAllocator.keepFreedMemory()  // every batch frees megabytes: keep them for the next one
         let relayConfiguration = try RelayConfiguration.load(path: config) { logger.critical("\($0)") }
         let engine = try relayConfiguration.makeEngine(logger: logger)
 
