@@ -41,11 +41,12 @@ struct BatchPlan: Sendable {
         var messages: [OutboxMessage] = []
         messages.reserveCapacity(rows.count)
         let now = Timestamp.now()
+        let interner = HeaderValueInterner()
 
         for row in rows {
             if expander != nil { payloads[row.id] = row.payload }
             do {
-                let message = try decoder.decode(row)
+                let message = try decoder.decode(row, interner: interner)
                 if let expander {
                     do {
                         messages.append(contentsOf: try expander.expand(message))

@@ -16,6 +16,11 @@ public struct EnvelopeDecoder: Sendable {
     /// Decodes one row into its message.
     /// - Throws: ``EnvelopeDecodingError`` naming what is wrong with the row.
     public func decode(_ row: OutboxRow) throws(EnvelopeDecodingError) -> OutboxMessage {
+        try decode(row, interner: nil)
+    }
+
+    /// Decodes one row, sharing repeated header values through `interner`.
+    func decode(_ row: OutboxRow, interner: HeaderValueInterner?) throws(EnvelopeDecodingError) -> OutboxMessage {
         let bytes = row.payload
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw EnvelopeDecodingError(code: .emptyPayload, rowID: row.id, detail: "the payload column is empty (PHP stored a failed json_encode)")
@@ -35,7 +40,7 @@ public struct EnvelopeDecoder: Sendable {
                         case 0:
                             if parser.peekByte() == UInt8(ascii: "{") {
                                 let start = parser.offset
-                                known = try KnownHeaders(parsing: &parser)
+                                known = try KnownHeaders(parsing: &parser, interner: interner)
                                 headers = start..<parser.offset
                             } else {
                                 headers = try parser.skipValue()
@@ -127,12 +132,16 @@ public struct EnvelopeDecoder: Sendable {
         var timeOfRecordingFormat: JSONValue?
 
         /// Reads the `__…` members of a headers object, skipping the others without building them.
-        init(parsing parser: inout JSONParser) throws(JSONParseError) {
+        init(parsing parser: inout JSONParser, interner: HeaderValueInterner?) throws(JSONParseError) {
             if try parser.beginObject() { return }
             repeat {
                 if parser.nextKeyHasPrefix("__") {
                     if let field = try parser.readKey(Self.field) {
-                        assign(try parser.parseValue(depth: 2), to: field)
+                        if let interner, Self.repeatsAcrossMessages(field), let text = parser.readPlainString() {
+                            assign(.string(interner.string(text)), to: field)
+                        } else {
+                            assign(try parser.parseValue(depth: 2), to: field)
+                        }
                     } else {
                         _ = try parser.skipValue()
                     }
@@ -157,6 +166,12 @@ public struct EnvelopeDecoder: Sendable {
             default: return nil
             }
             return key.equals(candidate.0) ? candidate.1 : nil
+        }
+
+        /// Event type, aggregate root id type, aggregate root type and time format: the same
+        /// few values in every batch.
+        private static func repeatsAcrossMessages(_ field: Int) -> Bool {
+            field == 0 || field == 3 || field == 4 || field == 7
         }
 
         private mutating func assign(_ value: JSONValue, to field: Int) {

@@ -16,7 +16,14 @@ public struct PHPDateFormat: Sendable, Hashable {
 
     /// Parses `text`, or returns `nil` if it does not match the format.
     public func parse(_ text: String) -> Timestamp? {
-        let input = Array(text.utf8)
+        var text = text
+        var format = format
+        return text.withUTF8 { input in
+            format.withUTF8 { format in Self.parse(input, format: format) }
+        }
+    }
+
+    private static func parse(_ input: UnsafeBufferPointer<UInt8>, format: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         var position = 0
         var year: Int64 = 1970, month: Int64 = 1, day: Int64 = 1
         var hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0, micros: Int64 = 0
@@ -49,7 +56,7 @@ public struct PHPDateFormat: Sendable, Hashable {
             return sign * (hours * 3600 + minutes * 60)
         }
 
-        var formatIterator = Array(format.utf8).makeIterator()
+        var formatIterator = format.makeIterator()
         while let character = formatIterator.next() {
             switch character {
             case UInt8(ascii: "Y"): guard let value = number(maxDigits: 4, minDigits: 4) else { return nil }; year = value

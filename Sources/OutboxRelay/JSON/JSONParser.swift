@@ -126,6 +126,22 @@ public struct JSONParser: ~Copyable {
         return matched
     }
 
+    /// Reads a string value that holds no escapes and returns its stored bytes; returns `nil`
+    /// and consumes nothing (but whitespace) when the next value is anything else.
+    public mutating func readPlainString() -> UnsafeRawBufferPointer? {
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return nil }
+        let quote = offset
+        offset += 1
+        skipPlainStringBytes()
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
+            offset = quote
+            return nil
+        }
+        offset += 1
+        return UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + quote + 1 }, count: offset - quote - 2)
+    }
+
     /// Skips a member key and its colon.
     public mutating func skipKey() throws(JSONParseError) {
         skipWhitespace()
@@ -533,9 +549,15 @@ extension UnsafeRawBufferPointer {
     /// without building `String`s.
     @inline(__always)
     func equals(_ text: StaticString) -> Bool {
-        let count = text.utf8CodeUnitCount
-        guard self.count == count, let base = baseAddress else { return count == 0 && self.count == 0 }
-        let expected = UnsafeRawPointer(text.utf8Start)
+        equals(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Whether both hold the same bytes (compared eight at a time).
+    @inline(__always)
+    func equals(_ other: UnsafeRawBufferPointer) -> Bool {
+        let count = other.count
+        guard self.count == count else { return false }
+        guard count > 0, let base = baseAddress, let expected = other.baseAddress else { return true }
         var index = 0
         while index &+ 8 <= count {
             if base.loadUnaligned(fromByteOffset: index, as: UInt64.self) != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
