@@ -1,4 +1,5 @@
 import OutboxRelay
+import OutboxPostgres
 
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +41,8 @@ struct BenchmarkOptions {
     var batchSizes: [Int]?
     /// The engine's batches in flight. Default 4 (the relay's default).
     var maximumBatchesInFlight = 4
+    /// The relay's `write_connection` (default `separate`, the relay's default).
+    var writeConnection: PostgresSource.Configuration.WriteConnection = .separate
     /// Also measure `pg_drain --transaction` (BEGIN/COMMIT around each mark, as the relay does).
     var measuresReferenceTransaction = false
     /// Also measure `PostgresSource` alone (fetch/complete loop, no engine). Default `true`
@@ -69,6 +72,7 @@ struct BenchmarkOptions {
           --after LIST           mark,delete (default both; backlog mark)
           --batch-sizes LIST     default 100,1000,5000; backlog 500 (the relay's default)
           --in-flight N          the engine's maximum batches in flight (default 4)
+          --write-connection M   the relay's write_connection: separate (default) or shared
           --reference-transaction  also run pg_drain with BEGIN/COMMIT around each mark
           --no-source-loop       matrix: skip the PostgresSource-only loop (fetch/complete, no engine)
           --no-reference         skip the C reference (for profiling)
@@ -108,6 +112,12 @@ struct BenchmarkOptions {
             case "--after": afterDelivery = try list(argument) { AfterDelivery(rawValue: $0) }
             case "--batch-sizes": batchSizes = try list(argument) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
             case "--in-flight": maximumBatchesInFlight = try integer(argument)
+            case "--write-connection":
+                let text = try value(argument)
+                guard let mode = PostgresSource.Configuration.WriteConnection(rawValue: text) else {
+                    throw UsageError(description: "--write-connection: \"\(text)\" is not separate or shared")
+                }
+                writeConnection = mode
             case "--reference-transaction": measuresReferenceTransaction = true
             case "--no-reference": skipsReference = true
             case "--no-source-loop": measuresSourceLoop = false

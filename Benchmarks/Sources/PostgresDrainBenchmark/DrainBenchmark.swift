@@ -26,7 +26,7 @@ struct DrainBenchmark {
     init(options: BenchmarkOptions) {
         self.options = options
         psql = PsqlClient(executable: options.psqlExecutable, connection: options.connection)
-        relay = RelayDrain(connection: options.connection, maximumBatchesInFlight: options.maximumBatchesInFlight)
+        relay = RelayDrain(connection: options.connection, maximumBatchesInFlight: options.maximumBatchesInFlight, writeConnection: options.writeConnection)
         reference = options.referenceExecutable.flatMap { options.skipsReference ? nil : ReferenceDrain(executable: $0, connection: options.connection) }
         referenceTransaction = options.measuresReferenceTransaction && !options.skipsReference
             ? options.referenceExecutable.map { ReferenceDrain(executable: $0, connection: options.connection, usesTransaction: true) }
@@ -53,7 +53,7 @@ struct DrainBenchmark {
         let rounds = options.effectiveRounds
         let configurations = options.configurations
         let expectedBytes = try prepareWorkloads(for: configurations, rows: rows)
-        Console.line("# \(configurations.count) configurations x \(rounds) rounds x \(programs.count) programs, \(rows) rows each, \(options.maximumBatchesInFlight) batches in flight")
+        Console.line("# \(configurations.count) configurations x \(rounds) rounds x \(programs.count) programs, \(rows) rows each, \(options.maximumBatchesInFlight) batches in flight, write_connection \(options.writeConnection)")
 
         var samples: [DrainConfiguration: [Program: [DrainMeasurement]]] = [:]
         for round in 1...rounds {

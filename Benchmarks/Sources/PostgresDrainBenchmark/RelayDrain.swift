@@ -16,6 +16,8 @@ struct RelayDrain {
     /// Batches in flight (``RelayEngine/Configuration/maximumBatchesInFlight``). Default 4,
     /// the relay's default.
     var maximumBatchesInFlight = 4
+    /// Which connection marks rows. Default `separate`, the relay's default.
+    var writeConnection: PostgresSource.Configuration.WriteConnection = .separate
 
     /// Drains the table once and returns the time from opening the source to the last row
     /// marked. Runs off the main actor.
@@ -27,7 +29,8 @@ struct RelayDrain {
             configuration: PostgresSource.Configuration(
                 connection: PostgresConnectionString(connection),
                 flavour: configuration.flavour,
-                afterDelivery: configuration.afterDelivery
+                afterDelivery: configuration.afterDelivery,
+                writeConnection: writeConnection
             ),
             logger: logger
         )
