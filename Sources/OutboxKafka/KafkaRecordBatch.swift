@@ -223,8 +223,12 @@ struct KafkaRecordEncoder: Sendable {
             }
         }
         if headers.custom {
-            for member in message.headers.members where Self.isForwarded(member.key) {
-                batch.appendHeader(member.key, member.value.textValue)
+            if let range = message.headersRange, batch.appendCustomHeaders(scanning: message.envelope, range) {
+                // Scanned from the stored bytes, without parsing every header.
+            } else {
+                for member in message.headers.members where Self.isForwarded(member.key) {
+                    batch.appendHeader(member.key, member.value.textValue)
+                }
             }
         }
         for (name, value) in fixedHeaders {
@@ -292,6 +296,82 @@ extension KafkaRecordBatch {
         appendDigits(UInt64(c.microsecond), width: 6)
         bytes.append(UInt8(ascii: "Z"))
         headers.append(Header(name: nameRange, value: start..<bytes.count))
+    }
+
+    /// Appends the members of the stored headers object `envelope[range]` that
+    /// ``KafkaRecordEncoder/isForwarded(_:)`` lets through, with the same names and values as
+    /// reading them from ``OutboxMessage/headers`` would give: plain strings (printable ASCII,
+    /// no escapes) are copied as stored, anything else is parsed and rendered as
+    /// ``JSONValue/textValue``. Returns `false`, having appended nothing, if the bytes do not
+    /// parse (the caller then reads ``OutboxMessage/headers``).
+    mutating func appendCustomHeaders(scanning envelope: [UInt8], _ range: Range<Int>) -> Bool {
+        let byteCount = bytes.count
+        let headerCount = headers.count
+        let scanned: Bool = envelope.withUnsafeBufferPointer { buffer in
+            guard range.lowerBound >= 0, range.upperBound <= buffer.count else { return false }
+            let object = UnsafeBufferPointer(rebasing: buffer[range])
+            do {
+                try appendCustomHeaders(object)
+                return true
+            } catch {
+                return false
+            }
+        }
+        if !scanned {
+            bytes.truncate(to: byteCount)
+            headers.removeSubrange(headerCount...)
+        }
+        return scanned
+    }
+
+    private mutating func appendCustomHeaders(_ object: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
+        var parser = JSONParser(bytes: object)
+        if try parser.beginObject() { return }
+        repeat {
+            if parser.nextKeyHasPrefix("__") {
+                try parser.skipKey()
+                _ = try parser.skipValue()
+                continue
+            }
+            _ = parser.peekByte()
+            let keyStart = parser.offset
+            try parser.skipKey()
+            let keyRange = keyStart..<parser.offset
+            let valueRange = try parser.skipValue()
+            // The key: `"name"`, then whitespace and the colon.
+            var keyEnd = keyRange.upperBound - 1
+            while keyEnd > keyStart && object[keyEnd] != UInt8(ascii: "\"") { keyEnd -= 1 }
+            let nameStart = bytes.count
+            if Self.isPlainString(object, keyStart + 1..<keyEnd) {
+                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[keyStart + 1..<keyEnd])))
+            } else {
+                var keyParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[keyRange]))
+                let name = try keyParser.readKey()
+                guard KafkaRecordEncoder.isForwarded(name) else { continue }
+                bytes.append(name)
+            }
+            let nameRange = nameStart..<bytes.count
+            bytes.append(0)
+            let valueStart = bytes.count
+            if object[valueRange.lowerBound] == UInt8(ascii: "\""), Self.isPlainString(object, valueRange.lowerBound + 1..<valueRange.upperBound - 1) {
+                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[valueRange.lowerBound + 1..<valueRange.upperBound - 1])))
+            } else {
+                var valueParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[valueRange]))
+                bytes.append(try valueParser.parseValue(depth: 1).textValue)
+            }
+            headers.append(Header(name: nameRange, value: valueStart..<bytes.count))
+        } while try parser.nextMember()
+    }
+
+    /// Whether the bytes are printable ASCII without `\` or `"`: a JSON string body that means
+    /// exactly its bytes.
+    private static func isPlainString(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        guard range.lowerBound <= range.upperBound else { return false }
+        for index in range {
+            let byte = bytes[index]
+            if byte < 0x20 || byte >= 0x80 || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { return false }
+        }
+        return true
     }
 
     private mutating func appendName(_ name: String) -> Range<Int> {
