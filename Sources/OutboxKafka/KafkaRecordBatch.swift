@@ -302,20 +302,14 @@ extension KafkaRecordBatch {
     /// ``KafkaRecordEncoder/isForwarded(_:)`` lets through, with the same names and values as
     /// reading them from ``OutboxMessage/headers`` would give: plain strings (printable ASCII,
     /// no escapes) are copied as stored, anything else is parsed and rendered as
-    /// ``JSONValue/textValue``. Returns `false`, having appended nothing, if the bytes do not
-    /// parse (the caller then reads ``OutboxMessage/headers``).
+    /// ``JSONValue/textValue``. Returns `false`, having appended nothing, if the bytes are not
+    /// what the decoder leaves there (the caller then reads ``OutboxMessage/headers``).
     mutating func appendCustomHeaders(scanning envelope: [UInt8], _ range: Range<Int>) -> Bool {
         let byteCount = bytes.count
         let headerCount = headers.count
         let scanned: Bool = envelope.withUnsafeBufferPointer { buffer in
             guard range.lowerBound >= 0, range.upperBound <= buffer.count else { return false }
-            let object = UnsafeBufferPointer(rebasing: buffer[range])
-            do {
-                try appendCustomHeaders(object)
-                return true
-            } catch {
-                return false
-            }
+            return appendCustomHeaders(UnsafeBufferPointer(rebasing: buffer[range]))
         }
         if !scanned {
             bytes.truncate(to: byteCount)
@@ -324,54 +318,34 @@ extension KafkaRecordBatch {
         return scanned
     }
 
-    private mutating func appendCustomHeaders(_ object: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
-        var parser = JSONParser(bytes: object)
-        if try parser.beginObject() { return }
-        repeat {
-            if parser.nextKeyHasPrefix("__") {
-                try parser.skipKey()
-                _ = try parser.skipValue()
-                continue
-            }
-            _ = parser.peekByte()
-            let keyStart = parser.offset
-            try parser.skipKey()
-            let keyRange = keyStart..<parser.offset
-            let valueRange = try parser.skipValue()
-            // The key: `"name"`, then whitespace and the colon.
-            var keyEnd = keyRange.upperBound - 1
-            while keyEnd > keyStart && object[keyEnd] != UInt8(ascii: "\"") { keyEnd -= 1 }
+    private mutating func appendCustomHeaders(_ object: UnsafeBufferPointer<UInt8>) -> Bool {
+        var scanner = StoredHeaderScanner(object)
+        while let member = scanner.nextMember() {
+            let key = member.key
+            if key.count >= 2 && object[key.lowerBound] == UInt8(ascii: "_") && object[key.lowerBound + 1] == UInt8(ascii: "_") { continue }
             let nameStart = bytes.count
-            if Self.isPlainString(object, keyStart + 1..<keyEnd) {
-                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[keyStart + 1..<keyEnd])))
+            if member.keyIsPlain {
+                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[key])))
             } else {
-                var keyParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[keyRange]))
-                let name = try keyParser.readKey()
+                // The key with its quotes, then a colon for readKey.
+                var keyParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[key.lowerBound - 1..<member.value.lowerBound]))
+                guard let name = try? keyParser.readKey() else { return false }
                 guard KafkaRecordEncoder.isForwarded(name) else { continue }
                 bytes.append(name)
             }
             let nameRange = nameStart..<bytes.count
             bytes.append(0)
             let valueStart = bytes.count
-            if object[valueRange.lowerBound] == UInt8(ascii: "\""), Self.isPlainString(object, valueRange.lowerBound + 1..<valueRange.upperBound - 1) {
-                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[valueRange.lowerBound + 1..<valueRange.upperBound - 1])))
+            if let text = member.plainText {
+                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[text])))
             } else {
-                var valueParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[valueRange]))
-                bytes.append(try valueParser.parseValue(depth: 1).textValue)
+                var valueParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[member.value]))
+                guard let value = try? valueParser.parseValue(depth: 1) else { return false }
+                bytes.append(value.textValue)
             }
             headers.append(Header(name: nameRange, value: valueStart..<bytes.count))
-        } while try parser.nextMember()
-    }
-
-    /// Whether the bytes are printable ASCII without `\` or `"`: a JSON string body that means
-    /// exactly its bytes.
-    private static func isPlainString(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        guard range.lowerBound <= range.upperBound else { return false }
-        for index in range {
-            let byte = bytes[index]
-            if byte < 0x20 || byte >= 0x80 || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { return false }
         }
-        return true
+        return !scanner.failed
     }
 
     private mutating func appendName(_ name: String) -> Range<Int> {

@@ -94,6 +94,8 @@ struct KafkaCustomHeaderScanTests {
         var configuration = KafkaTransport.Configuration(bootstrapServers: ["x:1"], topic: "t")
         configuration.headers.standard = false
         let encoder = try KafkaRecordEncoder(configuration: configuration)
+        var direct = KafkaRecordBatch()
+        #expect(direct.appendCustomHeaders(scanning: message.envelope, try #require(message.headersRange)))
         let scanned = try Self.headers(encoder.encode([message]), 0)
         // The same message with its headers parsed and set again: read from OutboxMessage.headers.
         var parsed = message
@@ -106,6 +108,31 @@ struct KafkaCustomHeaderScanTests {
         #expect(expected.first { $0.0 == "x-escaped" }?.1 == "a/b \"q\" ü\n")
         #expect(expected.first { $0.0 == "x-number" }?.1 == "-1.50e3")
         #expect(expected.first { $0.0 == "x-null" }?.1 == "")
+    }
+}
+
+extension KafkaCustomHeaderScanTests {
+    @Test("special bytes at every position of 8-byte words: escapes, UTF-8, quotes, backslashes", arguments: [#"\""#, #"\\"#, "ü", #"\u0001"#, #"\/"#, "🌿", "~"])
+    func specialBytePositions(_ special: String) throws {
+        var configuration = KafkaTransport.Configuration(bootstrapServers: ["x:1"], topic: "t")
+        configuration.headers.standard = false
+        let encoder = try KafkaRecordEncoder(configuration: configuration)
+        for length in 0..<20 {
+            for position in 0...length {
+                let text = String(repeating: "a", count: position) + special + String(repeating: "b", count: length - position)
+                let stored = #"{"headers":{"__event_type":"t\#(text)","__event_id":"e","x-\#(text)":"\#(text)","x-n":"\#(text)"},"payload":{}}"#
+                let message = try EnvelopeDecoder(table: "outbox").decode(OutboxRow(id: .integer(1), payload: Array(stored.utf8)))
+                var parsed = message
+                parsed.headers = message.headers
+                var direct = KafkaRecordBatch()
+                #expect(direct.appendCustomHeaders(scanning: message.envelope, try #require(message.headersRange)), "\(stored)")
+                let scanned = try Self.headers(encoder.encode([message]), 0)
+                let expected = try Self.headers(encoder.encode([parsed]), 0)
+                #expect(scanned.map(\.0) == expected.map(\.0), "\(stored)")
+                #expect(scanned.map(\.1) == expected.map(\.1), "\(stored)")
+                #expect(expected.count == 2)
+            }
+        }
     }
 }
 
