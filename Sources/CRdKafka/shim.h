@@ -17,56 +17,94 @@ enum { OUTBOX_KAFKA_API_PRODUCE = 0, OUTBOX_KAFKA_API_METADATA = 3 };
  * (variadic functions, unions, function-like macros).
  */
 
-/** One Kafka message header: a NUL-terminated name and a value of `size` bytes. */
+/** One Kafka message header: name and value, as offsets into the batch's buffer. */
 typedef struct {
-    const char *name;
-    const void *value;
-    size_t size;
+    size_t name_offset;
+    size_t name_size;
+    size_t value_offset;
+    size_t value_size;
 } outbox_kafka_header;
 
+/** One record of a batch: offsets into the batch's buffer and its headers array. */
+typedef struct {
+    /** Index into the topic handles. */
+    size_t topic;
+    /** No key when `has_key` is 0. */
+    int has_key;
+    size_t key_offset;
+    size_t key_size;
+    size_t value_offset;
+    size_t value_size;
+    /** The record's headers: `headers[first_header ..< first_header + header_count]`. */
+    size_t first_header;
+    size_t header_count;
+    /** Comes back in the delivery report (`_private`). */
+    void *opaque;
+} outbox_kafka_record;
+
 /**
- * Produces one message with rd_kafka_produceva() and RD_KAFKA_MSG_F_COPY: librdkafka copies
- * key, value and headers, so the buffers only need to live for the duration of the call.
- * `key` may be NULL (no key). `opaque` comes back in the delivery report (`_private`).
- * Returns NULL on success, or an error the caller must destroy.
+ * Produces `records[0 ..< count]` in order with rd_kafka_produceva().
+ *
+ * Values are NOT copied (no RD_KAFKA_MSG_F_COPY): `buffer` must stay valid and unchanged until
+ * each message's delivery report was served (or the handle destroyed). Keys and headers are
+ * copied by librdkafka. Each message's headers are built with one rd_kafka_headers_new()
+ * sized to fit, names with their length (no strlen).
+ *
+ * Returns `count` when every record was queued; otherwise the index of the first record
+ * librdkafka refused, with `*error` set (the caller destroys it); later records are not tried.
  */
-static inline rd_kafka_error_t *outbox_kafka_produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
-                                                     const void *key, size_t key_size,
-                                                     const void *value, size_t value_size,
-                                                     const outbox_kafka_header *headers,
-                                                     size_t header_count, void *opaque) {
-    enum { fixed = 5 };
-    rd_kafka_vu_t stack_vus[fixed + 24];
-    rd_kafka_vu_t *vus = stack_vus;
-    size_t capacity = sizeof stack_vus / sizeof stack_vus[0];
-    if (header_count + fixed > capacity) {
-        vus = (rd_kafka_vu_t *)malloc((header_count + fixed) * sizeof(rd_kafka_vu_t));
-        if (!vus) return rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "out of memory");
+static inline size_t outbox_kafka_produce_records(rd_kafka_t *rk, rd_kafka_topic_t *const *topics,
+                                                  const void *buffer,
+                                                  const outbox_kafka_record *records, size_t count,
+                                                  const outbox_kafka_header *headers,
+                                                  rd_kafka_error_t **error) {
+    const unsigned char *base = (const unsigned char *)buffer;
+    for (size_t i = 0; i < count; i++) {
+        const outbox_kafka_record *record = &records[i];
+        rd_kafka_headers_t *list = NULL;
+        if (record->header_count > 0) {
+            list = rd_kafka_headers_new(record->header_count);
+            for (size_t h = 0; h < record->header_count; h++) {
+                const outbox_kafka_header *header = &headers[record->first_header + h];
+                rd_kafka_resp_err_t err = rd_kafka_header_add(
+                    list, (const char *)(base + header->name_offset), (ssize_t)header->name_size,
+                    base + header->value_offset, (ssize_t)header->value_size);
+                if (err) {
+                    rd_kafka_headers_destroy(list);
+                    *error = rd_kafka_error_new(err, "cannot add a header: %s", rd_kafka_err2str(err));
+                    return i;
+                }
+            }
+        }
+        rd_kafka_vu_t vus[6];
+        size_t n = 0;
+        vus[n].vtype = RD_KAFKA_VTYPE_RKT;
+        vus[n++].u.rkt = topics[record->topic];
+        vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+        vus[n++].u.i = 0;
+        vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+        vus[n].u.mem.ptr = (void *)(base + record->value_offset);
+        vus[n++].u.mem.size = record->value_size;
+        if (record->has_key) {
+            vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+            vus[n].u.mem.ptr = (void *)(base + record->key_offset);
+            vus[n++].u.mem.size = record->key_size;
+        }
+        vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+        vus[n++].u.ptr = record->opaque;
+        if (list) {
+            vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+            vus[n++].u.headers = list;
+        }
+        rd_kafka_error_t *failure = rd_kafka_produceva(rk, vus, n);
+        if (failure) {
+            /* On failure the headers stay ours. */
+            if (list) rd_kafka_headers_destroy(list);
+            *error = failure;
+            return i;
+        }
     }
-    size_t n = 0;
-    vus[n].vtype = RD_KAFKA_VTYPE_RKT;
-    vus[n++].u.rkt = rkt;
-    vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
-    vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[n].u.mem.ptr = (void *)value;
-    vus[n++].u.mem.size = value_size;
-    if (key) {
-        vus[n].vtype = RD_KAFKA_VTYPE_KEY;
-        vus[n].u.mem.ptr = (void *)key;
-        vus[n++].u.mem.size = key_size;
-    }
-    vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    vus[n++].u.ptr = opaque;
-    for (size_t i = 0; i < header_count; i++) {
-        vus[n].vtype = RD_KAFKA_VTYPE_HEADER;
-        vus[n].u.header.name = headers[i].name;
-        vus[n].u.header.val = headers[i].value;
-        vus[n++].u.header.size = (ssize_t)headers[i].size;
-    }
-    rd_kafka_error_t *error = rd_kafka_produceva(rk, vus, n);
-    if (vus != stack_vus) free(vus);
-    return error;
+    return count;
 }
 
 /** The per-message opaque given to outbox_kafka_produce(), from a delivery report. */

@@ -86,6 +86,13 @@ struct KafkaMessageTemplate: Sendable, Hashable {
         return text
     }
 
+    /// The field when the template is exactly one placeholder of a key template (rendered as
+    /// the field's value, unchanged).
+    var singleField: Field? {
+        guard purpose == .key, segments.count == 1, case .field(let field) = segments[0] else { return nil }
+        return field
+    }
+
     /// Renders the template for `message`. Topics are sanitized and cut to 249 characters.
     func render(_ message: OutboxMessage) -> String {
         var output = ""

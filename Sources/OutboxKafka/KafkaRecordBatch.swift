@@ -1,7 +1,9 @@
 /// A batch of messages turned into Kafka records, all bytes in one buffer, ready to hand to the
 /// producer thread in one piece.
 ///
-/// Header names are stored NUL-terminated so the C layer can point into ``bytes`` directly.
+/// librdkafka reads the values straight from ``bytes`` (they are not copied), so the producer
+/// keeps the batch until every message's delivery report arrived. Header names are stored
+/// NUL-terminated.
 struct KafkaRecordBatch: Sendable {
     struct Header: Sendable {
         /// The name's bytes; a NUL follows at `name.upperBound`.
@@ -18,7 +20,7 @@ struct KafkaRecordBatch: Sendable {
         var headers: Range<Int>
     }
 
-    var bytes: [UInt8] = []
+    var bytes = KafkaRecordBytes()
     var topics: [String] = []
     var headers: [Header] = []
     /// One per message of the delivered batch, in order; `nil` where the message failed before
@@ -30,6 +32,86 @@ struct KafkaRecordBatch: Sendable {
     var messages: [OutboxMessage] = []
 
     var count: Int { records.count }
+}
+
+/// The bytes of a ``KafkaRecordBatch``: one allocation that grows while the batch is encoded
+/// and stays put (and unchanged) afterwards, so librdkafka can point into it until the
+/// batch's delivery reports arrived.
+///
+/// Written only by the task encoding the batch, read-only once the batch is handed over.
+final class KafkaRecordBytes: @unchecked Sendable {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 256) {
+        self.capacity = max(capacity, 16)
+        self.base = .allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    subscript(index: Int) -> UInt8 {
+        precondition(index >= 0 && index < count, "index out of range")
+        return base.load(fromByteOffset: index, as: UInt8.self)
+    }
+
+    subscript(range: Range<Int>) -> UnsafeRawBufferPointer {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range out of bounds")
+        return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    /// Makes room for `extra` more bytes.
+    func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        var grown = capacity * 2
+        while grown < count + extra { grown *= 2 }
+        let moved = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+        moved.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = moved
+        capacity = grown
+    }
+
+    /// Drops the bytes from `newCount` on.
+    func truncate(to newCount: Int) {
+        precondition(newCount >= 0 && newCount <= count, "count out of range")
+        count = newCount
+    }
+
+    func append(_ byte: UInt8) {
+        reserve(1)
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    func append(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    func append(_ text: String) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+        if copied == nil {
+            for byte in text.utf8 { append(byte) }
+        }
+    }
 }
 
 /// Turns ``OutboxMessage``s into ``KafkaRecordBatch``es according to a configuration.
@@ -56,9 +138,9 @@ struct KafkaRecordEncoder: Sendable {
     func encode(_ messages: [OutboxMessage]) -> KafkaRecordBatch {
         var batch = KafkaRecordBatch()
         batch.messages = messages
-        batch.bytes.reserveCapacity(messages.reduce(0) { $0 + $1.envelope.count + 512 })
+        batch.bytes.reserve(messages.reduce(0) { $0 + $1.envelope.count + 512 })
         batch.records.reserveCapacity(messages.count)
-        batch.headers.reserveCapacity(messages.count * 8)
+        batch.headers.reserveCapacity(messages.count * 10)
         var topicIndex: [String: Int?] = [:]
         let validFixedTopic = fixedTopic.flatMap { KafkaMessageTemplate.isValidTopic($0) ? $0 : nil }
         if let validFixedTopic { batch.topics.append(validFixedTopic) }
@@ -93,12 +175,18 @@ struct KafkaRecordEncoder: Sendable {
                 return
             }
         }
-        let keyText = key.render(message)
-        let keyRange: Range<Int>? = keyText.isEmpty ? nil : batch.append(keyText)
+        let keyStart = batch.bytes.count
+        if let field = key.singleField {
+            // No String built: the field's bytes go straight into the batch.
+            batch.bytes.append(KafkaMessageTemplate.value(of: field, in: message))
+        } else {
+            batch.bytes.append(key.render(message))
+        }
+        let keyRange: Range<Int>? = batch.bytes.count == keyStart ? nil : keyStart..<batch.bytes.count
         let valueStart = batch.bytes.count
         switch configuration.valueFormat {
-        case .envelope: batch.bytes.append(contentsOf: message.envelope)
-        case .payload, .cloudEvents: batch.bytes.append(contentsOf: message.payloadBytes)
+        case .envelope: batch.bytes.append(message.envelope)
+        case .payload, .cloudEvents: batch.bytes.append(message.payloadBytes)
         }
         let valueRange = valueStart..<batch.bytes.count
         let headerStart = batch.headers.count
@@ -112,13 +200,13 @@ struct KafkaRecordEncoder: Sendable {
 
     private func appendHeaders(of message: OutboxMessage, to batch: inout KafkaRecordBatch) {
         if configuration.valueFormat == .cloudEvents {
-            batch.appendHeader("ce_specversion", "1.0")
+            batch.appendHeader("ce_specversion", "1.0" as StaticString)
             batch.appendHeader("ce_id", message.eventID)
             batch.appendHeader("ce_source", configuration.cloudEvents.source)
             batch.appendHeader("ce_type", message.eventType)
             if let time = message.timeOfRecording { batch.appendHeader("ce_time", rfc3339: time) }
             if let subject = message.aggregateRootID { batch.appendHeader("ce_subject", subject) }
-            batch.appendHeader("content-type", "application/json")
+            batch.appendHeader("content-type", "application/json" as StaticString)
         }
         let headers = configuration.headers
         if headers.standard {
@@ -135,36 +223,51 @@ struct KafkaRecordEncoder: Sendable {
             }
         }
         if headers.custom {
-            for member in message.headers.members {
-                let name = member.key.utf8
-                if name.count >= 2 && name.first == UInt8(ascii: "_") && name.dropFirst().first == UInt8(ascii: "_") { continue }
-                if name.contains(0) { continue }
-                batch.appendHeader(member.key, member.value.textValue)
+            if let range = message.headersRange, batch.appendCustomHeaders(scanning: message.envelope, range) {
+                // Scanned from the stored bytes, without parsing every header.
+            } else {
+                for member in message.headers.members where Self.isForwarded(member.key) {
+                    batch.appendHeader(member.key, member.value.textValue)
+                }
             }
         }
         for (name, value) in fixedHeaders {
             batch.appendHeader(name, value)
         }
     }
+
+    /// Whether a custom header goes out: not an EventSauce `__…` header, no NUL in the name.
+    static func isForwarded(_ name: String) -> Bool {
+        let bytes = name.utf8
+        if bytes.count >= 2 && bytes.first == UInt8(ascii: "_") && bytes.dropFirst().first == UInt8(ascii: "_") { return false }
+        return !bytes.contains(0)
+    }
 }
 
 extension KafkaRecordBatch {
-    mutating func append(_ text: String) -> Range<Int> {
-        let start = bytes.count
-        bytes.append(contentsOf: text.utf8)
-        return start..<bytes.count
-    }
-
     mutating func appendHeader(_ name: String, _ value: String) {
-        let nameRange = append(name)
-        bytes.append(0)
-        let valueRange = append(value)
-        headers.append(Header(name: nameRange, value: valueRange))
+        let nameRange = appendName(name)
+        let start = bytes.count
+        bytes.append(value)
+        headers.append(Header(name: nameRange, value: start..<bytes.count))
     }
 
-    mutating func appendHeader(_ name: String, decimal value: Int64) {
-        let nameRange = append(name)
-        bytes.append(0)
+    mutating func appendHeader(_ name: StaticString, _ value: String) {
+        let nameRange = appendName(name)
+        let start = bytes.count
+        bytes.append(value)
+        headers.append(Header(name: nameRange, value: start..<bytes.count))
+    }
+
+    mutating func appendHeader(_ name: StaticString, _ value: StaticString) {
+        let nameRange = appendName(name)
+        let start = bytes.count
+        bytes.append(value)
+        headers.append(Header(name: nameRange, value: start..<bytes.count))
+    }
+
+    mutating func appendHeader(_ name: StaticString, decimal value: Int64) {
+        let nameRange = appendName(name)
         let start = bytes.count
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         appendDigits(value.magnitude, width: 1)
@@ -173,9 +276,8 @@ extension KafkaRecordBatch {
 
     /// Appends `time` as RFC 3339 UTC with microseconds (`2024-03-14T05:04:50.163498Z`),
     /// the same text as ``Timestamp/rfc3339``, without intermediate strings.
-    mutating func appendHeader(_ name: String, rfc3339 time: Timestamp) {
-        let nameRange = append(name)
-        bytes.append(0)
+    mutating func appendHeader(_ name: StaticString, rfc3339 time: Timestamp) {
+        let nameRange = appendName(name)
         let start = bytes.count
         let c = time.utcComponents
         if c.year < 0 { bytes.append(UInt8(ascii: "-")) }
@@ -196,6 +298,72 @@ extension KafkaRecordBatch {
         headers.append(Header(name: nameRange, value: start..<bytes.count))
     }
 
+    /// Appends the members of the stored headers object `envelope[range]` that
+    /// ``KafkaRecordEncoder/isForwarded(_:)`` lets through, with the same names and values as
+    /// reading them from ``OutboxMessage/headers`` would give: plain strings (printable ASCII,
+    /// no escapes) are copied as stored, anything else is parsed and rendered as
+    /// ``JSONValue/textValue``. Returns `false`, having appended nothing, if the bytes are not
+    /// what the decoder leaves there (the caller then reads ``OutboxMessage/headers``).
+    mutating func appendCustomHeaders(scanning envelope: [UInt8], _ range: Range<Int>) -> Bool {
+        let byteCount = bytes.count
+        let headerCount = headers.count
+        let scanned: Bool = envelope.withUnsafeBufferPointer { buffer in
+            guard range.lowerBound >= 0, range.upperBound <= buffer.count else { return false }
+            return appendCustomHeaders(UnsafeBufferPointer(rebasing: buffer[range]))
+        }
+        if !scanned {
+            bytes.truncate(to: byteCount)
+            headers.removeSubrange(headerCount...)
+        }
+        return scanned
+    }
+
+    private mutating func appendCustomHeaders(_ object: UnsafeBufferPointer<UInt8>) -> Bool {
+        var scanner = StoredHeaderScanner(object)
+        while let member = scanner.nextMember() {
+            let key = member.key
+            if key.count >= 2 && object[key.lowerBound] == UInt8(ascii: "_") && object[key.lowerBound + 1] == UInt8(ascii: "_") { continue }
+            let nameStart = bytes.count
+            if member.keyIsPlain {
+                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[key])))
+            } else {
+                // The key with its quotes, then a colon for readKey.
+                var keyParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[key.lowerBound - 1..<member.value.lowerBound]))
+                guard let name = try? keyParser.readKey() else { return false }
+                guard KafkaRecordEncoder.isForwarded(name) else { continue }
+                bytes.append(name)
+            }
+            let nameRange = nameStart..<bytes.count
+            bytes.append(0)
+            let valueStart = bytes.count
+            if let text = member.plainText {
+                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[text])))
+            } else {
+                var valueParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[member.value]))
+                guard let value = try? valueParser.parseValue(depth: 1) else { return false }
+                bytes.append(value.textValue)
+            }
+            headers.append(Header(name: nameRange, value: valueStart..<bytes.count))
+        }
+        return !scanner.failed
+    }
+
+    private mutating func appendName(_ name: String) -> Range<Int> {
+        let start = bytes.count
+        bytes.append(name)
+        let range = start..<bytes.count
+        bytes.append(0)
+        return range
+    }
+
+    private mutating func appendName(_ name: StaticString) -> Range<Int> {
+        let start = bytes.count
+        bytes.append(name)
+        let range = start..<bytes.count
+        bytes.append(0)
+        return range
+    }
+
     /// Appends the decimal digits of `value`, zero-padded to `width`.
     private mutating func appendDigits(_ value: UInt64, width: Int) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
@@ -213,7 +381,7 @@ extension KafkaRecordBatch {
                 buffer[19 - count] = UInt8(ascii: "0")
                 count += 1
             }
-            bytes.append(contentsOf: buffer[(20 - count)...])
+            bytes.append(UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// One producer per transport, owned by its own thread (see ``Configuration`` for the
 /// settings and their defaults). ``deliver(_:)`` renders each message's topic, key, value and
 /// headers, hands the whole batch to that thread, which produces every record
-/// (`rd_kafka_produceva`, copied) and resolves the batch once every delivery report arrived.
+/// (`rd_kafka_produceva`; values are read from the batch's buffer, not copied, so the batch
+/// lives until its reports) and resolves the batch once every delivery report arrived.
 /// A full local queue is back-pressure: the thread serves delivery reports and produces on.
 ///
 /// Results: ``DeliveryResult/delivered`` only after the broker acknowledged the message

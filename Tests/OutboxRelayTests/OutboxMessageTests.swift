@@ -45,6 +45,29 @@ struct OutboxMessageTests {
         #expect(message.rowID == .integer(3))
     }
 
+    @Test("headersRange: the stored headers of a decoded message, until headers or envelope are replaced")
+    func headersRange() throws {
+        let text = #"{"headers":{"__event_type":"t","__event_id":"e","x-a":"1"},"payload":{}}"#
+        let decoded = try EnvelopeDecoder(table: "outbox").decode(OutboxRow(id: .integer(1), payload: Array(text.utf8)))
+        let range = try #require(decoded.headersRange)
+        #expect(String(decoding: decoded.envelope[range], as: UTF8.self) == #"{"__event_type":"t","__event_id":"e","x-a":"1"}"#)
+        #expect(decoded.headers["x-a"] == .string("1"))
+        #expect(decoded.headersRange == range)
+
+        var replaced = decoded
+        replaced.headers["x-a"] = .string("2")
+        #expect(replaced.headersRange == nil)
+        #expect(decoded.headersRange == range)
+        var rewritten = decoded
+        rewritten.envelope = Array(#"{"headers":{},"payload":{}}"#.utf8)
+        #expect(rewritten.headersRange == nil)
+        #expect(rewritten.headers["x-a"] == .string("1"))
+        var renumbered = decoded
+        renumbered.rowID = .integer(2)
+        #expect(renumbered.headersRange == range)
+        #expect(Self.message(aggregateRootID: nil).headersRange == nil)
+    }
+
     @Test("init(rowID:headers:payload:) refuses headers the decoder would refuse")
     func buildRefusals() {
         func code(_ headers: JSONObject) -> EnvelopeDecodingError.Code? {

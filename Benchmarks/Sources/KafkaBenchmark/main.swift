@@ -146,35 +146,58 @@ let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 nonisolated(unsafe) var logger = Logger(label: "kafka-benchmark")
 logger.logLevel = .error
 
-/// KafkaTransport alone: batches of ~1.1 KB messages built in memory, delivered one batch
-/// at a time like the engine does. Prints msgs/s and the mean time per batch.
+/// KafkaTransport alone: rows shaped like the workload's (PHP escaping, custom `x-…` headers,
+/// 0.6–1.1 KB payloads) decoded fresh for every batch, as the engine hands them over (custom
+/// headers not parsed yet), and delivered one batch at a time like an engine lane does.
+/// Prints msgs/s and this process's CPU per message, next to decoding alone.
 nonisolated func transportOnly(_ options: Options, logger: Logger) async throws {
     let transport = try KafkaTransport(name: "out", configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic), logger: logger)
     try await transport.start()
-    let note = String(repeating: "x", count: 800)
-    var batch: [OutboxMessage] = []
-    for index in 0..<options.batchSize {
-        let headers: JSONObject = [
-            EventSauceHeader.eventType: .string("acme.shop.orders.order_line_added"),
-            EventSauceHeader.eventID: .string("event-\(index)"),
-            EventSauceHeader.aggregateRootID: .string("aggregate-\(index % 300)"),
-            EventSauceHeader.aggregateRootType: .string("acme.shop.orders.order"),
-            EventSauceHeader.aggregateRootVersion: .number(String(index / 300 + 1)),
-            EventSauceHeader.timeOfRecording: .string("2024-03-14 05:04:50.163498+0000"),
-            "x-tenant": .string("beta-tenant"),
-        ]
-        batch.append(try OutboxMessage(rowID: .integer(Int64(index)), headers: headers, payload: .object(["note": .string(note)])))
+    let types = [("acme.shop.orders.order", "acme.shop.orders.order_line_added"), ("acme.shop.customers.customer", "acme.shop.customers.customer_note_added"),
+                 ("acme.shop.documents.document", "acme.shop.documents.document_uploaded"), ("acme.shop.inventory.warehouse", "acme.shop.inventory.stock_adjusted")]
+    let tenants = ["alpha-tenant", "beta-tenant", "gamma-tenant"]
+    func uuid(_ seed: Int) -> String {
+        var state = UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 | 1
+        var hex = ""
+        for position in 0..<32 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            if [8, 12, 16, 20].contains(position) { hex += "-" }
+            hex += String(state % 16, radix: 16)
+        }
+        return hex
     }
+    var rows: [OutboxRow] = []
+    var versions: [Int: Int] = [:]
+    let padding = String(repeating: "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", count: 24)
+    for index in 1...max(options.batchSize, 20_000) {
+        let aggregate = (index &* 2_654_435_761) % 30_000
+        let version = versions[aggregate, default: 0] + 1
+        versions[aggregate] = version
+        let (rootType, eventType) = types[aggregate % 4]
+        let json = #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(100_000 + index % 900_000)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"\#(uuid(aggregate))","__aggregate_root_type":"\#(rootType)","__aggregate_root_version":\#(version),"__event_type":"\#(eventType)","__event_id":"\#(uuid(-index))","x-request-id":"\#(uuid(index))","x-tenant":"\#(tenants[index % 3])"},"payload":{"note":"Lieferung \u00fcber Tor \#(index % 17) \/ Rampe \#(index % 5)","amount_cents":\#(index * 13 % 851_968),"currency":"EUR","content_base64":"\#(padding.prefix(300 + index * 7 % 500))"}}"#
+        rows.append(OutboxRow(id: .integer(Int64(index)), payload: Array(json.utf8)))
+    }
+    let decoder = EnvelopeDecoder(table: "outbox_messages")
     let batches = max(1, options.rows / options.batchSize)
+    func batch(_ number: Int) throws -> [OutboxMessage] {
+        let start = number * options.batchSize % (rows.count - options.batchSize + 1)
+        return try rows[start..<start + options.batchSize].map { try decoder.decode($0) }
+    }
+    // Decoding alone, to subtract.
+    var decodeCPU = processCPUSeconds()
+    for number in 0..<batches { _ = try batch(number).count }
+    decodeCPU = processCPUSeconds() - decodeCPU
+    let cpuBefore = processCPUSeconds()
     let started = ContinuousClock.now
-    for _ in 0..<batches {
-        let results = await transport.deliver(batch)
+    for number in 0..<batches {
+        let results = await transport.deliver(try batch(number))
         guard results.allSatisfy({ $0.isDelivered }) else { fail("transport-only: \(results.first { !$0.isDelivered }!)") }
     }
     let elapsed = ContinuousClock.now - started
+    let cpu = processCPUSeconds() - cpuBefore
     await transport.shutdown()
     let messages = Double(batches * options.batchSize)
-    print("transport only: \(format(messages / elapsed.seconds)) msgs/s, \(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize)")
+    print("transport only: \(format(messages / elapsed.seconds)) msgs/s, \(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize); CPU \(String(format1: cpu * 1e6 / messages)) µs/msg (decoding alone \(String(format1: decodeCPU * 1e6 / messages)), so Kafka \(String(format1: (cpu - decodeCPU) * 1e6 / messages)))")
 }
 
 if options.transportOnly {

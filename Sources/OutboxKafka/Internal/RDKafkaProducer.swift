@@ -18,25 +18,46 @@ import Logging
 final class RDKafkaProducer: @unchecked Sendable {
     typealias Results = [DeliveryResult]
 
+    /// How a batch ended. The common case carries no array: the caller's task builds the
+    /// results, so the producer thread allocates nothing per batch.
+    private enum Outcome: Sendable {
+        case allDelivered(count: Int)
+        case results(Results)
+
+        var results: Results {
+            switch self {
+            case .allDelivered(let count): Array(repeating: .delivered, count: count)
+            case .results(let results): results
+            }
+        }
+    }
+
     private enum Command {
-        case deliver(KafkaRecordBatch, UnsafeContinuation<Results, Never>)
+        case deliver(KafkaRecordBatch, UnsafeContinuation<Outcome, Never>)
         case perform(@Sendable (RDKafkaProducer) -> Void)
         case stop(flushTimeout: Duration, UnsafeContinuation<Void, Never>)
     }
 
-    /// A batch produced and waiting for its delivery reports (producer thread only).
+    /// A batch produced and waiting for its delivery reports (producer thread only). Keeps the
+    /// records alive: librdkafka reads their values from the batch's buffer until each report.
     private final class PendingBatch {
-        let serial: UInt32
-        var results: [DeliveryResult?]
-        var remaining: Int
-        let messages: [OutboxMessage]
-        let continuation: UnsafeContinuation<Results, Never>
+        static let unresolved: UInt8 = 0
+        static let delivered: UInt8 = 1
+        static let failed: UInt8 = 2
 
-        init(serial: UInt32, count: Int, messages: [OutboxMessage], continuation: UnsafeContinuation<Results, Never>) {
+        let serial: UInt32
+        let records: KafkaRecordBatch
+        /// Per message: ``unresolved``, ``delivered`` or ``failed`` (with its entry in ``failures``).
+        var states: [UInt8]
+        var failures: [Int: DeliveryResult] = [:]
+        var remaining: Int
+        let continuation: UnsafeContinuation<Outcome, Never>
+
+        init(serial: UInt32, records: KafkaRecordBatch, continuation: UnsafeContinuation<Outcome, Never>) {
             self.serial = serial
-            self.results = Array(repeating: nil, count: count)
-            self.remaining = count
-            self.messages = messages
+            self.records = records
+            self.states = Array(repeating: Self.unresolved, count: records.count)
+            self.remaining = records.count
             self.continuation = continuation
         }
     }
@@ -56,6 +77,14 @@ final class RDKafkaProducer: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var topicHandles: [String: OpaquePointer] = [:]
     private var pending: [UInt32: PendingBatch] = [:]
+    /// The batch of the last delivery report: reports come in runs of one batch.
+    private var lastReported: PendingBatch?
+    /// Batches failed while librdkafka may still read their buffers; released with the handle.
+    private var retired: [KafkaRecordBatch] = []
+    /// The C view of the batch being produced, reused from batch to batch.
+    private var cRecords: [outbox_kafka_record] = []
+    private var cHeaders: [outbox_kafka_header] = []
+    private var cMessageIndices: [Int] = []
     private var nextSerial: UInt32 = 1
     private var fatalReason: String?
     private var lastCreationAttempt = ContinuousClock.now
@@ -96,11 +125,12 @@ final class RDKafkaProducer: @unchecked Sendable {
 
     /// Produces the records and returns one result per message once every report arrived.
     func deliver(_ batch: KafkaRecordBatch) async -> Results {
-        await withUnsafeContinuation { continuation in
+        let outcome: Outcome = await withUnsafeContinuation { continuation in
             if !enqueue(.deliver(batch, continuation)) {
-                continuation.resume(returning: Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count))
+                continuation.resume(returning: .results(Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count)))
             }
         }
+        return outcome.results
     }
 
     /// Runs `body` on the producer thread with the handle (nil after a failed re-creation).
@@ -189,47 +219,94 @@ final class RDKafkaProducer: @unchecked Sendable {
         return taken
     }
 
-    private func produce(_ batch: KafkaRecordBatch, continuation: UnsafeContinuation<Results, Never>) {
+    private func produce(_ batch: KafkaRecordBatch, continuation: UnsafeContinuation<Outcome, Never>) {
         let serial = nextSerial
         nextSerial = nextSerial == UInt32.max ? 1 : nextSerial + 1
-        let pendingBatch = PendingBatch(serial: serial, count: batch.count, messages: batch.messages, continuation: continuation)
+        let pendingBatch = PendingBatch(serial: serial, records: batch, continuation: continuation)
         for (index, result) in batch.earlyResults {
-            pendingBatch.results[index] = result
+            pendingBatch.states[index] = PendingBatch.failed
+            pendingBatch.failures[index] = result
             pendingBatch.remaining -= 1
         }
         guard let handle else {
-            for index in 0..<batch.count where pendingBatch.results[index] == nil {
-                pendingBatch.results[index] = .retryable("the Kafka producer could not be created again after a fatal error")
+            for index in 0..<batch.count where pendingBatch.states[index] == PendingBatch.unresolved {
+                pendingBatch.states[index] = PendingBatch.failed
+                pendingBatch.failures[index] = .retryable("the Kafka producer could not be created again after a fatal error")
                 pendingBatch.remaining -= 1
             }
             finish(pendingBatch)
             return
         }
         pending[serial] = pendingBatch
+
+        let topics: [OpaquePointer?] = batch.topics.map { topicHandle($0, handle: handle) }
+        var headers = cHeaders
+        var records = cRecords
+        var messageIndices = cMessageIndices
+        cHeaders = []
+        cRecords = []
+        cMessageIndices = []
+        defer {
+            headers.removeAll(keepingCapacity: true)
+            records.removeAll(keepingCapacity: true)
+            messageIndices.removeAll(keepingCapacity: true)
+            cHeaders = headers
+            cRecords = records
+            cMessageIndices = messageIndices
+        }
+        headers.reserveCapacity(batch.headers.count)
+        for header in batch.headers {
+            headers.append(outbox_kafka_header(
+                name_offset: header.name.lowerBound, name_size: header.name.count,
+                value_offset: header.value.lowerBound, value_size: header.value.count
+            ))
+        }
+        records.reserveCapacity(batch.count)
+        messageIndices.reserveCapacity(batch.count)
+        for index in 0..<batch.count {
+            guard let record = batch.records[index] else { continue }
+            records.append(outbox_kafka_record(
+                topic: record.topic, has_key: record.key == nil ? 0 : 1,
+                key_offset: record.key?.lowerBound ?? 0, key_size: record.key?.count ?? 0,
+                value_offset: record.value.lowerBound, value_size: record.value.count,
+                first_header: record.headers.lowerBound, header_count: record.headers.count,
+                opaque: UnsafeMutableRawPointer(bitPattern: UInt(serial) << 32 | UInt(index))
+            ))
+            messageIndices.append(index)
+        }
+
         var failedKeys = Set<String>()
         for (index, _) in batch.earlyResults { failedKeys.insert(batch.messages[index].orderingKey) }
-        var headers: [outbox_kafka_header] = []
-        batch.bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
-            for index in 0..<batch.count {
-                guard let record = batch.records[index] else { continue }
-                if !failedKeys.isEmpty && failedKeys.contains(batch.messages[index].orderingKey) {
-                    resolve(pendingBatch, index, .retryable("not sent: an earlier message with the same ordering key failed in this batch"))
-                    continue
-                }
-                let topic = topicHandle(batch.topics[record.topic], handle: handle)
-                headers.removeAll(keepingCapacity: true)
-                for header in batch.headers[record.headers] {
-                    headers.append(outbox_kafka_header(
-                        name: (base + header.name.lowerBound).assumingMemoryBound(to: CChar.self),
-                        value: base + header.value.lowerBound,
-                        size: header.value.count
-                    ))
-                }
-                let opaque = UnsafeMutableRawPointer(bitPattern: UInt(serial) << 32 | UInt(index))
-                if let failure = produceOne(handle: handle, topic: topic, base: base, record: record, headers: headers, opaque: opaque) {
-                    failedKeys.insert(batch.messages[index].orderingKey)
-                    resolve(pendingBatch, index, failure)
+        let buffer = UnsafeRawPointer(batch.bytes.base)
+        var next = 0
+        var queueFullSince: ContinuousClock.Instant?
+        topics.withUnsafeBufferPointer { topics in
+            headers.withUnsafeBufferPointer { headers in
+                records.withUnsafeBufferPointer { records in
+                    while next < records.count {
+                        // All at once while nothing failed; then one at a time, skipping the
+                        // records of keys that failed.
+                        var end = records.count
+                        if !failedKeys.isEmpty {
+                            if failedKeys.contains(batch.messages[messageIndices[next]].orderingKey) {
+                                resolve(pendingBatch, messageIndices[next], .retryable("not sent: an earlier message with the same ordering key failed in this batch"))
+                                next += 1
+                                continue
+                            }
+                            end = next + 1
+                        }
+                        var error: OpaquePointer?
+                        let queued = outbox_kafka_produce_records(handle, topics.baseAddress, buffer, records.baseAddress! + next, end - next, headers.baseAddress, &error)
+                        if queued > 0 { queueFullSince = nil }
+                        next += queued
+                        guard let error else { continue }
+                        let index = messageIndices[next]
+                        if let failure = produceFailure(error, handle: handle, queueFullSince: &queueFullSince) {
+                            failedKeys.insert(batch.messages[index].orderingKey)
+                            resolve(pendingBatch, index, failure)
+                            next += 1
+                        }
+                    }
                 }
             }
         }
@@ -239,38 +316,36 @@ final class RDKafkaProducer: @unchecked Sendable {
         }
     }
 
-    /// Produces one record; waits while the local queue is full (back-pressure, bounded by
-    /// the delivery timeout). Returns the failure if the record was not queued.
-    private func produceOne(handle: OpaquePointer, topic: OpaquePointer, base: UnsafeRawPointer, record: KafkaRecordBatch.Record, headers: [outbox_kafka_header], opaque: UnsafeMutableRawPointer?) -> DeliveryResult? {
-        let giveUp = ContinuousClock.now + deliveryTimeout + .seconds(5)
-        while true {
-            let error = headers.withUnsafeBufferPointer { headerBuffer in
-                outbox_kafka_produce(
-                    handle, topic,
-                    record.key.map { base + $0.lowerBound }, record.key?.count ?? 0,
-                    base + record.value.lowerBound, record.value.count,
-                    headerBuffer.baseAddress, headerBuffer.count, opaque
-                )
-            }
-            guard let error else { return nil }
-            let code = rd_kafka_error_code(error)
-            let text = String(cString: rd_kafka_error_string(error))
-            rd_kafka_error_destroy(error)
-            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && ContinuousClock.now < giveUp {
+    /// Handles a record librdkafka refused (destroying `error`): waits while the local queue is
+    /// full (back-pressure, bounded by the delivery timeout) and returns `nil` to try again, or
+    /// returns the record's failure.
+    private func produceFailure(_ error: OpaquePointer, handle: OpaquePointer, queueFullSince: inout ContinuousClock.Instant?) -> DeliveryResult? {
+        let code = rd_kafka_error_code(error)
+        let text = String(cString: rd_kafka_error_string(error))
+        rd_kafka_error_destroy(error)
+        if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            let since = queueFullSince ?? .now
+            queueFullSince = since
+            if ContinuousClock.now - since < deliveryTimeout + .seconds(5) {
                 rd_kafka_poll(handle, 10)
-                continue
+                return nil
             }
-            if code == RD_KAFKA_RESP_ERR__FATAL {
-                noteFatalError()
-                return .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason ?? text)")
-            }
-            return RDKafkaDeliveryClassification.result(for: code, detail: "produce failed: \(text)")
         }
+        if code == RD_KAFKA_RESP_ERR__FATAL {
+            noteFatalError()
+            return .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason ?? text)")
+        }
+        return RDKafkaDeliveryClassification.result(for: code, detail: "produce failed: \(text)")
     }
 
     private func resolve(_ batch: PendingBatch, _ index: Int, _ result: DeliveryResult) {
-        guard batch.results[index] == nil else { return }
-        batch.results[index] = result
+        guard batch.states[index] == PendingBatch.unresolved else { return }
+        if result.isDelivered {
+            batch.states[index] = PendingBatch.delivered
+        } else {
+            batch.states[index] = PendingBatch.failed
+            batch.failures[index] = result
+        }
         batch.remaining -= 1
         if batch.remaining == 0 {
             pending[batch.serial] = nil
@@ -283,12 +358,27 @@ final class RDKafkaProducer: @unchecked Sendable {
         let tag = UInt(bitPattern: message.pointee._private)
         let serial = UInt32(truncatingIfNeeded: tag >> 32)
         let index = Int(tag & 0xFFFF_FFFF)
-        guard let batch = pending[serial], index < batch.results.count else { return }
+        let batch: PendingBatch
+        if let last = lastReported, last.serial == serial {
+            batch = last
+        } else {
+            guard let found = pending[serial] else { return }
+            batch = found
+            lastReported = found
+        }
+        guard index < batch.states.count, batch.states[index] == PendingBatch.unresolved else { return }
         let code = message.pointee.err
-        let result: DeliveryResult
         if code == RD_KAFKA_RESP_ERR_NO_ERROR {
-            result = .delivered
-        } else if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
+            batch.states[index] = PendingBatch.delivered
+            batch.remaining -= 1
+            if batch.remaining == 0 {
+                pending[batch.serial] = nil
+                finish(batch)
+            }
+            return
+        }
+        let result: DeliveryResult
+        if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
             result = .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason)")
         } else {
             // Not rd_kafka_message_errstr: for a delivery report it returns the message's
@@ -302,21 +392,23 @@ final class RDKafkaProducer: @unchecked Sendable {
     /// Resumes the batch's continuation, after making later messages of a failed ordering key
     /// retryable so the engine resends from the first failure of each key.
     private func finish(_ batch: PendingBatch) {
-        var results = batch.results.map { $0 ?? .retryable("no delivery report") }
-        guard results.contains(where: { !$0.isDelivered }) else {
-            batch.continuation.resume(returning: results)
+        if lastReported === batch { lastReported = nil }
+        guard batch.states.contains(where: { $0 != PendingBatch.delivered }) else {
+            batch.continuation.resume(returning: .allDelivered(count: batch.states.count))
             return
         }
+        var results = Array(repeating: DeliveryResult.delivered, count: batch.states.count)
         var failedKeys = Set<String>()
         for index in results.indices {
-            let key = batch.messages[index].orderingKey
-            if !results[index].isDelivered {
+            let key = batch.records.messages[index].orderingKey
+            if batch.states[index] != PendingBatch.delivered {
+                results[index] = batch.failures[index] ?? .retryable("no delivery report")
                 failedKeys.insert(key)
             } else if !failedKeys.isEmpty && failedKeys.contains(key) {
                 results[index] = .retryable("an earlier message with the same ordering key failed; resent to keep order")
             }
         }
-        batch.continuation.resume(returning: results)
+        batch.continuation.resume(returning: .results(results))
     }
 
     fileprivate func errorReport(code: rd_kafka_resp_err_t, reason: String) {
@@ -379,7 +471,7 @@ final class RDKafkaProducer: @unchecked Sendable {
         for command in late {
             switch command {
             case .deliver(let batch, let continuation):
-                continuation.resume(returning: Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count))
+                continuation.resume(returning: .results(Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count)))
             case .perform(let body):
                 body(self)
             case .stop(_, let continuation):
@@ -392,10 +484,13 @@ final class RDKafkaProducer: @unchecked Sendable {
         let batches = pending.values
         pending.removeAll()
         for batch in batches {
-            for index in batch.results.indices where batch.results[index] == nil {
-                batch.results[index] = result
+            for index in batch.states.indices where batch.states[index] == PendingBatch.unresolved {
+                batch.states[index] = PendingBatch.failed
+                batch.failures[index] = result
             }
             batch.remaining = 0
+            // librdkafka may still hold messages pointing into the batch's buffer.
+            if handle != nil { retired.append(batch.records) }
             finish(batch)
         }
     }
@@ -449,6 +544,7 @@ final class RDKafkaProducer: @unchecked Sendable {
             rd_kafka_destroy(handle)
             self.handle = nil
         }
+        retired.removeAll()
     }
 
     // MARK: - Test hooks

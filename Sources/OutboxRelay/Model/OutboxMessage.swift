@@ -11,7 +11,8 @@ public struct OutboxMessage: Sendable {
     private final class Storage: @unchecked Sendable {
         /// Parsed headers; for decoded messages parsed from `envelope[headersRange]` on first use.
         private let headerCache: Mutex<JSONObject?>
-        let headersRange: Range<Int>?
+        /// Where the headers lie in `envelope`; `nil` once headers or envelope were replaced.
+        private(set) var headersRange: Range<Int>?
         var rowID: OutboxRowID
         var eventID: String
         var eventIDIsDerived: Bool
@@ -22,7 +23,9 @@ public struct OutboxMessage: Sendable {
         var aggregateRootVersion: Int64?
         var timeOfRecordingText: String?
         var timeOfRecording: Timestamp?
-        var envelope: [UInt8]
+        var envelope: [UInt8] {
+            didSet { headersRange = nil }
+        }
         var payloadRange: Range<Int>
 
         init(rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String, aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?, aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?, headers: JSONObject?, headersRange: Range<Int>? = nil, envelope: [UInt8], payloadRange: Range<Int>) {
@@ -55,11 +58,14 @@ public struct OutboxMessage: Sendable {
                     return parsed
                 }
             }
-            set { headerCache.withLock { $0 = newValue } }
+            set {
+                headerCache.withLock { $0 = newValue }
+                headersRange = nil
+            }
         }
 
         func copy() -> Storage {
-            Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, envelope: envelope, payloadRange: payloadRange)
+            Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, headersRange: headersRange, envelope: envelope, payloadRange: payloadRange)
         }
     }
 
@@ -141,6 +147,12 @@ public struct OutboxMessage: Sendable {
         get { storage.headers }
         set { uniqueStorage().headers = newValue }
     }
+
+    /// Where the stored `headers` object lies in ``envelope``, for a message decoded from a row
+    /// whose headers and envelope were not replaced since; `nil` otherwise (then read
+    /// ``headers``). A transport that needs only some headers can scan this range with
+    /// ``JSONParser`` instead of reading ``headers``, which builds and keeps every header.
+    public var headersRange: Range<Int>? { storage.headersRange }
 
     /// The bytes to forward: `{"headers":{…},"payload":…}`.
     public var envelope: [UInt8] {
