@@ -122,6 +122,7 @@ struct KafkaRecordEncoder: Sendable {
     private let fixedHeaders: [(String, String)]
     /// The topic when the template has no placeholders, checked once.
     private let fixedTopic: String?
+    private let forwardsCustomHeaders: Bool
 
     /// - Throws: ``KafkaTransportError`` when a template is invalid.
     init(configuration: KafkaTransport.Configuration) throws(KafkaTransportError) {
@@ -130,6 +131,7 @@ struct KafkaRecordEncoder: Sendable {
         self.key = try KafkaMessageTemplate(configuration.key, purpose: .key)
         self.fixedHeaders = configuration.headers.fixed.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         self.fixedTopic = topic.fixedText
+        self.forwardsCustomHeaders = configuration.headers.forwardsCustomHeaders(with: configuration.valueFormat)
         for (name, _) in fixedHeaders where name.utf8.contains(0) {
             throw KafkaTransportError(code: .invalidConfiguration, message: "the header name \"\(name)\" contains a NUL character", setting: "headers")
         }
@@ -222,7 +224,7 @@ struct KafkaRecordEncoder: Sendable {
                 batch.appendHeader("time_of_recording", text)
             }
         }
-        if headers.custom {
+        if forwardsCustomHeaders {
             if let range = message.headersRange, batch.appendCustomHeaders(scanning: message.envelope, range) {
                 // Scanned from the stored bytes, without parsing every header.
             } else {

@@ -28,8 +28,9 @@ extension KafkaTransport {
         /// What the Kafka message value holds. Default ``ValueFormat/envelope``.
         public var valueFormat: ValueFormat
 
-        /// Which headers each Kafka message carries. Default: the standard ones and the custom
-        /// EventSauce headers.
+        /// Which headers each Kafka message carries. Default: the standard ones, plus the custom
+        /// EventSauce headers when the value does not already carry them (see
+        /// ``Headers/custom``).
         public var headers: Headers
 
         /// CloudEvents settings, used with ``ValueFormat/cloudEvents``.
@@ -97,13 +98,22 @@ extension KafkaTransport {
             public var standard: Bool
             /// Forwards every EventSauce header whose name does not start with `__` (e.g.
             /// `x-request-id`) under its own name; strings as they are, other values as JSON.
-            /// Default `true`.
-            public var custom: Bool
+            ///
+            /// Default `nil`, automatic: forwarded with ``ValueFormat/payload`` and
+            /// ``ValueFormat/cloudEvents``, whose value is the inner payload only; not with
+            /// ``ValueFormat/envelope``, whose value already holds every header (as Debezium's
+            /// outbox router adds no headers unless asked). Forwarding them anyway costs
+            /// librdkafka an allocation per header and every record their bytes on the wire.
+            public var custom: Bool?
+            /// Whether custom headers go out with `format`.
+            public func forwardsCustomHeaders(with format: ValueFormat) -> Bool {
+                custom ?? (format != .envelope)
+            }
             /// Fixed headers added to every message. Default none.
             public var fixed: [String: String]
 
             /// Creates header settings; defaults as documented on each property.
-            public init(standard: Bool = true, custom: Bool = true, fixed: [String: String] = [:]) {
+            public init(standard: Bool = true, custom: Bool? = nil, fixed: [String: String] = [:]) {
                 self.standard = standard
                 self.custom = custom
                 self.fixed = fixed

@@ -57,8 +57,18 @@ struct KafkaMessageTemplateTests {
     func headers() throws {
         var configuration = KafkaTransport.Configuration(bootstrapServers: ["x:1"], topic: "t")
         configuration.headers.fixed = ["x-source": "relay"]
+        let withActor = try Self.message(headers: ["x-actor": .object(["id": .number("7")])])
+        // Automatic: an envelope value carries the custom headers already; a payload value does not.
+        #expect(configuration.headers.custom == nil)
+        let automatic = try KafkaRecordEncoder(configuration: configuration).encode([withActor])
+        #expect(!automatic.headers[try #require(automatic.records[0]).headers].contains { String(decoding: automatic.bytes[$0.name], as: UTF8.self) == "x-actor" })
+        configuration.valueFormat = .payload
+        let payload = try KafkaRecordEncoder(configuration: configuration).encode([withActor])
+        #expect(payload.headers[try #require(payload.records[0]).headers].contains { String(decoding: payload.bytes[$0.name], as: UTF8.self) == "x-actor" })
+        configuration.valueFormat = .envelope
+        configuration.headers.custom = true
         let encoder = try KafkaRecordEncoder(configuration: configuration)
-        let batch = encoder.encode([try Self.message(headers: ["x-actor": .object(["id": .number("7")])])])
+        let batch = encoder.encode([withActor])
         let record = try #require(batch.records[0])
         let headers = batch.headers[record.headers].map {
             (String(decoding: batch.bytes[$0.name], as: UTF8.self), String(decoding: batch.bytes[$0.value], as: UTF8.self))
@@ -93,6 +103,7 @@ struct KafkaCustomHeaderScanTests {
         #expect(message.headersRange != nil)
         var configuration = KafkaTransport.Configuration(bootstrapServers: ["x:1"], topic: "t")
         configuration.headers.standard = false
+        configuration.headers.custom = true
         let encoder = try KafkaRecordEncoder(configuration: configuration)
         var direct = KafkaRecordBatch()
         #expect(direct.appendCustomHeaders(scanning: message.envelope, try #require(message.headersRange)))
@@ -116,6 +127,7 @@ extension KafkaCustomHeaderScanTests {
     func specialBytePositions(_ special: String) throws {
         var configuration = KafkaTransport.Configuration(bootstrapServers: ["x:1"], topic: "t")
         configuration.headers.standard = false
+        configuration.headers.custom = true
         let encoder = try KafkaRecordEncoder(configuration: configuration)
         for length in 0..<20 {
             for position in 0...length {

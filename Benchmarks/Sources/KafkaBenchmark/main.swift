@@ -143,6 +143,8 @@ func format(_ value: Double) -> String {
 }
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+// As `outbox-relay run` does: keep freed batch memory for reuse.
+MemoryAllocator.keepFreedMemory()
 nonisolated(unsafe) var logger = Logger(label: "kafka-benchmark")
 logger.logLevel = .error
 

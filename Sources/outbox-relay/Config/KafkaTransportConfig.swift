@@ -7,7 +7,7 @@ import OutboxRelay
 /// Keys (defaults in brackets): `bootstrap_servers` (required; a list or a comma-separated
 /// string), `topic` (required; template), `key` [`{aggregate_root_id}`], `value_format`
 /// [`envelope`] (`envelope` | `payload` | `cloudevents`), `partitioner` [`murmur2_random`],
-/// `headers` {`standard` [true], `custom` [true], `fixed` [none]}, `cloudevents` {`source`
+/// `headers` {`standard` [true], `custom` [auto: not with `envelope`], `fixed` [none]}, `cloudevents` {`source`
 /// [`outbox-relay`]}, `connect_timeout` [10s], `delivery_timeout` [30s], `flush_timeout`
 /// [10s], `properties` (librdkafka properties, passed through; values may be `env:`/`file:`).
 enum KafkaTransportConfig: TransportConfigParser {
@@ -38,7 +38,7 @@ enum KafkaTransportConfig: TransportConfigParser {
         if let headers = try node.child("headers") {
             try headers.rejectUnknownKeys(["standard", "custom", "fixed"])
             if let standard = try headers.bool("standard") { configuration.headers.standard = standard }
-            if let custom = try headers.bool("custom") { configuration.headers.custom = custom }
+            if try headers.string("custom")?.lowercased() != "auto", let custom = try headers.bool("custom") { configuration.headers.custom = custom }
             if let fixed = try headers.stringMap("fixed") { configuration.headers.fixed = fixed }
         }
         if let cloudEvents = try node.child("cloudevents") {
