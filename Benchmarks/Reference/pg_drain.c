@@ -105,6 +105,7 @@ int main(int argc, char **argv) {
     /* As the relay does (MemoryAllocator.keepFreedMemory): keep freed batch memory for reuse
      * instead of page-faulting it in again for every batch. */
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
 
     double started = now_seconds();
     const char *keywords[] = {"dbname", "fallback_application_name", "client_encoding", NULL};

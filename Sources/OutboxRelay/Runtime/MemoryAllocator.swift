@@ -16,7 +16,10 @@ public enum MemoryAllocator {
     public static let defaultRetainedBytes = 64 << 20
 
     /// Keeps up to `bytes` of freed heap memory for reuse instead of returning it to the
-    /// system (glibc's `M_TRIM_THRESHOLD`). Process-wide; call it once, early.
+    /// system (glibc's `M_TRIM_THRESHOLD`), and serves blocks up to 32 MiB from the heap
+    /// (`M_MMAP_THRESHOLD`: glibc would raise it that far by itself, but a fixed trim
+    /// threshold turns that off, and then every batch-sized buffer of 128 KiB or more would be
+    /// mapped and zero-filled afresh). Process-wide; call it once, early.
     /// - Returns: whether the allocator took the setting (`false` where glibc's `mallopt` is
     ///   not available, e.g. with another allocator or on other systems).
     @discardableResult
@@ -27,7 +30,8 @@ public enum MemoryAllocator {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }  // RTLD_DEFAULT
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
-        return mallopt(trimThreshold, Int32(clamping: bytes)) == 1
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
+        return mallopt(trimThreshold, Int32(clamping: bytes)) == 1 && mallopt(mmapThreshold, 32 << 20) == 1
         #else
         return false
         #endif
