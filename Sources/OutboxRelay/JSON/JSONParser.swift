@@ -71,10 +71,7 @@ public struct JSONParser: ~Copyable {
     public mutating func readKey() throws(JSONParseError) -> String {
         skipWhitespace()
         let key = try parseString()
-        skipWhitespace()
-        guard offset < bytes.count else { throw truncated("expected ':'") }
-        guard bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
-        offset += 1
+        try expectColon()
         return key
     }
 
@@ -102,27 +99,15 @@ public struct JSONParser: ~Copyable {
     /// `match` sees the stored bytes when the key holds no escapes (no `String` is built, so a
     /// reader looking for a few known keys pays nothing for the others), else the decoded key.
     public mutating func readKey<Match>(_ match: (UnsafeRawBufferPointer) -> Match) throws(JSONParseError) -> Match {
-        skipWhitespace()
-        guard offset < bytes.count else { throw truncated("expected a string") }
-        guard bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
-        let quote = offset
-        let start = offset + 1
-        offset = start
-        skipPlainStringBytes()
         let matched: Match
-        if offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") {
-            matched = match(UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + start }, count: offset - start))
-            offset += 1
+        if let plain = readPlainString() {
+            matched = match(plain)
         } else {
             // Escapes (or an error): decode it the slow way.
-            offset = quote
             var key = try parseString()
             matched = key.withUTF8 { match(UnsafeRawBufferPointer($0)) }
         }
-        skipWhitespace()
-        guard offset < bytes.count else { throw truncated("expected ':'") }
-        guard bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
-        offset += 1
+        try expectColon()
         return matched
     }
 
@@ -146,6 +131,11 @@ public struct JSONParser: ~Copyable {
     public mutating func skipKey() throws(JSONParseError) {
         skipWhitespace()
         try skipString()
+        try expectColon()
+    }
+
+    /// Consumes the colon after an object key.
+    private mutating func expectColon() throws(JSONParseError) {
         skipWhitespace()
         guard offset < bytes.count else { throw truncated("expected ':'") }
         guard bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
@@ -252,10 +242,7 @@ public struct JSONParser: ~Copyable {
             repeat {
                 skipWhitespace()
                 try skipString()
-                skipWhitespace()
-                guard offset < bytes.count else { throw truncated("expected ':'") }
-                guard bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
-                offset += 1
+                try expectColon()
                 skipWhitespace()
                 try skip(depth: depth + 1)
             } while try nextMember()
