@@ -122,7 +122,7 @@ public final class RelayEngine: Service, Sendable {
     /// tasks and report back here, so the coordinator never waits on the source: while one
     /// batch is being marked the next one is already being read.
     private enum Event: Sendable {
-        case fetched(Result<[OutboxRow], any Error>)
+        case fetched(Result<[OutboxRow], any Error>, after: OutboxCursor?)
         case planned(BatchPlan)
         case finished(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
         case completed(sequence: Int, error: (any Error)?)
@@ -217,8 +217,8 @@ public final class RelayEngine: Service, Sendable {
             var nextSequence = 0
             var nextToDispatch = 0
             var cursor: OutboxCursor?
-            /// The cursor the outstanding read started from (`nil` inside: from the start).
-            var fetchingFrom: OutboxCursor??
+            /// Whether a read is outstanding (one at a time: the next starts after its last row).
+            var fetching = false
             var caughtUp = false
             var drained = false
             var stopping = false
@@ -233,13 +233,13 @@ public final class RelayEngine: Service, Sendable {
 
             func startFetch(after delay: Duration? = nil) {
                 let from = cursor
-                fetchingFrom = .some(from)
+                fetching = true
                 group.addTask {
                     if let delay { try? await Task.sleep(for: delay) }
                     do {
-                        eventSink.yield(.fetched(.success(try await source.fetch(limit: batchSize, after: from))))
+                        eventSink.yield(.fetched(.success(try await source.fetch(limit: batchSize, after: from)), after: from))
                     } catch {
-                        eventSink.yield(.fetched(.failure(error)))
+                        eventSink.yield(.fetched(.failure(error), after: from))
                     }
                 }
             }
@@ -296,7 +296,7 @@ public final class RelayEngine: Service, Sendable {
                 summary.deadLetters += batch.deadLetters.count
                 summary.undecodableRows += plan.undecodableRows
                 summary.skippedUnrouted += plan.skippedUnrouted
-                if inFlight.isEmpty && fetchingFrom == nil {
+                if inFlight.isEmpty && !fetching {
                     // Read from the start again: rows committed late behind the cursor are found.
                     cursor = nil
                     caughtUp = false
@@ -320,9 +320,8 @@ public final class RelayEngine: Service, Sendable {
                 }
             }
 
-            func fetched(_ result: Result<[OutboxRow], any Error>) throws {
-                let from = fetchingFrom ?? nil
-                fetchingFrom = nil
+            func fetched(_ result: Result<[OutboxRow], any Error>, after from: OutboxCursor?) throws {
+                fetching = false
                 let rows: [OutboxRow]
                 switch result {
                 case .success(let found):
@@ -379,12 +378,12 @@ public final class RelayEngine: Service, Sendable {
                 // next read starts after the last row of this one).
                 let hasRoom = inFlight.isEmpty || (inFlight.count < configuration.maximumBatchesInFlight
                     && rowsInFlight() + batchSize <= configuration.maximumRowsInFlight)
-                if fetchingFrom == nil && !stopping && !caughtUp && hasRoom {
+                if !fetching && !stopping && !caughtUp && hasRoom {
                     startFetch()
                 }
 
                 // Nothing to read now: wake up after the poll interval (or a notification).
-                if fetchingFrom == nil && caughtUp && !stopping && !waking {
+                if !fetching && caughtUp && !stopping && !waking {
                     waking = true
                     let interval = pollInterval
                     pollInterval = min(pollInterval * 2, configuration.idlePollInterval.upperBound)
@@ -402,8 +401,8 @@ public final class RelayEngine: Service, Sendable {
                 }
                 guard let event = await iterator.next() else { break }
                 switch event {
-                case .fetched(let result):
-                    try fetched(result)
+                case .fetched(let result, let from):
+                    try fetched(result, after: from)
                 case .planned(let plan):
                     plannedOutOfOrder[plan.sequence] = plan
                     dispatchPlanned()
