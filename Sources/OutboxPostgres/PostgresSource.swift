@@ -170,18 +170,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     private var needsLock: Bool { isOpen && configuration.lock.mode == .advisory }
 
-    private func openSession() throws(PostgresError) -> PostgresConnection {
-        let connection = try PostgresConnection.connect(configuration.connection, applicationName: configuration.applicationName)
-        if let timeout = configuration.statementTimeout {
-            try connection.execute("SET statement_timeout = \(max(1, timeout.milliseconds))")
-        }
-        return connection
-    }
-
     private func currentOrNewSession() throws(PostgresError) -> PostgresConnection {
         if let connection, connection.isHealthy { return connection }
         dropConnection()
-        let connection = try openSession()
+        let connection = try PostgresConnection.session(for: configuration)
         self.connection = connection
         return connection
     }
@@ -413,12 +405,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     // MARK: - Completing
 
     private func runRetentionIfDue() {
-        guard let retention = configuration.retention, let completion else { return }
-        let now = ContinuousClock.now
-        if let lastRetention, now - lastRetention < retention.interval { return }
-        lastRetention = now
-        guard let connection, connection.isHealthy else { return }
-        completion.runRetention(connection, logger: logger)
+        completion?.runRetentionIfDue(connection, lastRun: &lastRetention, logger: logger)
     }
 
     // MARK: - Status

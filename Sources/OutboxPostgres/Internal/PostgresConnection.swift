@@ -47,6 +47,17 @@ final class PostgresConnection {
         return PostgresConnection(handle: handle)
     }
 
+    /// A connection for a relay: `configuration`'s server and application name, with its
+    /// statement timeout set.
+    /// - Throws: ``PostgresError`` as ``connect(_:applicationName:)``, or if the timeout is refused.
+    static func session(for configuration: PostgresSource.Configuration) throws(PostgresError) -> PostgresConnection {
+        let connection = try connect(configuration.connection, applicationName: configuration.applicationName)
+        if let timeout = configuration.statementTimeout {
+            try connection.execute("SET statement_timeout = \(max(1, timeout.milliseconds))")
+        }
+        return connection
+    }
+
     /// Whether libpq still considers the connection usable.
     var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 

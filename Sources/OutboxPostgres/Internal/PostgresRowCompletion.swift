@@ -47,6 +47,17 @@ struct PostgresRowCompletion: Sendable {
         }
     }
 
+    /// Runs ``runRetention(_:logger:)`` when ``PostgresSource/Configuration/Retention/interval``
+    /// has passed since `lastRun` (which it updates).
+    func runRetentionIfDue(_ connection: PostgresConnection?, lastRun: inout ContinuousClock.Instant?, logger: Logger) {
+        guard let retention = configuration.retention else { return }
+        let now = ContinuousClock.now
+        if let lastRun, now - lastRun < retention.interval { return }
+        lastRun = now
+        guard let connection, connection.isHealthy else { return }
+        runRetention(connection, logger: logger)
+    }
+
     /// Deletes delivered rows past the retention limit, in bounded batches; logs failures.
     func runRetention(_ connection: PostgresConnection, logger: Logger) {
         guard let retention = configuration.retention, let sql = statements.retention else { return }

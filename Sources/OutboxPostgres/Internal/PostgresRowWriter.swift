@@ -48,13 +48,7 @@ actor PostgresRowWriter {
             connection = nil
             try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters)
         }
-        if let retention = configuration.retention {
-            let now = ContinuousClock.now
-            if lastRetention.map({ now - $0 >= retention.interval }) ?? true, let connection {
-                lastRetention = now
-                completion.runRetention(connection, logger: logger)
-            }
-        }
+        completion.runRetentionIfDue(connection, lastRun: &lastRetention, logger: logger)
     }
 
     /// Closes the connection.
@@ -65,10 +59,7 @@ actor PostgresRowWriter {
     private func currentOrNewSession() throws(PostgresError) -> PostgresConnection {
         if let connection, connection.isHealthy { return connection }
         connection = nil
-        let session = try PostgresConnection.connect(configuration.connection, applicationName: configuration.applicationName)
-        if let timeout = configuration.statementTimeout {
-            try session.execute("SET statement_timeout = \(max(1, timeout.milliseconds))")
-        }
+        let session = try PostgresConnection.session(for: configuration)
         connection = session
         return session
     }
