@@ -10,7 +10,8 @@
 # database), starts the mock cluster in its own process on 127.0.0.1 (3 brokers, topic
 # `outbox` with 6 partitions, LD_PRELOAD=nodelay_preload.so), runs the benchmark (alternating
 # outbox -> in-process and outbox -> Kafka drains of the same rows) and stops the mock
-# cluster it started (by PID).
+# cluster it started (by PID). Last, for scale, it runs librdkafka alone
+# (Reference/rdkafka_produce.c) against the same mock cluster.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,3 +58,11 @@ case "$bootstrap" in 127.0.0.1:*) ;; *) echo "run-kafka: unexpected bootstrap li
 
 echo "== mock cluster (pid $mock_pid): $bootstrap; PostgreSQL: ${OUTBOX_TEST_POSTGRES_URL}; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >&2
 "$benchmark" --bootstrap "$bootstrap" --topic outbox --mock-pid "$mock_pid" "$@"
+
+# For scale, in the same run: librdkafka alone producing records of the workload's shape (the
+# relay sends six standard headers for these rows), and without headers.
+case " $* " in *" --transport-only "*) exit 0 ;; esac
+gcc -O2 -o "$work/rdkafka_produce" "$here/Reference/rdkafka_produce.c" $(pkg-config --cflags --libs rdkafka)
+echo ""
+echo "librdkafka alone (Reference/rdkafka_produce.c, 100000 records of 1112 bytes, same mock cluster):"
+for headers in 6 0; do "$work/rdkafka_produce" "$bootstrap" 100000 "$headers"; done

@@ -1,6 +1,6 @@
 // Outbox (PostgreSQL) → Kafka throughput, next to the same run's outbox → in-process figure.
 //
-//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--topic outbox]
+//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 4] [--topic outbox]
 //
 // Needs OUTBOX_TEST_POSTGRES_URL (a scratch database: outbox_messages is dropped and
 // re-created) and a Kafka cluster; Benchmarks/run-kafka.sh provides both (librdkafka's mock
@@ -24,6 +24,8 @@ struct Options {
     var rows = 100_000
     var rounds = 5
     var batchSize = 500
+    /// The engine's maximumBatchesInFlight, for both drains.
+    var batchesInFlight = RelayEngine.Configuration().maximumBatchesInFlight
     var connection = ""
     /// Only time KafkaTransport.deliver with in-memory batches (no PostgreSQL, no engine).
     var transportOnly = false
@@ -48,6 +50,7 @@ struct Options {
             case "--batch-size": options.batchSize = Int(value()) ?? options.batchSize
             case "--transport-only": options.transportOnly = true
             case "--mock-pid": options.mockPID = Int32(value())
+            case "--batches-in-flight": options.batchesInFlight = Int(value()) ?? options.batchesInFlight
             default: fail("unknown argument \(arguments[index])")
             }
             index += 1
@@ -130,7 +133,7 @@ func drain(_ destination: Destination, options: Options, workload: KafkaBenchmar
     let engine = try RelayEngine(
         source: source, transports: [transport],
         routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["out"])]),
-        configuration: .init(batchSize: options.batchSize),
+        configuration: .init(batchSize: options.batchSize, maximumBatchesInFlight: options.batchesInFlight),
         logger: logger
     )
     let cpuBefore = processCPUSeconds()
@@ -234,7 +237,7 @@ let psql = Psql(connection: options.connection)
 let workload = KafkaBenchmarkWorkload(rows: options.rows)
 try psql.execute(workload.createSQL)
 let averageBytes = try psql.integer(workload.averageBytesSQL)
-print("outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), \(options.rounds) rounds, Kafka at \(options.bootstrap), topic \(options.topic)")
+print("outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), \(options.batchesInFlight) batches in flight, \(options.rounds) rounds, Kafka at \(options.bootstrap), topic \(options.topic)")
 
 var results: [Destination: [Double]] = [:]
 var roundRatios: [Double] = []
