@@ -39,8 +39,8 @@ struct BenchmarkOptions {
     var afterDelivery: [AfterDelivery]?
     /// Batch sizes. Default 100, 1000, 5000 (matrix), 500 — the relay's default — (backlog).
     var batchSizes: [Int]?
-    /// The engine's batches in flight. Default 4 (the relay's default).
-    var maximumBatchesInFlight = 4
+    /// The engine's batches in flight. Default: the relay's default.
+    var maximumBatchesInFlight = RelayEngine.Configuration().maximumBatchesInFlight
     /// The relay's `write_connection` (default `separate`, the relay's default).
     var writeConnection: PostgresSource.Configuration.WriteConnection = .separate
     /// Also measure `pg_drain --transaction` (BEGIN/COMMIT around each mark, as the relay does).
@@ -71,7 +71,7 @@ struct BenchmarkOptions {
           --flavours LIST        outbox,dispatcher (default both; backlog outbox)
           --after LIST           mark,delete (default both; backlog mark)
           --batch-sizes LIST     default 100,1000,5000; backlog 500 (the relay's default)
-          --in-flight N          the engine's maximum batches in flight (default 4)
+          --in-flight N          the engine's maximum batches in flight (default \(RelayEngine.Configuration().maximumBatchesInFlight))
           --write-connection M   the relay's write_connection: separate (default) or shared
           --reference-transaction  also run pg_drain with BEGIN/COMMIT around each mark
           --no-source-loop       matrix: skip the PostgresSource-only loop (fetch/complete, no engine)

@@ -13,9 +13,9 @@ struct RelayDrain {
 
     /// The libpq connection string (empty: PG* environment variables).
     var connection: String
-    /// Batches in flight (``RelayEngine/Configuration/maximumBatchesInFlight``). Default 4,
-    /// the relay's default.
-    var maximumBatchesInFlight = 4
+    /// Batches in flight (``RelayEngine/Configuration/maximumBatchesInFlight``). Default: the
+    /// relay's default.
+    var maximumBatchesInFlight = RelayEngine.Configuration().maximumBatchesInFlight
     /// Which connection marks rows. Default `separate`, the relay's default.
     var writeConnection: PostgresSource.Configuration.WriteConnection = .separate
 

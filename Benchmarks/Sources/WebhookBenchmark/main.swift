@@ -8,7 +8,7 @@
 // Columns:
 //   C reference        curl_multi_post: same bodies, same concurrency, no signing, no ordering.
 //   transport          pre-generated messages fed straight to WebhookTransport.deliver in
-//                      batches of 500, 4 batches in flight (what RelayEngine does); signed.
+//                      batches of 500, 4 batches in flight; signed.
 //   postgres → webhook (with --postgres) PHP-shaped rows in a PostgreSQL outbox table, drained
 //                      by PostgresSource → RelayEngine → WebhookTransport; signed.
 import Foundation
@@ -112,7 +112,7 @@ func transport(_ options: Options, concurrency: Int, name: String = "hook") thro
     return try WebhookTransport(name: name, configuration: configuration)
 }
 
-/// Feeds batches of 500, at most 4 in flight, like the engine; checks every result.
+/// Feeds batches of 500, at most 4 in flight; checks every result.
 func runTransport(_ options: Options, messages: [OutboxMessage], concurrency: Int) async throws -> Measurement {
     let webhook = try transport(options, concurrency: concurrency)
     try await webhook.start()

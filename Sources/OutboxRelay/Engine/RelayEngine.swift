@@ -20,7 +20,9 @@ public final class RelayEngine: Service, Sendable {
     public struct Configuration: Sendable {
         /// Rows claimed per batch (the SQL `LIMIT`). Default 500.
         public var batchSize: Int
-        /// Batches claimed but not yet completed, at most. Default 4.
+        /// Batches claimed but not yet completed, at most. Default 8: deep enough that a
+        /// transport's acknowledgement wait (a Kafka batch waits 4–7 ms for `acks=all` next to
+        /// the database) overlaps the reading and marking of other batches.
         public var maximumBatchesInFlight: Int
         /// Rows claimed but not yet completed, at most: bounds memory whatever the batch size
         /// (about 7 KB per row of 1.5 KB payloads). A further batch is claimed only while
@@ -45,7 +47,7 @@ public final class RelayEngine: Service, Sendable {
 
         public init(
             batchSize: Int = 500,
-            maximumBatchesInFlight: Int = 4,
+            maximumBatchesInFlight: Int = 8,
             maximumRowsInFlight: Int = 10_000,
             retry: RetryPolicy = .default,
             retryOverrides: [String: RetryPolicy] = [:],

@@ -12,7 +12,7 @@ import OutboxRelay
 /// routes:
 ///   - {events: "*", to: [audit]}
 /// unrouted: skip
-/// relay: {max_batches_in_flight: 4, poll_interval: 10ms..1s, shutdown_grace_period: 10s}
+/// relay: {max_batches_in_flight: 8, poll_interval: 10ms..1s, shutdown_grace_period: 10s}
 /// ```
 struct RelayConfiguration {
     var source: any OutboxSource
