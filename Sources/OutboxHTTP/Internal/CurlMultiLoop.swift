@@ -392,6 +392,9 @@ final class CurlMultiLoop: @unchecked Sendable {
                 "event_id": "\(eventID)", "reason": "\(result.failureReason ?? "")",
             ])
         }
+        // Disabled before the result is visible: a caller that sees "endpoint disabled" also
+        // sees isDisabled.
+        if case .gone = signal { disable() }
         batch.resolve(index, result)
 
         var lane = lanes[key] ?? Lane()
@@ -406,7 +409,7 @@ final class CurlMultiLoop: @unchecked Sendable {
 
         switch signal {
         case .gone:
-            disable()
+            break  // disabled above
         case .unreachable:
             if !isFailing {
                 isFailing = true
