@@ -1,6 +1,6 @@
 // Outbox (PostgreSQL) → Kafka throughput, next to the same run's outbox → in-process figure.
 //
-//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 4] [--topic outbox]
+//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 8] [--topic outbox]
 //
 // Needs OUTBOX_TEST_POSTGRES_URL (a scratch database: outbox_messages is dropped and
 // re-created) and a Kafka cluster; Benchmarks/run-kafka.sh provides both (librdkafka's mock
