@@ -112,6 +112,16 @@ final class KafkaRecordBytes: @unchecked Sendable {
             for byte in text.utf8 { append(byte) }
         }
     }
+
+    /// Appends stored UTF-8 as a `String` of it would read: ASCII as it is, anything else
+    /// through `String` (invalid sequences repaired).
+    func appendText(_ utf8: UnsafeRawBufferPointer) {
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            append(utf8)
+        } else {
+            append(String(decoding: utf8, as: UTF8.self))
+        }
+    }
 }
 
 /// Turns ``OutboxMessage``s into ``KafkaRecordBatch``es according to a configuration.
@@ -228,7 +238,7 @@ struct KafkaRecordEncoder: Sendable {
             if let range = message.headersRange, batch.appendCustomHeaders(scanning: message.envelope, range) {
                 // Scanned from the stored bytes, without parsing every header.
             } else {
-                for member in message.headers.members where Self.isForwarded(member.key) {
+                for member in message.headers.members where Self.isForwarded(member.key.utf8) {
                     batch.appendHeader(member.key, member.value.textValue)
                 }
             }
@@ -239,79 +249,77 @@ struct KafkaRecordEncoder: Sendable {
     }
 
     /// Whether a custom header goes out: not an EventSauce `__…` header, no NUL in the name.
-    static func isForwarded(_ name: String) -> Bool {
-        let bytes = name.utf8
-        if bytes.count >= 2 && bytes.first == UInt8(ascii: "_") && bytes.dropFirst().first == UInt8(ascii: "_") { return false }
-        return !bytes.contains(0)
+    static func isForwarded(_ name: some Collection<UInt8>) -> Bool {
+        if name.count >= 2 && name.first == UInt8(ascii: "_") && name.dropFirst().first == UInt8(ascii: "_") { return false }
+        return !name.contains(0)
     }
 }
 
 extension KafkaRecordBatch {
     mutating func appendHeader(_ name: String, _ value: String) {
-        let nameRange = appendName(name)
-        let start = bytes.count
-        bytes.append(value)
-        headers.append(Header(name: nameRange, value: start..<bytes.count))
+        let nameStart = bytes.count
+        bytes.append(name)
+        appendHeader(nameFrom: nameStart) { $0.bytes.append(value) }
     }
 
     mutating func appendHeader(_ name: StaticString, _ value: String) {
-        let nameRange = appendName(name)
-        let start = bytes.count
-        bytes.append(value)
-        headers.append(Header(name: nameRange, value: start..<bytes.count))
+        let nameStart = bytes.count
+        bytes.append(name)
+        appendHeader(nameFrom: nameStart) { $0.bytes.append(value) }
     }
 
     mutating func appendHeader(_ name: StaticString, _ value: StaticString) {
-        let nameRange = appendName(name)
-        let start = bytes.count
-        bytes.append(value)
-        headers.append(Header(name: nameRange, value: start..<bytes.count))
+        let nameStart = bytes.count
+        bytes.append(name)
+        appendHeader(nameFrom: nameStart) { $0.bytes.append(value) }
     }
 
     mutating func appendHeader(_ name: StaticString, decimal value: Int64) {
-        let nameRange = appendName(name)
-        let start = bytes.count
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude, width: 1)
-        headers.append(Header(name: nameRange, value: start..<bytes.count))
+        let nameStart = bytes.count
+        bytes.append(name)
+        appendHeader(nameFrom: nameStart) { batch in
+            if value < 0 { batch.bytes.append(UInt8(ascii: "-")) }
+            batch.appendDigits(value.magnitude, width: 1)
+        }
     }
 
     /// Appends `time` as RFC 3339 UTC with microseconds (`2024-03-14T05:04:50.163498Z`),
     /// the same text as ``Timestamp/rfc3339``, without intermediate strings.
     mutating func appendHeader(_ name: StaticString, rfc3339 time: Timestamp) {
-        let nameRange = appendName(name)
-        let start = bytes.count
-        let c = time.utcComponents
-        if c.year < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(c.year.magnitude, width: 4)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(c.month), width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(c.day), width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        appendDigits(UInt64(c.hour), width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(UInt64(c.minute), width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(UInt64(c.second), width: 2)
-        bytes.append(UInt8(ascii: "."))
-        appendDigits(UInt64(c.microsecond), width: 6)
-        bytes.append(UInt8(ascii: "Z"))
-        headers.append(Header(name: nameRange, value: start..<bytes.count))
+        let nameStart = bytes.count
+        bytes.append(name)
+        appendHeader(nameFrom: nameStart) { batch in
+            let c = time.utcComponents
+            if c.year < 0 { batch.bytes.append(UInt8(ascii: "-")) }
+            batch.appendDigits(c.year.magnitude, width: 4)
+            batch.bytes.append(UInt8(ascii: "-"))
+            batch.appendDigits(UInt64(c.month), width: 2)
+            batch.bytes.append(UInt8(ascii: "-"))
+            batch.appendDigits(UInt64(c.day), width: 2)
+            batch.bytes.append(UInt8(ascii: "T"))
+            batch.appendDigits(UInt64(c.hour), width: 2)
+            batch.bytes.append(UInt8(ascii: ":"))
+            batch.appendDigits(UInt64(c.minute), width: 2)
+            batch.bytes.append(UInt8(ascii: ":"))
+            batch.appendDigits(UInt64(c.second), width: 2)
+            batch.bytes.append(UInt8(ascii: "."))
+            batch.appendDigits(UInt64(c.microsecond), width: 6)
+            batch.bytes.append(UInt8(ascii: "Z"))
+        }
     }
 
     /// Appends the members of the stored headers object `envelope[range]` that
     /// ``KafkaRecordEncoder/isForwarded(_:)`` lets through, with the same names and values as
-    /// reading them from ``OutboxMessage/headers`` would give: plain strings (printable ASCII,
-    /// no escapes) are copied as stored, anything else is parsed and rendered as
-    /// ``JSONValue/textValue``. Returns `false`, having appended nothing, if the bytes are not
-    /// what the decoder leaves there (the caller then reads ``OutboxMessage/headers``).
+    /// reading them from ``OutboxMessage/headers`` would give: plain ASCII strings are copied as
+    /// stored, other strings go through `String` (which repairs invalid UTF-8), anything else
+    /// is rendered as ``JSONValue/textValue``. Returns `false`, having appended nothing, if the
+    /// bytes do not parse (the caller then reads ``OutboxMessage/headers``).
     mutating func appendCustomHeaders(scanning envelope: [UInt8], _ range: Range<Int>) -> Bool {
         let byteCount = bytes.count
         let headerCount = headers.count
         let scanned: Bool = envelope.withUnsafeBufferPointer { buffer in
             guard range.lowerBound >= 0, range.upperBound <= buffer.count else { return false }
-            return appendCustomHeaders(UnsafeBufferPointer(rebasing: buffer[range]))
+            return (try? appendCustomHeaders(UnsafeBufferPointer(rebasing: buffer[range]))) != nil
         }
         if !scanned {
             bytes.truncate(to: byteCount)
@@ -320,50 +328,39 @@ extension KafkaRecordBatch {
         return scanned
     }
 
-    private mutating func appendCustomHeaders(_ object: UnsafeBufferPointer<UInt8>) -> Bool {
-        var scanner = StoredHeaderScanner(object)
-        while let member = scanner.nextMember() {
-            let key = member.key
-            if key.count >= 2 && object[key.lowerBound] == UInt8(ascii: "_") && object[key.lowerBound + 1] == UInt8(ascii: "_") { continue }
+    private mutating func appendCustomHeaders(_ object: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
+        var parser = JSONParser(bytes: object)
+        if try parser.beginObject() { return }
+        let bytes = self.bytes
+        repeat {
+            // The key's bytes go straight into the batch, unless the header is not forwarded.
             let nameStart = bytes.count
-            if member.keyIsPlain {
-                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[key])))
-            } else {
-                // The key with its quotes, then a colon for readKey.
-                var keyParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[key.lowerBound - 1..<member.value.lowerBound]))
-                guard let name = try? keyParser.readKey() else { return false }
-                guard KafkaRecordEncoder.isForwarded(name) else { continue }
-                bytes.append(name)
+            let forwarded = try parser.readKey { key in
+                guard KafkaRecordEncoder.isForwarded(key) else { return false }
+                bytes.appendText(key)
+                return true
             }
-            let nameRange = nameStart..<bytes.count
-            bytes.append(0)
-            let valueStart = bytes.count
-            if let text = member.plainText {
-                bytes.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: object[text])))
-            } else {
-                var valueParser = JSONParser(bytes: UnsafeBufferPointer(rebasing: object[member.value]))
-                guard let value = try? valueParser.parseValue(depth: 1) else { return false }
-                bytes.append(value.textValue)
+            guard forwarded else {
+                _ = try parser.skipValue()
+                continue
             }
-            headers.append(Header(name: nameRange, value: valueStart..<bytes.count))
-        }
-        return !scanner.failed
+            let plain = parser.readPlainString()
+            let rendered = plain == nil ? try parser.parseValue(depth: 1).textValue : nil
+            appendHeader(nameFrom: nameStart) { batch in
+                if let plain { batch.bytes.appendText(plain) } else if let rendered { batch.bytes.append(rendered) }
+            }
+        } while try parser.nextMember()
     }
 
-    private mutating func appendName(_ name: String) -> Range<Int> {
-        let start = bytes.count
-        bytes.append(name)
-        let range = start..<bytes.count
+    /// Ends a header whose name was appended from `nameStart` on: a NUL after the name, then
+    /// the value `appendValue` appends.
+    @inline(__always)
+    private mutating func appendHeader(nameFrom nameStart: Int, _ appendValue: (inout KafkaRecordBatch) -> Void) {
+        let name = nameStart..<bytes.count
         bytes.append(0)
-        return range
-    }
-
-    private mutating func appendName(_ name: StaticString) -> Range<Int> {
-        let start = bytes.count
-        bytes.append(name)
-        let range = start..<bytes.count
-        bytes.append(0)
-        return range
+        let valueStart = bytes.count
+        appendValue(&self)
+        headers.append(Header(name: name, value: valueStart..<bytes.count))
     }
 
     /// Appends the decimal digits of `value`, zero-padded to `width`.
