@@ -107,7 +107,7 @@ static inline size_t outbox_kafka_produce_records(rd_kafka_t *rk, rd_kafka_topic
     return count;
 }
 
-/** The per-message opaque given to outbox_kafka_produce(), from a delivery report. */
+/** The per-message opaque given to outbox_kafka_produce_records(), from a delivery report. */
 static inline void *outbox_kafka_message_opaque(const rd_kafka_message_t *message) {
     return message->_private;
 }

@@ -366,19 +366,12 @@ final class RDKafkaProducer: @unchecked Sendable {
             batch = found
             lastReported = found
         }
-        guard index < batch.states.count, batch.states[index] == PendingBatch.unresolved else { return }
+        guard index < batch.states.count else { return }
         let code = message.pointee.err
-        if code == RD_KAFKA_RESP_ERR_NO_ERROR {
-            batch.states[index] = PendingBatch.delivered
-            batch.remaining -= 1
-            if batch.remaining == 0 {
-                pending[batch.serial] = nil
-                finish(batch)
-            }
-            return
-        }
         let result: DeliveryResult
-        if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
+        if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+            result = .delivered
+        } else if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
             result = .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason)")
         } else {
             // Not rd_kafka_message_errstr: for a delivery report it returns the message's
