@@ -26,7 +26,7 @@ fi
 echo "== building curl_multi_post (gcc -O2) and WebhookBenchmark (release)" >&2
 mkdir -p "$here/bin"
 gcc -O2 -Wall -o "$here/bin/curl_multi_post" "$here/Reference/curl_multi_post.c" $(pkg-config --cflags --libs libcurl)
-(cd "$here" && swift build -c release --scratch-path "$here/.build-bench-http" --product WebhookBenchmark)
+(cd "$here" && swift build -c release --disable-build-manifest-caching --scratch-path "$here/.build-bench-http" --product WebhookBenchmark)
 benchmark="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench-http" --show-bin-path)/WebhookBenchmark"
 
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"

@@ -23,7 +23,7 @@ if [[ "${OUTBOX_KAFKA_BENCH_INNER:-}" != 1 ]]; then
         [[ -f "$tools/$file" ]] || { echo "run-kafka: $tools/$file not found (set KAFKA_MOCK_TOOLS)" >&2; exit 1; }
     done
     echo "== building KafkaBenchmark (release)" >&2
-    (cd "$here" && swift build -c release --scratch-path "$here/.build-bench-kafka" --product KafkaBenchmark)
+    (cd "$here" && swift build -c release --disable-build-manifest-caching --scratch-path "$here/.build-bench-kafka" --product KafkaBenchmark)
     export OUTBOX_KAFKA_BENCH_INNER=1
     if [[ -n "${OUTBOX_TEST_POSTGRES_URL:-}" ]]; then
         exec "$0" "$@"

@@ -29,7 +29,7 @@ if [[ "${OUTBOX_BENCH_INNER:-}" != 1 ]]; then
     echo "== building pg_drain (gcc -O2) and PostgresDrainBenchmark (release)" >&2
     mkdir -p "$here/bin"
     gcc -O2 -Wall -o "$here/bin/pg_drain" "$here/Reference/pg_drain.c" $(pkg-config --cflags --libs libpq)
-    (cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --product PostgresDrainBenchmark)
+    (cd "$here" && swift build -c release --disable-build-manifest-caching --scratch-path "$here/.build-bench" --product PostgresDrainBenchmark)
     OUTBOX_BENCH_BINARY="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench" --show-bin-path)/PostgresDrainBenchmark"
     export OUTBOX_BENCH_INNER=1 OUTBOX_BENCH_BINARY
     if [[ -n "${OUTBOX_TEST_POSTGRES_URL:-}" ]]; then

@@ -29,7 +29,7 @@ mkdir -p "$work"
 echo "== building sqlite_drain (gcc -O2) and SQLiteDrainBenchmark (release)" >&2
 mkdir -p "$here/bin"
 gcc -O2 -Wall -o "$here/bin/sqlite_drain" "$here/Reference/sqlite_drain.c" $(pkg-config --cflags --libs sqlite3)
-(cd "$here" && swift build -c release --scratch-path "$here/.build-bench-sqlite" --product SQLiteDrainBenchmark >&2)
+(cd "$here" && swift build -c release --disable-build-manifest-caching --scratch-path "$here/.build-bench-sqlite" --product SQLiteDrainBenchmark >&2)
 benchmark="$(cd "$here" && swift build -c release --scratch-path "$here/.build-bench-sqlite" --show-bin-path)/SQLiteDrainBenchmark"
 
 template="$work/template.db"
