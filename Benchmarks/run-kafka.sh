@@ -9,8 +9,9 @@
 # PostgreSQL through .ci/with-postgres.sh (unless OUTBOX_TEST_POSTGRES_URL points at a scratch
 # database), starts the mock cluster in its own process on 127.0.0.1 (3 brokers, topic
 # `outbox` with 6 partitions, LD_PRELOAD=nodelay_preload.so), runs the benchmark (alternating
-# outbox -> in-process and outbox -> Kafka drains of the same rows) and stops the mock
-# cluster it started (by PID). Last, for scale, it runs librdkafka alone
+# outbox -> in-process and outbox -> Kafka drains of the same rows, then a control drain that
+# only spends the Kafka drain's extra CPU; --no-control skips it) and stops the mock cluster
+# it started (by PID). Last, for scale, it runs librdkafka alone
 # (Reference/rdkafka_produce.c) against the same mock cluster.
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 // Outbox (PostgreSQL) → Kafka throughput, next to the same run's outbox → in-process figure.
 //
-//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 8] [--topic outbox]
+//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 8] [--topic outbox] [--no-control]
 //
 // Needs OUTBOX_TEST_POSTGRES_URL (a scratch database: outbox_messages is dropped and
 // re-created) and a Kafka cluster; Benchmarks/run-kafka.sh provides both (librdkafka's mock
@@ -8,6 +8,11 @@
 // freshly written table once into each destination, back to back (the order alternates), and
 // prints Kafka / in-process for the round; the summary gives the medians and the median of
 // the rounds' ratios, which is robust to a shared machine's slow and fast minutes.
+//
+// Unless --no-control, each round then drains the rows a third time into a control
+// destination that only spends, on a thread of its own, the CPU per message the Kafka drain
+// cost more than the in-process one in that round (the relay's extra CPU plus the mock
+// cluster's): what that CPU alone costs the relay on this machine, without Kafka.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,6 +36,8 @@ struct Options {
     var transportOnly = false
     /// The mock cluster's process id, to report its CPU time per drain.
     var mockPID: Int32?
+    /// Whether each round also drains into the control destination (``CPUSpendingTransport``).
+    var control = true
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -51,6 +58,7 @@ struct Options {
             case "--transport-only": options.transportOnly = true
             case "--mock-pid": options.mockPID = Int32(value())
             case "--batches-in-flight": options.batchesInFlight = Int(value()) ?? options.batchesInFlight
+            case "--no-control": options.control = false
             default: fail("unknown argument \(arguments[index])")
             }
             index += 1
@@ -70,6 +78,7 @@ func fail(_ message: String) -> Never {
 enum Destination: String {
     case inProcess = "in-process"
     case kafka
+    case control
 }
 
 /// CPU seconds (user + system) this process used so far.
@@ -116,8 +125,9 @@ struct DrainResult {
     var mockMicrosecondsPerMessage: Double?
 }
 
-/// Drains the table once through PostgresSource → RelayEngine → the destination.
-func drain(_ destination: Destination, options: Options, workload: KafkaBenchmarkWorkload, logger: Logger) async throws -> DrainResult {
+/// Drains the table once through PostgresSource → RelayEngine → the destination; the control
+/// destination spends `controlMicroseconds` of CPU per message.
+func drain(_ destination: Destination, controlMicroseconds: Double = 0, options: Options, workload: KafkaBenchmarkWorkload, logger: Logger) async throws -> DrainResult {
     let source = try PostgresSource(
         configuration: PostgresSource.Configuration(connection: PostgresConnectionString(options.connection), flavour: .outbox),
         logger: logger
@@ -127,6 +137,8 @@ func drain(_ destination: Destination, options: Options, workload: KafkaBenchmar
     switch destination {
     case .inProcess:
         transport = SynchronousDispatcher(name: "out", consumer: consumer)
+    case .control:
+        transport = CPUSpendingTransport(name: "out", microsecondsPerMessage: controlMicroseconds)
     case .kafka:
         transport = try KafkaTransport(name: "out", configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic), logger: logger)
     }
@@ -148,7 +160,7 @@ func drain(_ destination: Destination, options: Options, workload: KafkaBenchmar
         machineBefore.map { before in after.total > before.total ? 100 * (after.busy - before.busy) / (after.total - before.total) : 0 }
     }
     guard summary.rowsCompleted == options.rows, summary.deadLetters == 0,
-          destination == .kafka || consumer.messages == options.rows else {
+          destination != .inProcess || consumer.messages == options.rows else {
         fail("\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) (consumer: \(consumer.messages))")
     }
     let rows = Double(options.rows)
@@ -241,25 +253,42 @@ print("outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) by
 
 var results: [Destination: [Double]] = [:]
 var roundRatios: [Double] = []
+var controlRatios: [Double] = []
 for round in 1...options.rounds {
     // Each round drains the same rows once into each destination, back to back, so the two
     // figures of a round share the machine's state; the order alternates between rounds.
-    let order: [Destination] = round % 2 == 1 ? [.inProcess, .kafka] : [.kafka, .inProcess]
+    // The control destination comes last: it spends the CPU the Kafka drain cost extra.
+    var order: [Destination] = round % 2 == 1 ? [.inProcess, .kafka] : [.kafka, .inProcess]
+    if options.control { order.append(.control) }
     var rates: [Destination: Double] = [:]
+    var relayCPU: [Destination: Double] = [:]
+    var kafkaMockCPU: Double?
+    var kafkaExtraCPU = 0.0
     for destination in order {
         try psql.execute(workload.resetSQL)
-        let result = try await drain(destination, options: options, workload: workload, logger: logger)
+        if destination == .control {
+            kafkaExtraCPU = max(0, relayCPU[.kafka]! - relayCPU[.inProcess]!) + (kafkaMockCPU ?? 0)
+        }
+        let result = try await drain(destination, controlMicroseconds: kafkaExtraCPU, options: options, workload: workload, logger: logger)
         guard try psql.integer(workload.undeliveredSQL) == 0 else { fail("rows left undelivered after the \(destination.rawValue) drain") }
         results[destination, default: []].append(result.rate)
         rates[destination] = result.rate
+        relayCPU[destination] = result.relayMicrosecondsPerMessage
+        if destination == .kafka { kafkaMockCPU = result.mockMicrosecondsPerMessage }
         var line = "round \(round) \(destination.rawValue.padding(10)) \(format(result.rate).leftPadded(8)) msgs/s   relay CPU \(String(format1: result.relayMicrosecondsPerMessage).leftPadded(5)) µs/msg"
         if let busy = result.machineBusyPercent { line += "   machine busy \(format(busy).leftPadded(3)) %" }
         if let mock = result.mockMicrosecondsPerMessage { line += "   mock cluster CPU \(String(format1: mock).leftPadded(4)) µs/msg" }
+        if destination == .control { line += "   (spends \(String(format1: kafkaExtraCPU)) µs/msg: the Kafka drain's extra CPU)" }
         print(line)
     }
     let ratio = 100 * rates[.kafka]! / rates[.inProcess]!
     roundRatios.append(ratio)
-    print("round \(round) kafka / in-process = \(String(format1: ratio)) %")
+    var ratios = "round \(round) kafka / in-process = \(String(format1: ratio)) %"
+    if let control = rates[.control] {
+        controlRatios.append(100 * control / rates[.inProcess]!)
+        ratios += "   control / in-process = \(String(format1: controlRatios.last!)) %"
+    }
+    print(ratios)
 }
 let inProcess = median(results[.inProcess]!)
 let kafka = median(results[.kafka]!)
@@ -267,6 +296,9 @@ print("")
 print("median   in-process \(format(inProcess).leftPadded(8)) msgs/s   (reference: same run, same rows)")
 print("median   kafka      \(format(kafka).leftPadded(8)) msgs/s   = \(String(format1: 100 * kafka / inProcess)) % of in-process")
 print("median of the rounds' kafka / in-process = \(String(format1: median(roundRatios))) % (target >= 90 %; rounds: \(roundRatios.map { String(format1: $0) }.joined(separator: ", ")))")
+if !controlRatios.isEmpty {
+    print("median of the rounds' control / in-process = \(String(format1: median(controlRatios))) % (a destination that only spends the Kafka drain's extra CPU; rounds: \(controlRatios.map { String(format1: $0) }.joined(separator: ", ")))")
+}
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
