@@ -14,11 +14,15 @@ struct TimestampTests {
         (-62_135_596_800_000_000, "0001-01-01 00:00:00.000000"),
         (253_402_300_799_999_999, "9999-12-31 23:59:59.999999"),
         (4_107_542_399_500_000, "2100-02-28 23:59:59.500000"),
+        (253_402_300_800_000_000, "10000-01-01 00:00:00.000000"),
+        (.max, "294247-01-10 04:00:54.775807"),
+        (-62_167_219_200_000_000, "0000-01-01 00:00:00.000000"),
+        (-62_198_755_200_000_000, "-0001-01-01 00:00:00.000000"),
     ])
     func formatting(micros: Int64, sql: String) {
         let time = Timestamp(microsecondsSinceEpoch: micros)
         #expect(time.sqlText == sql)
-        let rfc = String(sql.prefix(10)) + "T" + String(sql.dropFirst(11)) + "Z"
+        let rfc = String(sql.map { $0 == " " ? "T" : $0 }) + "Z"
         #expect(time.rfc3339 == rfc)
         #expect(time.description == rfc)
     }

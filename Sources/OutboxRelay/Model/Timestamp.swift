@@ -28,10 +28,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: the text SQL `TIMESTAMP(6)` columns accept.
-    public var sqlText: String {
-        let c = utcComponents
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))"
-    }
+    public var sqlText: String { text(dateTimeSeparator: " ") }
 
     /// The calendar fields of this time in UTC (proleptic Gregorian calendar).
     public struct UTCComponents: Sendable, Hashable {
@@ -56,16 +53,22 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// RFC 3339 in UTC with microseconds, e.g. `2024-03-14T05:04:50.163498Z`.
-    public var rfc3339: String {
-        let text = sqlText
-        return String(text.prefix(10)) + "T" + String(text.dropFirst(11)) + "Z"
-    }
+    ///
+    /// Years have at least four digits (more after 9999), with a `-` before years before 0.
+    public var rfc3339: String { text(dateTimeSeparator: "T") + "Z" }
 
     public var description: String { rfc3339 }
 
+    private func text(dateTimeSeparator: String) -> String {
+        let c = utcComponents
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))\(dateTimeSeparator)\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))"
+    }
+
+    /// `value` zero-padded to `width` digits, a `-` before it when negative.
     private func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        let digits = String(value.magnitude)
+        let padded = digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        return value < 0 ? "-" + padded : padded
     }
 }
 
