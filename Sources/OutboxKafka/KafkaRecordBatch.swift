@@ -122,6 +122,72 @@ final class KafkaRecordBytes: @unchecked Sendable {
             append(String(decoding: utf8, as: UTF8.self))
         }
     }
+
+    /// Appends `value` in decimal, as `String(value)` reads.
+    func appendDecimal(_ value: Int64) {
+        let sign = value < 0 ? 1 : 0
+        let digits = Self.decimalDigitCount(value.magnitude)
+        reserve(sign + digits)
+        if sign == 1 { base.storeBytes(of: UInt8(ascii: "-"), toByteOffset: count, as: UInt8.self) }
+        storeDigits(value.magnitude, width: digits, at: count + sign)
+        count += sign + digits
+    }
+
+    /// Appends `time` as RFC 3339 UTC with microseconds (`2024-03-14T05:04:50.163498Z`), the
+    /// same text as ``Timestamp/rfc3339``: one reservation, digits stored in place.
+    func appendRFC3339(_ time: Timestamp) {
+        let c = time.utcComponents
+        let sign = c.year < 0 ? 1 : 0
+        let yearWidth = max(4, Self.decimalDigitCount(c.year.magnitude))
+        // [-]YYYY-MM-DDThh:mm:ss.ffffffZ
+        let length = sign + yearWidth + 23
+        reserve(length)
+        var at = count
+        if sign == 1 { base.storeBytes(of: UInt8(ascii: "-"), toByteOffset: at, as: UInt8.self) }
+        at += sign
+        storeDigits(c.year.magnitude, width: yearWidth, at: at)
+        at += yearWidth
+        store(UInt8(ascii: "-"), UInt64(c.month), width: 2, at: &at)
+        store(UInt8(ascii: "-"), UInt64(c.day), width: 2, at: &at)
+        store(UInt8(ascii: "T"), UInt64(c.hour), width: 2, at: &at)
+        store(UInt8(ascii: ":"), UInt64(c.minute), width: 2, at: &at)
+        store(UInt8(ascii: ":"), UInt64(c.second), width: 2, at: &at)
+        store(UInt8(ascii: "."), UInt64(c.microsecond), width: 6, at: &at)
+        base.storeBytes(of: UInt8(ascii: "Z"), toByteOffset: at, as: UInt8.self)
+        count += length
+    }
+
+    /// Stores `separator`, then `value` zero-padded to `width` digits, at `offset` (reserved by
+    /// the caller), and moves `offset` past them.
+    @inline(__always)
+    private func store(_ separator: UInt8, _ value: UInt64, width: Int, at offset: inout Int) {
+        base.storeBytes(of: separator, toByteOffset: offset, as: UInt8.self)
+        storeDigits(value, width: width, at: offset + 1)
+        offset += 1 + width
+    }
+
+    /// Stores the last `width` decimal digits of `value` (zero-padded) at `offset`, which the
+    /// caller reserved.
+    @inline(__always)
+    private func storeDigits(_ value: UInt64, width: Int, at offset: Int) {
+        var rest = value
+        var position = offset + width
+        while position > offset {
+            position -= 1
+            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10), toByteOffset: position, as: UInt8.self)
+            rest /= 10
+        }
+    }
+
+    private static func decimalDigitCount(_ value: UInt64) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits
+    }
 }
 
 /// Turns ``OutboxMessage``s into ``KafkaRecordBatch``es according to a configuration.
@@ -239,12 +305,12 @@ struct KafkaRecordEncoder: Sendable {
                 // Scanned from the stored bytes, without parsing every header.
             } else {
                 for member in message.headers.members where Self.isForwarded(member.key.utf8) {
-                    batch.appendHeader(member.key, member.value.textValue)
+                    batch.appendHeader(named: member.key, member.value.textValue)
                 }
             }
         }
         for (name, value) in fixedHeaders {
-            batch.appendHeader(name, value)
+            batch.appendHeader(named: name, value)
         }
     }
 
@@ -256,7 +322,10 @@ struct KafkaRecordEncoder: Sendable {
 }
 
 extension KafkaRecordBatch {
-    mutating func appendHeader(_ name: String, _ value: String) {
+    /// A header whose name is not a literal (fixed headers from the configuration, custom
+    /// headers read through ``OutboxMessage/headers``). Literal names take the `StaticString`
+    /// overloads: their bytes are copied without going through `String`.
+    mutating func appendHeader(named name: String, _ value: String) {
         let nameStart = bytes.count
         bytes.append(name)
         appendHeader(nameFrom: nameStart) { $0.bytes.append(value) }
@@ -277,10 +346,7 @@ extension KafkaRecordBatch {
     mutating func appendHeader(_ name: StaticString, decimal value: Int64) {
         let nameStart = bytes.count
         bytes.append(name)
-        appendHeader(nameFrom: nameStart) { batch in
-            if value < 0 { batch.bytes.append(UInt8(ascii: "-")) }
-            batch.appendDigits(value.magnitude, width: 1)
-        }
+        appendHeader(nameFrom: nameStart) { $0.bytes.appendDecimal(value) }
     }
 
     /// Appends `time` as RFC 3339 UTC with microseconds (`2024-03-14T05:04:50.163498Z`),
@@ -288,24 +354,7 @@ extension KafkaRecordBatch {
     mutating func appendHeader(_ name: StaticString, rfc3339 time: Timestamp) {
         let nameStart = bytes.count
         bytes.append(name)
-        appendHeader(nameFrom: nameStart) { batch in
-            let c = time.utcComponents
-            if c.year < 0 { batch.bytes.append(UInt8(ascii: "-")) }
-            batch.appendDigits(c.year.magnitude, width: 4)
-            batch.bytes.append(UInt8(ascii: "-"))
-            batch.appendDigits(UInt64(c.month), width: 2)
-            batch.bytes.append(UInt8(ascii: "-"))
-            batch.appendDigits(UInt64(c.day), width: 2)
-            batch.bytes.append(UInt8(ascii: "T"))
-            batch.appendDigits(UInt64(c.hour), width: 2)
-            batch.bytes.append(UInt8(ascii: ":"))
-            batch.appendDigits(UInt64(c.minute), width: 2)
-            batch.bytes.append(UInt8(ascii: ":"))
-            batch.appendDigits(UInt64(c.second), width: 2)
-            batch.bytes.append(UInt8(ascii: "."))
-            batch.appendDigits(UInt64(c.microsecond), width: 6)
-            batch.bytes.append(UInt8(ascii: "Z"))
-        }
+        appendHeader(nameFrom: nameStart) { $0.bytes.appendRFC3339(time) }
     }
 
     /// Appends the members of the stored headers object `envelope[range]` that
@@ -361,26 +410,5 @@ extension KafkaRecordBatch {
         let valueStart = bytes.count
         appendValue(&self)
         headers.append(Header(name: name, value: valueStart..<bytes.count))
-    }
-
-    /// Appends the decimal digits of `value`, zero-padded to `width`.
-    private mutating func appendDigits(_ value: UInt64, width: Int) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var remaining = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-                count += 1
-            } while remaining > 0
-            while count < width && count < 20 {
-                buffer[19 - count] = UInt8(ascii: "0")
-                count += 1
-            }
-            bytes.append(UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
-        }
     }
 }

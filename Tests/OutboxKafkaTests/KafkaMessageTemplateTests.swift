@@ -151,7 +151,8 @@ extension KafkaCustomHeaderScanTests {
 @Suite("Kafka transport: header encoding")
 struct KafkaHeaderEncodingTests {
     @Test("RFC 3339 and decimal headers match Timestamp.rfc3339 and String(_:)", arguments: [
-        Int64(0), 1_710_392_690_163_498, -1, -86_400_000_001, 253_402_300_799_999_999, 951_782_400_000_000, -62_135_596_800_000_000,
+        Int64(0), 1_710_392_690_163_498, -1, -86_400_000_001, 253_402_300_799_999_999, 253_402_300_800_000_000, .max,
+        951_782_400_000_000, -62_135_596_800_000_000, -62_198_755_200_000_000,
     ])
     func rfc3339(_ micros: Int64) {
         var batch = KafkaRecordBatch()
