@@ -36,8 +36,8 @@ public struct EnvelopeDecoder: Sendable {
                 var payload: Range<Int>?
                 if try !parser.beginObject() {
                     repeat {
-                        switch try parser.readKey(Self.envelopeMember) {
-                        case 0:
+                        switch try parser.readKey(EnvelopeMember.init(key:)) {
+                        case .headers:
                             if parser.peekByte() == UInt8(ascii: "{") {
                                 let start = parser.offset
                                 known = try KnownHeaders(parsing: &parser, interner: interner)
@@ -46,9 +46,9 @@ public struct EnvelopeDecoder: Sendable {
                                 headers = try parser.skipValue()
                                 known = nil
                             }
-                        case 1:
+                        case .payload:
                             payload = try parser.skipValue()
-                        default:
+                        case nil:
                             _ = try parser.skipValue()
                         }
                     } while try parser.nextMember()
@@ -95,9 +95,19 @@ public struct EnvelopeDecoder: Sendable {
         )
     }
 
-    /// Which envelope member a key names: 0 `headers`, 1 `payload`.
-    private static func envelopeMember(_ key: UnsafeRawBufferPointer) -> Int? {
-        key.equals("headers") ? 0 : key.equals("payload") ? 1 : nil
+    /// The envelope members the decoder reads.
+    private enum EnvelopeMember {
+        case headers, payload
+
+        init?(key: UnsafeRawBufferPointer) {
+            if key.equals("headers") {
+                self = .headers
+            } else if key.equals("payload") {
+                self = .payload
+            } else {
+                return nil
+            }
+        }
     }
 
     /// The event id used for a message stored without `__event_id`.
@@ -136,8 +146,8 @@ public struct EnvelopeDecoder: Sendable {
             if try parser.beginObject() { return }
             repeat {
                 if parser.nextKeyHasPrefix("__") {
-                    if let field = try parser.readKey(Self.field) {
-                        if let interner, Self.repeatsAcrossMessages(field), let text = parser.readPlainString() {
+                    if let field = try parser.readKey(Field.init(key:)) {
+                        if let interner, field.repeatsAcrossMessages, let text = parser.readPlainString() {
                             assign(.string(interner.string(text)), to: field)
                         } else {
                             assign(try parser.parseValue(depth: 2), to: field)
@@ -152,46 +162,55 @@ public struct EnvelopeDecoder: Sendable {
             } while try parser.nextMember()
         }
 
-        /// Which header a key names, in the order of ``assign(_:to:)``'s cases.
-        static func field(_ key: UnsafeRawBufferPointer) -> Int? {
-            // Every candidate's length (and one byte where two share it) picks one name to compare.
-            let candidate: (StaticString, Int)
-            switch key.count {
-            case 12: candidate = ("__event_type", 0)
-            case 10: candidate = ("__event_id", 1)
-            case 19: candidate = key[2] == UInt8(ascii: "a") ? ("__aggregate_root_id", 2) : ("__time_of_recording", 6)
-            case 24: candidate = key[17] == UInt8(ascii: "i") ? ("__aggregate_root_id_type", 3) : ("__aggregate_root_version", 5)
-            case 21: candidate = ("__aggregate_root_type", 4)
-            case 26: candidate = ("__time_of_recording_format", 7)
-            default: return nil
+        /// The EventSauce headers the typed fields come from.
+        enum Field {
+            case eventType, eventID, aggregateRootID, aggregateRootIDType, aggregateRootType
+            case aggregateRootVersion, timeOfRecording, timeOfRecordingFormat
+
+            /// The header `key` names, if any.
+            init?(key: UnsafeRawBufferPointer) {
+                // Every candidate's length (and one byte where two share it) picks one name to compare.
+                let candidate: (StaticString, Field)
+                switch key.count {
+                case 12: candidate = ("__event_type", .eventType)
+                case 10: candidate = ("__event_id", .eventID)
+                case 19: candidate = key[2] == UInt8(ascii: "a") ? ("__aggregate_root_id", .aggregateRootID) : ("__time_of_recording", .timeOfRecording)
+                case 24: candidate = key[17] == UInt8(ascii: "i") ? ("__aggregate_root_id_type", .aggregateRootIDType) : ("__aggregate_root_version", .aggregateRootVersion)
+                case 21: candidate = ("__aggregate_root_type", .aggregateRootType)
+                case 26: candidate = ("__time_of_recording_format", .timeOfRecordingFormat)
+                default: return nil
+                }
+                guard key.equals(candidate.0) else { return nil }
+                self = candidate.1
             }
-            return key.equals(candidate.0) ? candidate.1 : nil
+
+            /// Event type, aggregate root id type, aggregate root type and time format: the
+            /// same few values in every batch.
+            var repeatsAcrossMessages: Bool {
+                switch self {
+                case .eventType, .aggregateRootIDType, .aggregateRootType, .timeOfRecordingFormat: true
+                default: false
+                }
+            }
         }
 
-        /// Event type, aggregate root id type, aggregate root type and time format: the same
-        /// few values in every batch.
-        private static func repeatsAcrossMessages(_ field: Int) -> Bool {
-            field == 0 || field == 3 || field == 4 || field == 7
-        }
-
-        private mutating func assign(_ value: JSONValue, to field: Int) {
+        private mutating func assign(_ value: JSONValue, to field: Field) {
             switch field {
-            case 0: eventType = value
-            case 1: eventID = value
-            case 2: aggregateRootID = value
-            case 3: aggregateRootIDType = value
-            case 4: aggregateRootType = value
-            case 5: aggregateRootVersion = value
-            case 6: timeOfRecording = value
-            case 7: timeOfRecordingFormat = value
-            default: break
+            case .eventType: eventType = value
+            case .eventID: eventID = value
+            case .aggregateRootID: aggregateRootID = value
+            case .aggregateRootIDType: aggregateRootIDType = value
+            case .aggregateRootType: aggregateRootType = value
+            case .aggregateRootVersion: aggregateRootVersion = value
+            case .timeOfRecording: timeOfRecording = value
+            case .timeOfRecordingFormat: timeOfRecordingFormat = value
             }
         }
 
         init(_ headers: JSONObject) {
             for (key, value) in headers.members where key.utf8.first == UInt8(ascii: "_") {
                 var key = key
-                if let field = key.withUTF8({ Self.field(UnsafeRawBufferPointer($0)) }) {
+                if let field = key.withUTF8({ Field(key: UnsafeRawBufferPointer($0)) }) {
                     assign(value, to: field)
                 }
             }
