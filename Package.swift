@@ -53,9 +53,15 @@ let package = Package(
 
         // MARK: Sources and transports, one C library each
         .target(name: "OutboxSQLite", dependencies: ["OutboxRelay", "CSQLite"]),
-        .target(name: "OutboxPostgres", dependencies: ["OutboxRelay", "CLibPQ", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "OutboxPostgres",
+            dependencies: ["OutboxRelay", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(name: "OutboxKafka", dependencies: ["OutboxRelay", "CRdKafka"]),
-        .target(name: "OutboxHTTP", dependencies: ["OutboxRelay", "CCurl", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "OutboxHTTP",
+            dependencies: ["OutboxRelay", "CCurl", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // MARK: The daemon
         .executableTarget(
@@ -94,7 +100,10 @@ let package = Package(
         .testTarget(name: "OutboxRelayTests", dependencies: ["OutboxRelay"]),
         .testTarget(name: "OutboxSQLiteTests", dependencies: ["OutboxRelay", "OutboxSQLite"]),
         .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
-        .testTarget(name: "OutboxKafkaTests", dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]),
+        .testTarget(
+            name: "OutboxKafkaTests",
+            dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]
+        ),
         .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres"]),
         .testTarget(name: "OutboxRelayCLITests", dependencies: ["outbox-relay", "OutboxRelay"]),
     ]

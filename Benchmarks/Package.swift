@@ -7,7 +7,7 @@ let package = Package(
     name: "outbox-relay-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "outbox-relay", path: ".."),
+        .package(name: "outbox-relay", path: "..")
     ],
     targets: [
         .executableTarget(

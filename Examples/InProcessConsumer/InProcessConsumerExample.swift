@@ -52,13 +52,18 @@ struct InProcessConsumerExample {
         }
 
         let projection = RevenueProjection()
-        let dispatcher = SynchronousDispatcher(name: "projections", consumers: [
-            .init(events: try EventTypePattern("acme.shop.orders.order_was_placed"), consumer: projection),
-        ])
+        let dispatcher = SynchronousDispatcher(
+            name: "projections",
+            consumers: [
+                .init(events: try EventTypePattern("acme.shop.orders.order_was_placed"), consumer: projection)
+            ]
+        )
         let engine = try RelayEngine(
             source: SQLiteSource(configuration: .init(path: path, flavour: .outbox)),
             transports: [dispatcher],
-            routing: RoutingTable(rules: [.init(events: try EventTypePattern("acme.shop.orders.*"), to: ["projections"])]),
+            routing: RoutingTable(rules: [
+                .init(events: try EventTypePattern("acme.shop.orders.*"), to: ["projections"])
+            ]),
             logger: Logger(label: "example")
         )
         let summary = try await engine.drain()
@@ -84,7 +89,11 @@ struct InProcessConsumerExample {
                 "customer_id": .string("customer-\(index % 3)"),
                 "total_cents": .number(String(1000 + index * 250)),
             ]
-            let message = try OutboxMessage(rowID: .integer(0), headers: headers.adding("__event_id", .string(UUID().uuidString.lowercased())), payload: .object(payload))
+            let message = try OutboxMessage(
+                rowID: .integer(0),
+                headers: headers.adding("__event_id", .string(UUID().uuidString.lowercased())),
+                payload: .object(payload)
+            )
             payloads.append(message.envelope)
         }
         try await source.insert(payloads: payloads)

@@ -16,7 +16,9 @@ struct OutboxMigrationPlugin: CommandPlugin {
         let channel = extractor.extractOption(named: "channel").last
         let output = extractor.extractOption(named: "output").last ?? "Migrations/\(flavour)-\(dialect).sql"
         if !extractor.remainingArguments.isEmpty {
-            throw PluginError("unknown arguments: \(extractor.remainingArguments.joined(separator: " ")); expected --flavour dispatcher|outbox --dialect sqlite|postgres|mysql [--table NAME] [--notify [--channel NAME]] [--output PATH]")
+            throw PluginError(
+                "unknown arguments: \(extractor.remainingArguments.joined(separator: " ")); expected --flavour dispatcher|outbox --dialect sqlite|postgres|mysql [--table NAME] [--notify [--channel NAME]] [--output PATH]"
+            )
         }
 
         var schemaArguments = ["schema", "--flavour", flavour, "--dialect", dialect]
@@ -38,7 +40,10 @@ struct OutboxMigrationPlugin: CommandPlugin {
         }
 
         let destination = context.package.directoryURL.appending(path: output)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: destination.deletingLastPathComponent(),
+            withIntermediateDirectories: true
+        )
         try data.write(to: destination)
         print("wrote \(output) (\(flavour) flavour, \(dialect))")
     }

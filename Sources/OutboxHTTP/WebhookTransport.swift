@@ -39,15 +39,23 @@ public final class WebhookTransport: Transport {
     /// Creates the transport and its thread; nothing is sent until ``deliver(_:)``.
     /// - Throws: ``WebhookTransportError`` when the configuration is invalid (bad URL,
     ///   secret or header) or libcurl cannot be initialised.
-    public init(name: String, configuration: Configuration, logger: Logger = Logger(label: "outbox-relay.webhook")) throws(WebhookTransportError) {
+    public init(
+        name: String,
+        configuration: Configuration,
+        logger: Logger = Logger(label: "outbox-relay.webhook")
+    ) throws(WebhookTransportError) {
         try configuration.validate()
         let target = try WebhookURL(configuration.url)
         self.name = name
         self.configuration = configuration
         self.target = target
         self.logger = logger
-        self.encoder = WebhookBodyEncoder(format: configuration.bodyFormat, cloudEventsSource: configuration.cloudEvents.source)
-        let timeoutText = "connect \(Self.describe(configuration.timeouts.connect)), total \(Self.describe(configuration.timeouts.total))"
+        self.encoder = WebhookBodyEncoder(
+            format: configuration.bodyFormat,
+            cloudEventsSource: configuration.cloudEvents.source
+        )
+        let timeoutText =
+            "connect \(Self.describe(configuration.timeouts.connect)), total \(Self.describe(configuration.timeouts.total))"
         let settings = CurlMultiLoopSettings(
             transportName: name,
             redactedURL: target.redacted,
@@ -91,9 +99,12 @@ public final class WebhookTransport: Transport {
         let port = target.port
         let addresses = await loop.perform { PrivateAddressGuard.resolve(host, port: port) }
         guard let resolved = addresses ?? nil, !resolved.isEmpty else {
-            logger.warning("webhook host does not resolve yet; deliveries will be retried", metadata: [
-                "transport": "\(name)", "url": "\(target.redacted)",
-            ])
+            logger.warning(
+                "webhook host does not resolve yet; deliveries will be retried",
+                metadata: [
+                    "transport": "\(name)", "url": "\(target.redacted)",
+                ]
+            )
             return
         }
         guard !configuration.network.allowPrivateNetworks else { return }
@@ -103,7 +114,8 @@ public final class WebhookTransport: Transport {
         if refused.count == resolved.count {
             throw WebhookTransportError(
                 code: .privateAddressRefused,
-                message: "transport \(name): \(target.redacted) resolves only to non-public addresses: \(refused.joined(separator: ", ")). Set allow_private_networks: true if this is intended"
+                message:
+                    "transport \(name): \(target.redacted) resolves only to non-public addresses: \(refused.joined(separator: ", ")). Set allow_private_networks: true if this is intended"
             )
         }
     }

@@ -174,23 +174,38 @@ extension WebhookTransport {
         public func validate() throws(WebhookTransportError) {
             let target = try WebhookURL(url)
             if tls.httpsOnly && !target.isHTTPS {
-                throw WebhookTransportError(code: .invalidURL, message: "\(target.redacted) is not https:// and https_only is set")
+                throw WebhookTransportError(
+                    code: .invalidURL,
+                    message: "\(target.redacted) is not https:// and https_only is set"
+                )
             }
             _ = try WebhookSigner(secrets: signing.secrets)
             for (name, value) in headers {
                 let lowered = name.lowercased()
                 guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenCharacter) else {
-                    throw WebhookTransportError(code: .invalidHeader, message: "header name \"\(name)\" is not a valid HTTP token")
+                    throw WebhookTransportError(
+                        code: .invalidHeader,
+                        message: "header name \"\(name)\" is not a valid HTTP token"
+                    )
                 }
                 guard !Self.reservedHeaders.contains(lowered) else {
-                    throw WebhookTransportError(code: .invalidHeader, message: "header \"\(name)\" is set by the transport and cannot be configured")
+                    throw WebhookTransportError(
+                        code: .invalidHeader,
+                        message: "header \"\(name)\" is set by the transport and cannot be configured"
+                    )
                 }
                 guard value.utf8.allSatisfy({ $0 != 0x0d && $0 != 0x0a && $0 != 0 }) else {
-                    throw WebhookTransportError(code: .invalidHeader, message: "the value of header \"\(name)\" contains a line break")
+                    throw WebhookTransportError(
+                        code: .invalidHeader,
+                        message: "the value of header \"\(name)\" contains a line break"
+                    )
                 }
             }
             guard (1...1024).contains(concurrency) else {
-                throw WebhookTransportError(code: .invalidConfiguration, message: "concurrency must be 1…1024, not \(concurrency)")
+                throw WebhookTransportError(
+                    code: .invalidConfiguration,
+                    message: "concurrency must be 1…1024, not \(concurrency)"
+                )
             }
             guard timeouts.connect > .zero, timeouts.total > .zero else {
                 throw WebhookTransportError(code: .invalidConfiguration, message: "timeouts must be positive")
@@ -199,10 +214,16 @@ extension WebhookTransport {
                 throw WebhookTransportError(code: .invalidConfiguration, message: "maximum body size must be positive")
             }
             guard redirects.maximum >= 0 else {
-                throw WebhookTransportError(code: .invalidConfiguration, message: "maximum redirects must not be negative")
+                throw WebhookTransportError(
+                    code: .invalidConfiguration,
+                    message: "maximum redirects must not be negative"
+                )
             }
             guard maximumClientErrorAttempts >= 1 else {
-                throw WebhookTransportError(code: .invalidConfiguration, message: "max client error attempts must be at least 1")
+                throw WebhookTransportError(
+                    code: .invalidConfiguration,
+                    message: "max client error attempts must be at least 1"
+                )
             }
             guard userAgent.utf8.allSatisfy({ $0 != 0x0d && $0 != 0x0a && $0 != 0 }) else {
                 throw WebhookTransportError(code: .invalidHeader, message: "the user agent contains a line break")
@@ -211,7 +232,8 @@ extension WebhookTransport {
 
         private static func isTokenCharacter(_ byte: UInt8) -> Bool {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
                 return true
             default:
                 return "!#$%&'*+-.^_`|~".utf8.contains(byte)

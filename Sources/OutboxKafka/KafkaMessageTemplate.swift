@@ -42,7 +42,11 @@ struct KafkaMessageTemplate: Sendable, Hashable {
         while let open = rest.firstIndex(of: "{") {
             literal += rest[..<open]
             guard let close = rest[open...].firstIndex(of: "}") else {
-                throw KafkaTransportError(code: .invalidConfiguration, message: "the \(what) template \"\(text)\" has a \"{\" without \"}\"", setting: what)
+                throw KafkaTransportError(
+                    code: .invalidConfiguration,
+                    message: "the \(what) template \"\(text)\" has a \"{\" without \"}\"",
+                    setting: what
+                )
             }
             let name = String(rest[rest.index(after: open)..<close])
             let field: Field
@@ -56,13 +60,22 @@ struct KafkaMessageTemplate: Sendable, Hashable {
                 if name.hasPrefix("header."), name.count > "header.".count {
                     field = .header(String(name.dropFirst("header.".count)))
                 } else {
-                    let allowed = purpose == .topic
+                    let allowed =
+                        purpose == .topic
                         ? "{event_type}, {aggregate_root_type}, {aggregate_root_id_type}, {header.NAME}"
                         : "{aggregate_root_id}, {event_id}, {event_type}, {aggregate_root_type}, {aggregate_root_id_type}, {header.NAME}"
-                    throw KafkaTransportError(code: .invalidConfiguration, message: "the \(what) template \"\(text)\" uses the unknown placeholder {\(name)}; allowed: \(allowed)", setting: what)
+                    throw KafkaTransportError(
+                        code: .invalidConfiguration,
+                        message:
+                            "the \(what) template \"\(text)\" uses the unknown placeholder {\(name)}; allowed: \(allowed)",
+                        setting: what
+                    )
                 }
             }
-            if !literal.isEmpty { segments.append(.literal(literal)); literal = "" }
+            if !literal.isEmpty {
+                segments.append(.literal(literal))
+                literal = ""
+            }
             segments.append(.field(field))
             rest = rest[rest.index(after: close)...]
         }
@@ -70,7 +83,12 @@ struct KafkaMessageTemplate: Sendable, Hashable {
         if !literal.isEmpty { segments.append(.literal(literal)) }
         if purpose == .topic {
             for case .literal(let text) in segments where Self.sanitizedTopicPart(text) != text {
-                throw KafkaTransportError(code: .invalidConfiguration, message: "the topic template's text \"\(text)\" has characters Kafka rejects in topic names (allowed: a-z A-Z 0-9 . _ -)", setting: "topic")
+                throw KafkaTransportError(
+                    code: .invalidConfiguration,
+                    message:
+                        "the topic template's text \"\(text)\" has characters Kafka rejects in topic names (allowed: a-z A-Z 0-9 . _ -)",
+                    setting: "topic"
+                )
             }
         }
         self.segments = segments

@@ -174,7 +174,11 @@ final class KafkaRecordBytes: @unchecked Sendable {
         var position = offset + width
         while position > offset {
             position -= 1
-            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10), toByteOffset: position, as: UInt8.self)
+            base.storeBytes(
+                of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10),
+                toByteOffset: position,
+                as: UInt8.self
+            )
             rest /= 10
         }
     }
@@ -209,7 +213,11 @@ struct KafkaRecordEncoder: Sendable {
         self.fixedTopic = topic.fixedText
         self.forwardsCustomHeaders = configuration.headers.forwardsCustomHeaders(with: configuration.valueFormat)
         for (name, _) in fixedHeaders where name.utf8.contains(0) {
-            throw KafkaTransportError(code: .invalidConfiguration, message: "the header name \"\(name)\" contains a NUL character", setting: "headers")
+            throw KafkaTransportError(
+                code: .invalidConfiguration,
+                message: "the header name \"\(name)\" contains a NUL character",
+                setting: "headers"
+            )
         }
     }
 
@@ -224,12 +232,24 @@ struct KafkaRecordEncoder: Sendable {
         if let validFixedTopic { batch.topics.append(validFixedTopic) }
         for index in messages.indices {
             // Passed borrowed: no copy (and no retain of every field) per message.
-            appendRecord(messages[index], index: index, hasFixedTopic: validFixedTopic != nil, topicIndex: &topicIndex, to: &batch)
+            appendRecord(
+                messages[index],
+                index: index,
+                hasFixedTopic: validFixedTopic != nil,
+                topicIndex: &topicIndex,
+                to: &batch
+            )
         }
         return batch
     }
 
-    private func appendRecord(_ message: OutboxMessage, index: Int, hasFixedTopic: Bool, topicIndex: inout [String: Int?], to batch: inout KafkaRecordBatch) {
+    private func appendRecord(
+        _ message: OutboxMessage,
+        index: Int,
+        hasFixedTopic: Bool,
+        topicIndex: inout [String: Int?],
+        to batch: inout KafkaRecordBatch
+    ) {
         let topicNumber: Int
         if hasFixedTopic {
             topicNumber = 0
@@ -269,11 +289,15 @@ struct KafkaRecordEncoder: Sendable {
         let valueRange = valueStart..<batch.bytes.count
         let headerStart = batch.headers.count
         appendHeaders(of: message, to: &batch)
-        batch.records.append(.init(topic: topicNumber, key: keyRange, value: valueRange, headers: headerStart..<batch.headers.count))
+        batch.records.append(
+            .init(topic: topicNumber, key: keyRange, value: valueRange, headers: headerStart..<batch.headers.count)
+        )
     }
 
     private func invalidTopic(_ name: String) -> DeliveryResult {
-        .permanent("the topic template \"\(configuration.topic)\" renders \"\(name)\" for this message, which is not a valid Kafka topic name")
+        .permanent(
+            "the topic template \"\(configuration.topic)\" renders \"\(name)\" for this message, which is not a valid Kafka topic name"
+        )
     }
 
     private func appendHeaders(of message: OutboxMessage, to batch: inout KafkaRecordBatch) {
@@ -316,7 +340,9 @@ struct KafkaRecordEncoder: Sendable {
 
     /// Whether a custom header goes out: not an EventSauce `__…` header, no NUL in the name.
     static func isForwarded(_ name: some Collection<UInt8>) -> Bool {
-        if name.count >= 2 && name.first == UInt8(ascii: "_") && name.dropFirst().first == UInt8(ascii: "_") { return false }
+        if name.count >= 2 && name.first == UInt8(ascii: "_") && name.dropFirst().first == UInt8(ascii: "_") {
+            return false
+        }
         return !name.contains(0)
     }
 }

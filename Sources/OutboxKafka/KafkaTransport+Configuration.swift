@@ -169,7 +169,11 @@ extension KafkaTransport {
             public var flush: Duration
 
             /// Creates time limits; defaults as documented on each property.
-            public init(connect: Duration = .seconds(10), delivery: Duration = .seconds(30), flush: Duration = .seconds(10)) {
+            public init(
+                connect: Duration = .seconds(10),
+                delivery: Duration = .seconds(30),
+                flush: Duration = .seconds(10)
+            ) {
                 self.connect = connect
                 self.delivery = delivery
                 self.flush = flush
@@ -183,7 +187,11 @@ extension KafkaTransport {
         ///   never included in the message).
         public func validate() throws(KafkaTransportError) {
             guard !bootstrapServers.isEmpty else {
-                throw KafkaTransportError(code: .invalidConfiguration, message: "no bootstrap servers", setting: "bootstrap_servers")
+                throw KafkaTransportError(
+                    code: .invalidConfiguration,
+                    message: "no bootstrap servers",
+                    setting: "bootstrap_servers"
+                )
             }
             _ = try KafkaRecordEncoder(configuration: self)
             RDKafkaConfiguration.destroy(try RDKafkaConfiguration.make(librdkafkaProperties))

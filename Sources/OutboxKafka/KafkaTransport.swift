@@ -37,9 +37,16 @@ public final class KafkaTransport: Transport, Sendable {
     /// Creates a transport; nothing connects before ``start()``.
     /// - Throws: ``KafkaTransportError`` with ``KafkaTransportError/Code/invalidConfiguration``
     ///   for an invalid topic or key template, or no bootstrap servers.
-    public init(name: String, configuration: Configuration, logger: Logger = Logger(label: "outbox-relay.kafka")) throws(KafkaTransportError) {
+    public init(
+        name: String,
+        configuration: Configuration,
+        logger: Logger = Logger(label: "outbox-relay.kafka")
+    ) throws(KafkaTransportError) {
         guard !configuration.bootstrapServers.isEmpty else {
-            throw KafkaTransportError(code: .invalidConfiguration, message: "the Kafka transport \"\(name)\" has no bootstrap servers")
+            throw KafkaTransportError(
+                code: .invalidConfiguration,
+                message: "the Kafka transport \"\(name)\" has no bootstrap servers"
+            )
         }
         self.name = name
         self.configuration = configuration
@@ -62,11 +69,14 @@ public final class KafkaTransport: Transport, Sendable {
         let producer: RDKafkaProducer = try state.withLock { state throws(KafkaTransportError) in
             switch state {
             case .started(let producer): return producer
-            case .shutDown: throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
+            case .shutDown:
+                throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
             case .idle:
                 let producer = try RDKafkaProducer(
-                    name: name, properties: configuration.librdkafkaProperties,
-                    deliveryTimeout: configuration.timeouts.delivery, logger: logger
+                    name: name,
+                    properties: configuration.librdkafkaProperties,
+                    deliveryTimeout: configuration.timeouts.delivery,
+                    logger: logger
                 )
                 state = .started(producer)
                 return producer
@@ -86,7 +96,8 @@ public final class KafkaTransport: Transport, Sendable {
         if let failure {
             throw KafkaTransportError(
                 code: .connectionFailed,
-                message: "no broker of \(configuration.bootstrapServers.joined(separator: ",")) answered a metadata request within \(configuration.timeouts.connect): \(failure); check bootstrap_servers and the security.protocol, ssl.* and sasl.* properties"
+                message:
+                    "no broker of \(configuration.bootstrapServers.joined(separator: ",")) answered a metadata request within \(configuration.timeouts.connect): \(failure); check bootstrap_servers and the security.protocol, ssl.* and sasl.* properties"
             )
         }
         logger.info("Kafka transport \(name) connected to \(configuration.bootstrapServers.joined(separator: ","))")
@@ -123,9 +134,15 @@ public final class KafkaTransport: Transport, Sendable {
     /// - Throws: ``KafkaTransportError`` when the cluster cannot be reached or the handle cannot
     ///   be created.
     public func checkTopics(_ names: [String]) async throws -> [TopicCheck] {
-        var properties = configuration.librdkafkaProperties.filter { $0.key != "enable.idempotence" && $0.key != "acks" }
+        var properties = configuration.librdkafkaProperties.filter {
+            $0.key != "enable.idempotence" && $0.key != "acks"
+        }
         properties.append(("allow.auto.create.topics", "false"))
-        let inspector = RDKafkaTopicInspector(properties: properties, timeout: configuration.timeouts.connect, bootstrapServers: configuration.bootstrapServers)
+        let inspector = RDKafkaTopicInspector(
+            properties: properties,
+            timeout: configuration.timeouts.connect,
+            bootstrapServers: configuration.bootstrapServers
+        )
         defer { inspector.close() }
         return try await inspector.check(names)
     }

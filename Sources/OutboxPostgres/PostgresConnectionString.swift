@@ -59,7 +59,8 @@ public struct PostgresConnectionString: Sendable, Hashable, CustomStringConverti
         var rest = String(text[authorityEnd...])
         if let question = rest.firstIndex(of: "?") {
             let path = rest[...question]
-            let query = rest[rest.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            let query = rest[rest.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map
+            { pair -> String in
                 pair.lowercased().hasPrefix("password=") ? "password=***" : String(pair)
             }
             rest = path + query.joined(separator: "&")
@@ -83,23 +84,35 @@ public struct PostgresConnectionString: Sendable, Hashable, CustomStringConverti
             let key = text[keyStart..<index]
             result += key
             // optional spaces and '='
-            while index < text.endIndex, text[index] == " " { result.append(" "); index = text.index(after: index) }
+            while index < text.endIndex, text[index] == " " {
+                result.append(" ")
+                index = text.index(after: index)
+            }
             guard index < text.endIndex, text[index] == "=" else { continue }
             result.append("=")
             index = text.index(after: index)
-            while index < text.endIndex, text[index] == " " { result.append(" "); index = text.index(after: index) }
+            while index < text.endIndex, text[index] == " " {
+                result.append(" ")
+                index = text.index(after: index)
+            }
             // value: quoted ('…' with \' and \\ escapes) or up to whitespace
             let valueStart = index
             if index < text.endIndex, text[index] == "'" {
                 index = text.index(after: index)
                 while index < text.endIndex, text[index] != "'" {
-                    if text[index] == "\\" { index = text.index(after: index); if index == text.endIndex { break } }
+                    if text[index] == "\\" {
+                        index = text.index(after: index)
+                        if index == text.endIndex { break }
+                    }
                     index = text.index(after: index)
                 }
                 if index < text.endIndex { index = text.index(after: index) }
             } else {
                 while index < text.endIndex, text[index] != " ", text[index] != "\t", text[index] != "\n" {
-                    if text[index] == "\\" { index = text.index(after: index); if index == text.endIndex { break } }
+                    if text[index] == "\\" {
+                        index = text.index(after: index)
+                        if index == text.endIndex { break }
+                    }
                     index = text.index(after: index)
                 }
             }

@@ -52,7 +52,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     /// Creates a source; nothing connects until ``open()`` (or ``status()``).
     /// - Throws: ``PostgresError`` (`invalidConfiguration`) naming a setting that cannot work.
-    public init(configuration: Configuration, logger: Logger = Logger(label: "outbox-relay.postgres")) throws(PostgresError) {
+    public init(
+        configuration: Configuration,
+        logger: Logger = Logger(label: "outbox-relay.postgres")
+    ) throws(PostgresError) {
         try configuration.validate()
         self.configuration = configuration
         self.flavour = configuration.flavour
@@ -60,9 +63,16 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         self.logger = logger
         self.executor = DedicatedThreadExecutor(name: "outbox-relay.postgres")
         self.listener = configuration.notifyChannel.map {
-            PostgresNotificationListener(connection: configuration.connection, applicationName: configuration.applicationName, channel: $0, logger: logger)
+            PostgresNotificationListener(
+                connection: configuration.connection,
+                applicationName: configuration.applicationName,
+                channel: $0,
+                logger: logger
+            )
         }
-        self.writer = configuration.writeConnection == .separate ? PostgresRowWriter(configuration: configuration, logger: logger) : nil
+        self.writer =
+            configuration.writeConnection == .separate
+            ? PostgresRowWriter(configuration: configuration, logger: logger) : nil
     }
 
     deinit {
@@ -90,7 +100,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         if let listener {
             try await listener.start()
         }
-        logger.info("postgres: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)")
+        logger.info(
+            "postgres: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)"
+        )
     }
 
     /// Reads up to `limit` undelivered rows in relay order after `cursor`.
@@ -224,7 +236,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     /// Runs `body` on a usable connection; on a lost connection, reconnects and retries once.
-    private func withConnection<T>(requiringLock: Bool = true, _ body: (PostgresConnection) throws -> T) async throws -> T {
+    private func withConnection<T>(
+        requiringLock: Bool = true,
+        _ body: (PostgresConnection) throws -> T
+    ) async throws -> T {
         var retried = false
         while true {
             let connection = try await usableConnection(requiringLock: requiringLock)
@@ -247,9 +262,16 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     private func inspectTable(_ connection: PostgresConnection) throws(PostgresError) {
         let configuredTable = configuration.table
-        let found = try connection.execute("SELECT to_regclass($1)::oid::text, current_setting('search_path')", [configuredTable.quoted(for: .postgres)])
+        let found = try connection.execute(
+            "SELECT to_regclass($1)::oid::text, current_setting('search_path')",
+            [configuredTable.quoted(for: .postgres)]
+        )
         guard let oidText = found.string(0, 0), let oid = UInt32(oidText) else {
-            throw PostgresError(code: .missingTable, message: "the table \(configuredTable) does not exist (search_path: \(found.string(0, 1) ?? "?")); create it (see `outbox-relay schema`) or set source.table")
+            throw PostgresError(
+                code: .missingTable,
+                message:
+                    "the table \(configuredTable) does not exist (search_path: \(found.string(0, 1) ?? "?")); create it (see `outbox-relay schema`) or set source.table"
+            )
         }
         let columns = try connection.execute(
             "SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
@@ -263,28 +285,44 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             names.append(name)
         }
         let c = configuration.columns
-        let required: [(key: String, name: String)] = configuration.flavour == .outbox
+        let required: [(key: String, name: String)] =
+            configuration.flavour == .outbox
             ? [("id", c.id), ("payload", c.payload), ("consumed", c.consumed)]
-            : [("id", c.id), ("payload", c.payload), ("time_of_recording", c.timeOfRecording), ("dispatched", c.dispatched), ("time_of_dispatching", c.timeOfDispatching)]
+            : [
+                ("id", c.id), ("payload", c.payload), ("time_of_recording", c.timeOfRecording),
+                ("dispatched", c.dispatched), ("time_of_dispatching", c.timeOfDispatching),
+            ]
         for column in required where types[column.name] == nil {
             throw PostgresError(
                 code: .missingColumn,
-                message: "the table \(configuredTable) has no column \"\(column.name)\" (source.columns.\(column.key)); its columns are: \(names.joined(separator: ", "))"
+                message:
+                    "the table \(configuredTable) has no column \"\(column.name)\" (source.columns.\(column.key)); its columns are: \(names.joined(separator: ", "))"
             )
         }
         let payloadType = types[c.payload]!
         guard ["json", "jsonb", "text", "character varying", "character"].contains(payloadType) else {
-            throw PostgresError(code: .invalidConfiguration, message: "the column \(configuredTable).\(c.payload) is \(payloadType); expected json, jsonb, text or varchar")
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message:
+                    "the column \(configuredTable).\(c.payload) is \(payloadType); expected json, jsonb, text or varchar"
+            )
         }
         let idType = types[c.id]!
         if configuration.flavour == .outbox, !["bigint", "integer", "smallint"].contains(idType) {
-            throw PostgresError(code: .invalidConfiguration, message: "the column \(configuredTable).\(c.id) is \(idType); the outbox flavour needs an integer id (is the table a dispatcher-flavour table?)")
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message:
+                    "the column \(configuredTable).\(c.id) is \(idType); the outbox flavour needs an integer id (is the table a dispatcher-flavour table?)"
+            )
         }
         var withoutZone = true
         if configuration.flavour == .dispatcher {
             let timeType = types[c.timeOfRecording]!
             guard timeType.hasPrefix("timestamp") else {
-                throw PostgresError(code: .invalidConfiguration, message: "the column \(configuredTable).\(c.timeOfRecording) is \(timeType); expected timestamp(6)")
+                throw PostgresError(
+                    code: .invalidConfiguration,
+                    message: "the column \(configuredTable).\(c.timeOfRecording) is \(timeType); expected timestamp(6)"
+                )
             }
             withoutZone = timeType == "timestamp without time zone"
         }
@@ -296,9 +334,15 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         var missing: [String] = []
         if privileges.string(0, 0) != "t" { missing.append("SELECT") }
         if configuration.afterDelivery == .mark, privileges.string(0, 1) != "t" { missing.append("UPDATE") }
-        if configuration.afterDelivery == .delete || configuration.retention != nil, privileges.string(0, 2) != "t" { missing.append("DELETE") }
+        if configuration.afterDelivery == .delete || configuration.retention != nil, privileges.string(0, 2) != "t" {
+            missing.append("DELETE")
+        }
         if !missing.isEmpty {
-            throw PostgresError(code: .permissionDenied, message: "the user \(user) lacks \(missing.joined(separator: ", ")) on \(configuredTable); GRANT \(missing.joined(separator: ", ")) ON \(configuredTable.quoted(for: .postgres)) TO \(user)")
+            throw PostgresError(
+                code: .permissionDenied,
+                message:
+                    "the user \(user) lacks \(missing.joined(separator: ", ")) on \(configuredTable); GRANT \(missing.joined(separator: ", ")) ON \(configuredTable.quoted(for: .postgres)) TO \(user)"
+            )
         }
         let info = PostgresTableInfo(oid: oid, idType: idType, timesWithoutZone: withoutZone)
         tableInfo = info
@@ -311,10 +355,17 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         let deadLetters = configuration.effectiveDeadLetterTable
         let found = try connection.execute("SELECT to_regclass($1)::oid::text", [deadLetters.quoted(for: .postgres)])
         if let oid = found.string(0, 0) {
-            let privilege = try connection.execute("SELECT has_table_privilege($1::oid, 'INSERT'), current_user::text", [oid])
+            let privilege = try connection.execute(
+                "SELECT has_table_privilege($1::oid, 'INSERT'), current_user::text",
+                [oid]
+            )
             if privilege.string(0, 0) != "t" {
                 let user = privilege.string(0, 1) ?? "?"
-                throw PostgresError(code: .permissionDenied, message: "the user \(user) lacks INSERT on the dead-letter table \(deadLetters); GRANT INSERT ON \(deadLetters.quoted(for: .postgres)) TO \(user) (and USAGE on its id sequence)")
+                throw PostgresError(
+                    code: .permissionDenied,
+                    message:
+                        "the user \(user) lacks INSERT on the dead-letter table \(deadLetters); GRANT INSERT ON \(deadLetters.quoted(for: .postgres)) TO \(user) (and USAGE on its id sequence)"
+                )
             }
             return
         }
@@ -322,14 +373,22 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         // reports a unique violation): serialise creation with a transaction-level advisory lock.
         do {
             try connection.execute("BEGIN")
-            try connection.execute("SELECT pg_advisory_xact_lock(\(PostgresTableInfo.lockNamespace), hashtext($1))", [deadLetters.quoted(for: .postgres)])
+            try connection.execute(
+                "SELECT pg_advisory_xact_lock(\(PostgresTableInfo.lockNamespace), hashtext($1))",
+                [deadLetters.quoted(for: .postgres)]
+            )
             try connection.execute(PostgresSchema.deadLetterTable(deadLetters))
             try connection.execute("COMMIT")
         } catch {
             if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
             switch (error.code, error.sqlState) {
             case (.permissionDenied, _):
-                throw PostgresError(code: .permissionDenied, sqlState: error.sqlState, message: "cannot create the dead-letter table \(deadLetters): \(error.message); create it with `outbox-relay schema` as an owner, or set source.dead_letter_table")
+                throw PostgresError(
+                    code: .permissionDenied,
+                    sqlState: error.sqlState,
+                    message:
+                        "cannot create the dead-letter table \(deadLetters): \(error.message); create it with `outbox-relay schema` as an owner, or set source.dead_letter_table"
+                )
             case (_, "23505"?), (_, "42P07"?):
                 return  // another relay created it at the same moment
             default:
@@ -341,14 +400,21 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     // MARK: - Reading
 
-    private func fetchRows(_ connection: PostgresConnection, limit: Int, after cursor: OutboxCursor?) throws(PostgresError) -> [OutboxRow] {
+    private func fetchRows(
+        _ connection: PostgresConnection,
+        limit: Int,
+        after cursor: OutboxCursor?
+    ) throws(PostgresError) -> [OutboxRow] {
         let statements = self.statements!
         switch configuration.flavour {
         case .outbox:
             let result: PostgresResult
             if let cursor {
                 guard case .integer(let id) = cursor.id else {
-                    throw PostgresError(code: .unexpectedResult, message: "an outbox-flavour cursor needs an integer id, got \(cursor.id)")
+                    throw PostgresError(
+                        code: .unexpectedResult,
+                        message: "an outbox-flavour cursor needs an integer id, got \(cursor.id)"
+                    )
                 }
                 try connection.prepare("outbox_relay_fetch_after", statements.fetchAfter)
                 result = try connection.executePrepared("outbox_relay_fetch_after", [String(id), String(limit)])
@@ -361,7 +427,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             rows.reserveCapacity(count)
             for row in 0..<count {
                 guard let id = result.int64(row, 0) else {
-                    throw PostgresError(code: .unexpectedResult, message: "row \(row) of \(table) has a NULL or non-integer id")
+                    throw PostgresError(
+                        code: .unexpectedResult,
+                        message: "row \(row) of \(table) has a NULL or non-integer id"
+                    )
                 }
                 rows.append(OutboxRow(id: .integer(id), payload: result.bytes(row, 1)))
             }
@@ -370,10 +439,16 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             let result: PostgresResult
             if let cursor {
                 guard let time = cursor.timeOfRecording else {
-                    throw PostgresError(code: .unexpectedResult, message: "a dispatcher-flavour cursor needs a time_of_recording")
+                    throw PostgresError(
+                        code: .unexpectedResult,
+                        message: "a dispatcher-flavour cursor needs a time_of_recording"
+                    )
                 }
                 try connection.prepare("outbox_relay_fetch_after", statements.fetchAfter)
-                result = try connection.executePrepared("outbox_relay_fetch_after", [time, cursor.id.description, String(limit + 1)])
+                result = try connection.executePrepared(
+                    "outbox_relay_fetch_after",
+                    [time, cursor.id.description, String(limit + 1)]
+                )
             } else {
                 try connection.prepare("outbox_relay_fetch_first", statements.fetchFirst)
                 result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit + 1)])
@@ -382,7 +457,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             if result.rowCount > limit, result.string(limit, 2) == rows.last?.timeOfRecording, let last = rows.last {
                 // The batch ends inside a tie group: read the rest of it (bounded).
                 try connection.prepare("outbox_relay_fetch_tie_group", statements.fetchTieGroup!)
-                let rest = try connection.executePrepared("outbox_relay_fetch_tie_group", [last.timeOfRecording, last.id.description, String(Self.tieGroupLimit(limit))])
+                let rest = try connection.executePrepared(
+                    "outbox_relay_fetch_tie_group",
+                    [last.timeOfRecording, last.id.description, String(Self.tieGroupLimit(limit))]
+                )
                 rows.append(contentsOf: Self.dispatcherRows(rest, limit: Self.tieGroupLimit(limit)))
             }
             return rows
@@ -397,7 +475,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         var rows: [OutboxRow] = []
         rows.reserveCapacity(count)
         for row in 0..<count {
-            rows.append(OutboxRow(id: .text(result.string(row, 0) ?? ""), payload: result.bytes(row, 1), timeOfRecording: result.string(row, 2)))
+            rows.append(
+                OutboxRow(
+                    id: .text(result.string(row, 0) ?? ""),
+                    payload: result.bytes(row, 1),
+                    timeOfRecording: result.string(row, 2)
+                )
+            )
         }
         return rows
     }
@@ -428,7 +512,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         }
         var deadLetters = 0
         let deadLetterTable = configuration.effectiveDeadLetterTable
-        if try connection.execute("SELECT to_regclass($1)::oid::text", [deadLetterTable.quoted(for: .postgres)]).string(0, 0) != nil {
+        if try connection.execute("SELECT to_regclass($1)::oid::text", [deadLetterTable.quoted(for: .postgres)]).string(
+            0,
+            0
+        ) != nil {
             deadLetters = Int(try connection.execute(statements.countDeadLetters, [table]).string(0, 0) ?? "0") ?? 0
         }
         let holder = configuration.lock.mode == .advisory ? try lockHolder(connection) : nil
@@ -437,7 +524,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     private func lockHolder(_ connection: PostgresConnection) throws(PostgresError) -> String? {
         guard let info = tableInfo, let statements else { return nil }
-        let result = try connection.execute(statements.lockHolder, [String(PostgresTableInfo.lockNamespace), String(info.oid)])
+        let result = try connection.execute(
+            statements.lockHolder,
+            [String(PostgresTableInfo.lockNamespace), String(info.oid)]
+        )
         guard result.rowCount > 0 else { return nil }
         let pid = result.string(0, 0) ?? "?"
         let name = result.string(0, 1) ?? ""

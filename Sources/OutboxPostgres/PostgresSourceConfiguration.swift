@@ -1,4 +1,5 @@
 import OutboxRelay
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -88,7 +89,13 @@ extension PostgresSource {
             public var interval: Duration
 
             /// Creates retention settings.
-            public init(maximumAge: Duration? = nil, keepNewest: Int? = nil, batchSize: Int = 1000, maximumBatchesPerRun: Int = 10, interval: Duration = .seconds(60)) {
+            public init(
+                maximumAge: Duration? = nil,
+                keepNewest: Int? = nil,
+                batchSize: Int = 1000,
+                maximumBatchesPerRun: Int = 10,
+                interval: Duration = .seconds(60)
+            ) {
                 self.maximumAge = maximumAge
                 self.keepNewest = keepNewest
                 self.batchSize = batchSize
@@ -108,7 +115,11 @@ extension PostgresSource {
             public var maximumTime: Duration
 
             /// Creates reconnect settings.
-            public init(initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5), maximumTime: Duration = .seconds(30)) {
+            public init(
+                initialDelay: Duration = .milliseconds(100),
+                maximumDelay: Duration = .seconds(5),
+                maximumTime: Duration = .seconds(30)
+            ) {
                 self.initialDelay = initialDelay
                 self.maximumDelay = maximumDelay
                 self.maximumTime = maximumTime
@@ -183,7 +194,8 @@ extension PostgresSource {
             self.columns = columns
             self.afterDelivery = afterDelivery
             self.statementTimeout = statementTimeout
-            self.deadLetterTable = try deadLetterTable.map { name throws(SQLIdentifierError) in try SQLIdentifier(name) }
+            self.deadLetterTable = try deadLetterTable.map { name throws(SQLIdentifierError) in try SQLIdentifier(name)
+            }
             self.notifyChannel = notifyChannel
             self.lock = lock
             self.retention = retention
@@ -211,10 +223,18 @@ extension PostgresSource {
         /// Checks names and combinations that cannot work.
         /// - Throws: ``PostgresError`` (`invalidConfiguration`) naming the setting.
         public func validate() throws(PostgresError) {
-            let names = flavour == .outbox
-                ? [("columns.id", columns.id), ("columns.payload", columns.payload), ("columns.consumed", columns.consumed)]
-                : [("columns.id", columns.id), ("columns.payload", columns.payload), ("columns.time_of_recording", columns.timeOfRecording),
-                   ("columns.dispatched", columns.dispatched), ("columns.time_of_dispatching", columns.timeOfDispatching)]
+            let names =
+                flavour == .outbox
+                ? [
+                    ("columns.id", columns.id), ("columns.payload", columns.payload),
+                    ("columns.consumed", columns.consumed),
+                ]
+                : [
+                    ("columns.id", columns.id), ("columns.payload", columns.payload),
+                    ("columns.time_of_recording", columns.timeOfRecording),
+                    ("columns.dispatched", columns.dispatched),
+                    ("columns.time_of_dispatching", columns.timeOfDispatching),
+                ]
             for (key, name) in names {
                 do { _ = try SQLIdentifier(name, allowsSchema: false) } catch {
                     throw PostgresError(code: .invalidConfiguration, message: "\(key): \(error)")
@@ -228,16 +248,29 @@ extension PostgresSource {
             if let retention {
                 switch flavour {
                 case .dispatcher where retention.maximumAge == nil:
-                    throw PostgresError(code: .invalidConfiguration, message: "retention: dispatcher tables are cleaned by age; set retention.max_age")
+                    throw PostgresError(
+                        code: .invalidConfiguration,
+                        message: "retention: dispatcher tables are cleaned by age; set retention.max_age"
+                    )
                 case .outbox where retention.maximumAge != nil:
-                    throw PostgresError(code: .invalidConfiguration, message: "retention.max_age: outbox tables have no time column; use retention.keep (the number of newest consumed rows to keep)")
+                    throw PostgresError(
+                        code: .invalidConfiguration,
+                        message:
+                            "retention.max_age: outbox tables have no time column; use retention.keep (the number of newest consumed rows to keep)"
+                    )
                 case .outbox where retention.keepNewest == nil:
-                    throw PostgresError(code: .invalidConfiguration, message: "retention: outbox tables are cleaned by count; set retention.keep")
+                    throw PostgresError(
+                        code: .invalidConfiguration,
+                        message: "retention: outbox tables are cleaned by count; set retention.keep"
+                    )
                 default:
                     break
                 }
                 if retention.batchSize < 1 || retention.maximumBatchesPerRun < 1 || (retention.keepNewest ?? 0) < 0 {
-                    throw PostgresError(code: .invalidConfiguration, message: "retention: batch_size and max_batches_per_run must be at least 1, keep at least 0")
+                    throw PostgresError(
+                        code: .invalidConfiguration,
+                        message: "retention: batch_size and max_batches_per_run must be at least 1, keep at least 0"
+                    )
                 }
             }
             if completeChunkSize < 1 {

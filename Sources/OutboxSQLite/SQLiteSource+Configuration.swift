@@ -50,7 +50,8 @@ extension SQLiteSource {
                     default:
                         throw SQLiteError(
                             code: .missingColumn,
-                            message: "unknown column role \"\(role)\"; use id, payload, consumed, dispatched, time_of_recording or time_of_dispatching"
+                            message:
+                                "unknown column role \"\(role)\"; use id, payload, consumed, dispatched, time_of_recording or time_of_dispatching"
                         )
                     }
                 }

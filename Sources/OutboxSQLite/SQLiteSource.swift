@@ -66,11 +66,19 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     public func open() async throws {
         let connection = try connect(create: false)
         journalMode = try? connection.query("PRAGMA journal_mode=WAL") { $0.text(at: 0) }.first ?? nil
-        try checkColumns(of: configuration.table, in: connection, expected: configuration.columns.used(by: flavour), what: "outbox table")
+        try checkColumns(
+            of: configuration.table,
+            in: connection,
+            expected: configuration.columns.used(by: flavour),
+            what: "outbox table"
+        )
         try connection.execute(OutboxSchema.deadLetterTable(dialect: .sqlite, table: configuration.deadLetterTable))
         try checkColumns(
-            of: configuration.deadLetterTable, in: connection,
-            expected: OutboxSchema.deadLetterColumns.map { (role: "dead-letter column", name: try! SQLIdentifier($0, allowsSchema: false)) },
+            of: configuration.deadLetterTable,
+            in: connection,
+            expected: OutboxSchema.deadLetterColumns.map {
+                (role: "dead-letter column", name: try! SQLIdentifier($0, allowsSchema: false))
+            },
             what: "dead-letter table"
         )
         // Prepare now, so a problem shows at startup rather than at the first batch.
@@ -98,7 +106,10 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             try statement.bind(Int64(limit), at: 2)
         case (.outbox, let cursor?):
             guard case .integer(let id) = cursor.id else {
-                throw SQLiteError(code: .invalidCursor, message: "the outbox flavour orders by an integer id, got the cursor \(cursor.id)")
+                throw SQLiteError(
+                    code: .invalidCursor,
+                    message: "the outbox flavour orders by an integer id, got the cursor \(cursor.id)"
+                )
             }
             statement = try connection.statement(queries.fetchFirst)
             try statement.bind(id, at: 1)
@@ -108,7 +119,11 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             try statement.bind(Int64(limit), at: 1)
         case (.dispatcher, let cursor?):
             guard let time = cursor.timeOfRecording else {
-                throw SQLiteError(code: .invalidCursor, message: "the dispatcher flavour orders by (time_of_recording, id), got a cursor without time_of_recording")
+                throw SQLiteError(
+                    code: .invalidCursor,
+                    message:
+                        "the dispatcher flavour orders by (time_of_recording, id), got a cursor without time_of_recording"
+                )
             }
             statement = try connection.statement(queries.fetchAfterDispatcher)
             try statement.bind(time, at: 1)
@@ -125,7 +140,13 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             }
         case .dispatcher:
             while try statement.step() {
-                rows.append(OutboxRow(id: .text(statement.text(at: 0) ?? ""), payload: statement.bytes(at: 1), timeOfRecording: statement.text(at: 2)))
+                rows.append(
+                    OutboxRow(
+                        id: .text(statement.text(at: 0) ?? ""),
+                        payload: statement.bytes(at: 1),
+                        timeOfRecording: statement.text(at: 2)
+                    )
+                )
             }
         }
         return rows
@@ -205,9 +226,18 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     /// ``open()`` and never writes (the dead-letter count is 0 when that table does not exist).
     /// - Throws: ``SQLiteError`` (missing file or table).
     public func status() async throws -> OutboxStatus {
-        let connection = try SQLiteConnection(path: configuration.path, create: false, busyTimeout: configuration.busyTimeout)
+        let connection = try SQLiteConnection(
+            path: configuration.path,
+            create: false,
+            busyTimeout: configuration.busyTimeout
+        )
         defer { connection.close() }
-        try checkColumns(of: configuration.table, in: connection, expected: configuration.columns.used(by: flavour), what: "outbox table")
+        try checkColumns(
+            of: configuration.table,
+            in: connection,
+            expected: configuration.columns.used(by: flavour),
+            what: "outbox table"
+        )
         let backlog = try connection.query(queries.countUndelivered) { $0.int64(at: 0) }.first ?? 0
         var recordedAt: Timestamp?
         switch flavour {
@@ -217,19 +247,28 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             }
         case .outbox:
             if let payload = try connection.query(queries.oldestUndelivered, read: { $0.bytes(at: 0) }).first {
-                recordedAt = try? EnvelopeDecoder(table: table).decode(OutboxRow(id: .integer(0), payload: payload)).timeOfRecording
+                recordedAt = try? EnvelopeDecoder(table: table).decode(OutboxRow(id: .integer(0), payload: payload))
+                    .timeOfRecording
             }
         }
         var deadLetters: Int64 = 0
-        let deadLetterTableExists = try !connection.query(SQLiteOutboxQueries.tableInfo(configuration.deadLetterTable)) { $0.text(at: 1) }.isEmpty
+        let deadLetterTableExists = try !connection.query(SQLiteOutboxQueries.tableInfo(configuration.deadLetterTable))
+        { $0.text(at: 1) }.isEmpty
         if deadLetterTableExists {
             let statement = try connection.prepare(queries.countDeadLetters)
             defer { statement.finalize() }
             try statement.bind(table, at: 1)
             if try statement.step() { deadLetters = statement.int64(at: 0) }
         }
-        let age = recordedAt.map { Duration.microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - $0.microsecondsSinceEpoch)) }
-        return OutboxStatus(backlog: Int(backlog), oldestUndeliveredAge: age, deadLetters: Int(deadLetters), lockHolder: nil)
+        let age = recordedAt.map {
+            Duration.microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - $0.microsecondsSinceEpoch))
+        }
+        return OutboxStatus(
+            backlog: Int(backlog),
+            oldestUndeliveredAge: age,
+            deadLetters: Int(deadLetters),
+            lockHolder: nil
+        )
     }
 
     // MARK: Demo and test conveniences
@@ -292,14 +331,21 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
 
     private func connect(create: Bool) throws(SQLiteError) -> SQLiteConnection {
         if let connection { return connection }
-        let connection = try SQLiteConnection(path: configuration.path, create: create, busyTimeout: configuration.busyTimeout)
+        let connection = try SQLiteConnection(
+            path: configuration.path,
+            create: create,
+            busyTimeout: configuration.busyTimeout
+        )
         self.connection = connection
         return connection
     }
 
     private func requireOpen() throws(SQLiteError) -> SQLiteConnection {
         guard isOpen, let connection else {
-            throw SQLiteError(code: .notOpen, message: "the SQLite source for \(configuration.path) is not open; call open() first")
+            throw SQLiteError(
+                code: .notOpen,
+                message: "the SQLite source for \(configuration.path) is not open; call open() first"
+            )
         }
         return connection
     }
@@ -311,34 +357,42 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     }
 
     private func checkColumns(
-        of table: SQLIdentifier, in connection: SQLiteConnection,
-        expected: [(role: String, name: SQLIdentifier)], what: String
+        of table: SQLIdentifier,
+        in connection: SQLiteConnection,
+        expected: [(role: String, name: SQLIdentifier)],
+        what: String
     ) throws(SQLiteError) {
         let sql = SQLiteOutboxQueries.tableInfo(table)
         let names: [String]
         do {
             names = try connection.query(sql) { $0.text(at: 1) ?? "" }
-        } catch where table.schema != nil && error.message.contains("unknown database") {
+        } catch  where table.schema != nil && error.message.contains("unknown database") {
             throw SQLiteError(
                 code: .missingTable,
-                message: "the \(what) \"\(table)\" names the schema \"\(table.schema!)\", which is not a database of \(configuration.path) (main, temp); check source.table",
-                sql: sql, resultCode: error.resultCode
+                message:
+                    "the \(what) \"\(table)\" names the schema \"\(table.schema!)\", which is not a database of \(configuration.path) (main, temp); check source.table",
+                sql: sql,
+                resultCode: error.resultCode
             )
         }
         guard !names.isEmpty else {
             throw SQLiteError(
                 code: .missingTable,
-                message: "the \(what) \"\(table)\" does not exist in \(configuration.path) (flavour \(flavour)); check source.table, or create it with OutboxSchema's SQLite DDL",
+                message:
+                    "the \(what) \"\(table)\" does not exist in \(configuration.path) (flavour \(flavour)); check source.table, or create it with OutboxSchema's SQLite DDL",
                 sql: sql
             )
         }
         let present = Set(names.map { $0.lowercased() })
         let missing = expected.filter { !present.contains($0.name.name.lowercased()) }
         guard missing.isEmpty else {
-            let list = missing.map { "\"\($0.name)\"" + ($0.role == $0.name.name || $0.role.contains(" ") ? "" : " (\($0.role))") }.joined(separator: ", ")
+            let list = missing.map {
+                "\"\($0.name)\"" + ($0.role == $0.name.name || $0.role.contains(" ") ? "" : " (\($0.role))")
+            }.joined(separator: ", ")
             throw SQLiteError(
                 code: .missingColumn,
-                message: "the \(what) \"\(table)\" in \(configuration.path) has no column \(list); it has: \(names.joined(separator: ", ")). Set source.columns if the application renamed it",
+                message:
+                    "the \(what) \"\(table)\" in \(configuration.path) has no column \(list); it has: \(names.joined(separator: ", ")). Set source.columns if the application renamed it",
                 sql: sql
             )
         }

@@ -6,15 +6,30 @@ import Testing
 
 /// The transport driven by the real ``RelayEngine`` (retries, dead letters, fan-out) against
 /// real local servers.
-@Suite("WebhookTransport through the RelayEngine", .enabled(if: TestEnvironment.serverTestsEnabled, TestEnvironment.serverSkipMessage))
+@Suite(
+    "WebhookTransport through the RelayEngine",
+    .enabled(if: TestEnvironment.serverTestsEnabled, TestEnvironment.serverSkipMessage)
+)
 struct WebhookEngineTests {
-    static func engine(source: InMemoryOutboxSource, transports: [WebhookTransport], retry: RetryPolicy, overrides: [String: RetryPolicy] = [:]) throws -> RelayEngine {
+    static func engine(
+        source: InMemoryOutboxSource,
+        transports: [WebhookTransport],
+        retry: RetryPolicy,
+        overrides: [String: RetryPolicy] = [:]
+    ) throws -> RelayEngine {
         let routing = try RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: transports.map(\.name))])
         var logger = Logger(label: "webhook-engine-test")
         logger.logLevel = .error
         return try RelayEngine(
-            source: source, transports: transports, routing: routing,
-            configuration: .init(batchSize: 50, retry: retry, retryOverrides: overrides, idlePollInterval: .milliseconds(5) ... .milliseconds(20)),
+            source: source,
+            transports: transports,
+            routing: routing,
+            configuration: .init(
+                batchSize: 50,
+                retry: retry,
+                retryOverrides: overrides,
+                idlePollInterval: .milliseconds(5) ... .milliseconds(20)
+            ),
             logger: logger
         )
     }
@@ -34,7 +49,8 @@ struct WebhookEngineTests {
         let message = try TestMessages.make(row: 1)
         let source = InMemoryOutboxSource(messages: [message])
         let engine = try Self.engine(
-            source: source, transports: [try Self.transport("hook", server.url("/flaky/2"))],
+            source: source,
+            transports: [try Self.transport("hook", server.url("/flaky/2"))],
             retry: RetryPolicy(initialDelay: .milliseconds(20), maximumAttempts: 5)
         )
         let summary = try await engine.drain()
@@ -53,7 +69,8 @@ struct WebhookEngineTests {
         defer { server.stop() }
         let source = InMemoryOutboxSource(messages: [try TestMessages.make(row: 1)])
         let engine = try Self.engine(
-            source: source, transports: [try Self.transport("hook", server.url("/retry-after/2"))],
+            source: source,
+            transports: [try Self.transport("hook", server.url("/retry-after/2"))],
             retry: RetryPolicy(initialDelay: .milliseconds(10), jitter: 0, maximumAttempts: 5)
         )
         let summary = try await engine.drain()
@@ -69,10 +86,13 @@ struct WebhookEngineTests {
     func goneDeadLetters() async throws {
         let server = try await WebhookTestServer()
         defer { server.stop() }
-        let messages = try (1...5).map { try TestMessages.make(row: Int64($0), aggregate: "agg-\($0 % 2)", version: Int64($0)) }
+        let messages = try (1...5).map {
+            try TestMessages.make(row: Int64($0), aggregate: "agg-\($0 % 2)", version: Int64($0))
+        }
         let source = InMemoryOutboxSource(messages: messages)
         let engine = try Self.engine(
-            source: source, transports: [try Self.transport("gone", server.url("/status/410"))],
+            source: source,
+            transports: [try Self.transport("gone", server.url("/status/410"))],
             retry: RetryPolicy(initialDelay: .milliseconds(10), maximumAttempts: 3)
         )
         _ = try await engine.drain()
@@ -83,10 +103,15 @@ struct WebhookEngineTests {
         #expect(server.requests().count <= 2)
     }
 
-    @Test("two endpoints, one down: the healthy one receives every fixture message in aggregate order",
-          .enabled(if: TestEnvironment.fixtureTestsEnabled, TestEnvironment.fixtureSkipMessage))
+    @Test(
+        "two endpoints, one down: the healthy one receives every fixture message in aggregate order",
+        .enabled(if: TestEnvironment.fixtureTestsEnabled, TestEnvironment.fixtureSkipMessage)
+    )
     func oneEndpointDown() async throws {
-        try #require(TestEnvironment.fixturesPresent, "CI=true but the EventSauce fixtures are missing at \(TestEnvironment.fixtures)")
+        try #require(
+            TestEnvironment.fixturesPresent,
+            "CI=true but the EventSauce fixtures are missing at \(TestEnvironment.fixtures)"
+        )
         let server = try await WebhookTestServer(secrets: [WebhookTransportTests.secret])
         defer { server.stop() }
         let rows = try TestMessages.fixtureRows()
@@ -96,9 +121,16 @@ struct WebhookEngineTests {
         let up = try Self.transport("up", server.url("/ok"), secrets: [WebhookTransportTests.secret])
         let down = try Self.transport("down", "http://127.0.0.1:\(try FreePort.reserve())/hook")
         let engine = try Self.engine(
-            source: source, transports: [up, down],
+            source: source,
+            transports: [up, down],
             retry: RetryPolicy(initialDelay: .milliseconds(10), maximumAttempts: 3),
-            overrides: ["down": RetryPolicy(initialDelay: .milliseconds(10), maximumDelay: .milliseconds(50), maximumAttempts: 3)]
+            overrides: [
+                "down": RetryPolicy(
+                    initialDelay: .milliseconds(10),
+                    maximumDelay: .milliseconds(50),
+                    maximumAttempts: 3
+                )
+            ]
         )
         let clock = ContinuousClock()
         let start = clock.now
@@ -116,7 +148,9 @@ struct WebhookEngineTests {
         #expect(requests.count == messages.count)
         #expect(requests.allSatisfy { $0.signatureValid == true })
         // Bodies are the stored payload column, byte for byte.
-        let stored = Dictionary(uniqueKeysWithValues: messages.map { ($0.eventID, String(decoding: $0.envelope, as: UTF8.self)) })
+        let stored = Dictionary(
+            uniqueKeysWithValues: messages.map { ($0.eventID, String(decoding: $0.envelope, as: UTF8.self)) }
+        )
         #expect(requests.allSatisfy { stored[$0.webhookID] == $0.body })
         // Per aggregate, versions arrive in increasing order.
         let byID = Dictionary(uniqueKeysWithValues: messages.map { ($0.eventID, $0) })
@@ -124,7 +158,10 @@ struct WebhookEngineTests {
         for request in requests {
             guard let message = byID[request.webhookID], let version = message.aggregateRootVersion else { continue }
             let key = message.orderingKey
-            #expect(version > lastVersion[key, default: 0], "aggregate \(key) version \(version) arrived after \(lastVersion[key, default: 0])")
+            #expect(
+                version > lastVersion[key, default: 0],
+                "aggregate \(key) version \(version) arrived after \(lastVersion[key, default: 0])"
+            )
             lastVersion[key] = version
         }
     }

@@ -1,23 +1,33 @@
 import Foundation
 import Logging
-@testable import OutboxHTTP
 import OutboxRelay
 import Testing
 
+@testable import OutboxHTTP
+
 /// The transport against a real HTTP server on 127.0.0.1 (`deliver` called directly).
-@Suite("WebhookTransport against a real local server", .enabled(if: TestEnvironment.serverTestsEnabled, TestEnvironment.serverSkipMessage))
+@Suite(
+    "WebhookTransport against a real local server",
+    .enabled(if: TestEnvironment.serverTestsEnabled, TestEnvironment.serverSkipMessage)
+)
 struct WebhookTransportTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
     /// Loopback tests must allow private networks; everything else keeps its default.
-    static func configuration(_ url: String, _ change: (inout WebhookTransport.Configuration) -> Void = { _ in }) -> WebhookTransport.Configuration {
+    static func configuration(
+        _ url: String,
+        _ change: (inout WebhookTransport.Configuration) -> Void = { _ in }
+    ) -> WebhookTransport.Configuration {
         var configuration = WebhookTransport.Configuration(url: url)
         configuration.network.allowPrivateNetworks = true
         change(&configuration)
         return configuration
     }
 
-    static func transport(_ url: String, _ change: (inout WebhookTransport.Configuration) -> Void = { _ in }) throws -> WebhookTransport {
+    static func transport(
+        _ url: String,
+        _ change: (inout WebhookTransport.Configuration) -> Void = { _ in }
+    ) throws -> WebhookTransport {
         try WebhookTransport(name: "hook", configuration: configuration(url, change))
     }
 
@@ -33,7 +43,9 @@ struct WebhookTransportTests {
         var messages: [OutboxMessage] = []
         for version in 1...8 {
             for aggregate in ["a", "b", "c"] {
-                messages.append(try TestMessages.make(row: Int64(messages.count + 1), aggregate: aggregate, version: Int64(version)))
+                messages.append(
+                    try TestMessages.make(row: Int64(messages.count + 1), aggregate: aggregate, version: Int64(version))
+                )
             }
         }
         let before = Int(Date().timeIntervalSince1970)
@@ -57,7 +69,9 @@ struct WebhookTransportTests {
             #expect(abs(timestamp - before) < 60)
         }
         for aggregate in ["a", "b", "c"] {
-            let versions = requests.compactMap { byID[$0.webhookID] }.filter { $0.aggregateRootID == aggregate }.map { $0.aggregateRootVersion! }
+            let versions = requests.compactMap { byID[$0.webhookID] }.filter { $0.aggregateRootID == aggregate }.map {
+                $0.aggregateRootVersion!
+            }
             #expect(versions == Array(1...8), "arrival order of aggregate \(aggregate)")
         }
     }
@@ -122,13 +136,21 @@ struct WebhookTransportTests {
         await transport.shutdown()
         #expect(results == [.retryable("HTTP 503", retryAfter: .seconds(7))])
         // The engine's policy waits at least that long.
-        let delay = RetryPolicy(initialDelay: .milliseconds(10)).delay(afterAttempt: 1, retryAfter: .seconds(7), random: 0)
+        let delay = RetryPolicy(initialDelay: .milliseconds(10)).delay(
+            afterAttempt: 1,
+            retryAfter: .seconds(7),
+            random: 0
+        )
         #expect(delay >= .seconds(7))
     }
 
     @Test("Retry-After as an HTTP date, capped, or garbage")
     func retryAfterParsing() {
-        let classifier = WebhookResponseClassifier(maximumClientErrorAttempts: 1, maximumRetryAfter: .seconds(3600), timeoutDescription: "")
+        let classifier = WebhookResponseClassifier(
+            maximumClientErrorAttempts: 1,
+            maximumRetryAfter: .seconds(3600),
+            timeoutDescription: ""
+        )
         // Sun, 06 Nov 1994 08:49:37 GMT = 784111777
         #expect(classifier.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_777 - 90) == .seconds(90))
         #expect(classifier.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_777 + 5) == .seconds(0))
@@ -145,7 +167,9 @@ struct WebhookTransportTests {
         let first = await transport.deliver([try TestMessages.make(row: 1, aggregate: "x")])
         #expect(first == [.permanent("endpoint disabled: 410 Gone")])
         #expect(transport.isDisabled)
-        let later = await transport.deliver([try TestMessages.make(row: 2, aggregate: "y"), try TestMessages.make(row: 3, aggregate: "z")])
+        let later = await transport.deliver([
+            try TestMessages.make(row: 2, aggregate: "y"), try TestMessages.make(row: 3, aggregate: "z"),
+        ])
         await transport.shutdown()
         #expect(later == Array(repeating: .permanent("endpoint disabled: 410 Gone"), count: 2))
         #expect(server.requests().count == 1)
@@ -183,11 +207,13 @@ struct WebhookTransportTests {
         var results: [DeliveryResult] = []
         for _ in 0..<3 { results += await lenient.deliver([message]) }
         await lenient.shutdown()
-        #expect(results == [
-            .retryable("HTTP 400 (attempt 1 of 3)", retryAfter: nil),
-            .retryable("HTTP 400 (attempt 2 of 3)", retryAfter: nil),
-            .permanent("HTTP 400 after 3 attempts"),
-        ])
+        #expect(
+            results == [
+                .retryable("HTTP 400 (attempt 1 of 3)", retryAfter: nil),
+                .retryable("HTTP 400 (attempt 2 of 3)", retryAfter: nil),
+                .permanent("HTTP 400 after 3 attempts"),
+            ]
+        )
     }
 
     @Test("redirects are not followed by default, and keep the POST when allowed")
@@ -195,7 +221,11 @@ struct WebhookTransportTests {
         let server = try await WebhookTestServer()
         defer { server.stop() }
         let strict = try Self.transport(server.url("/redirect"))
-        #expect(await strict.deliver([try TestMessages.make(row: 1)]) == [.permanent("HTTP 302 redirect not followed (follow_redirects is off)")])
+        #expect(
+            await strict.deliver([try TestMessages.make(row: 1)]) == [
+                .permanent("HTTP 302 redirect not followed (follow_redirects is off)")
+            ]
+        )
         await strict.shutdown()
         let following = try Self.transport(server.url("/redirect")) { $0.redirects.follow = true }
         let message = try TestMessages.make(row: 2)
@@ -260,8 +290,10 @@ struct WebhookTransportTests {
         #expect(server.requests().count == 1)
     }
 
-    @Test("TLS with a self-signed CA: accepted with ca_file, refused without",
-          .enabled(if: TestEnvironment.tlsTestsEnabled, TestEnvironment.tlsSkipMessage))
+    @Test(
+        "TLS with a self-signed CA: accepted with ca_file, refused without",
+        .enabled(if: TestEnvironment.tlsTestsEnabled, TestEnvironment.tlsSkipMessage)
+    )
     func tlsWithPrivateCA() async throws {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
@@ -291,7 +323,10 @@ struct WebhookTransportTests {
     @Test("https_only refuses http:// URLs")
     func httpsOnly() {
         #expect(throws: WebhookTransportError.self) {
-            try WebhookTransport(name: "hook", configuration: Self.configuration("http://example.com/hook") { $0.tls.httpsOnly = true })
+            try WebhookTransport(
+                name: "hook",
+                configuration: Self.configuration("http://example.com/hook") { $0.tls.httpsOnly = true }
+            )
         }
     }
 
@@ -324,9 +359,15 @@ struct WebhookTransportTests {
 
     @Test("address classification")
     func addressClassification() {
-        let nonPublic = ["127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-                         "::1", "::", "fe80::1", "fd00::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "224.0.0.1"]
-        let publicAddresses = ["93.184.216.34", "1.1.1.1", "172.32.0.1", "192.169.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
+        let nonPublic = [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+            "0.0.0.0",
+            "::1", "::", "fe80::1", "fd00::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
+            "224.0.0.1",
+        ]
+        let publicAddresses = [
+            "93.184.216.34", "1.1.1.1", "172.32.0.1", "192.169.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8",
+        ]
         for text in nonPublic {
             let bytes = PrivateAddressGuard.literal(text)
             #expect(bytes != nil && PrivateAddressGuard.nonPublicReason(bytes!) != nil, "\(text) should be refused")
@@ -349,7 +390,10 @@ struct WebhookTransportTests {
         #expect(!reason.contains("s3cr3tpass") && !reason.contains("t0k3n"))
 
         do {
-            _ = try WebhookTransport(name: "hook", configuration: WebhookTransport.Configuration(url: "ftp://user:s3cr3tpass@example.com/x?token=t0k3n"))
+            _ = try WebhookTransport(
+                name: "hook",
+                configuration: WebhookTransport.Configuration(url: "ftp://user:s3cr3tpass@example.com/x?token=t0k3n")
+            )
             Issue.record("ftp accepted")
         } catch {
             #expect(!error.description.contains("s3cr3tpass") && !error.description.contains("t0k3n"))
@@ -389,7 +433,9 @@ enum FreePort {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
         }
         guard bound else { throw TestServerError(description: "bind() failed") }
         return Int(UInt16(bigEndian: address.sin_port))

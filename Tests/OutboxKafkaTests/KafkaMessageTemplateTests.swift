@@ -1,11 +1,15 @@
 import OutboxRelay
 import Testing
+
 @testable import OutboxKafka
 
 /// Topic and key templates, and how messages become records (no broker needed).
 @Suite("Kafka transport: templates and records")
 struct KafkaMessageTemplateTests {
-    static func message(headers extra: JSONObject = [:], eventType: String = "acme.shop.orders.order_was_placed") throws -> OutboxMessage {
+    static func message(
+        headers extra: JSONObject = [:],
+        eventType: String = "acme.shop.orders.order_was_placed"
+    ) throws -> OutboxMessage {
         var members: [(key: String, value: JSONValue)] = [
             (EventSauceHeader.eventType, .string(eventType)),
             (EventSauceHeader.eventID, .string("e-1")),
@@ -14,7 +18,11 @@ struct KafkaMessageTemplateTests {
             (EventSauceHeader.aggregateRootVersion, .number("3")),
         ]
         members.append(contentsOf: extra.members)
-        return try OutboxMessage(rowID: .integer(1), headers: JSONObject(members), payload: .object(["a": .number("1")]))
+        return try OutboxMessage(
+            rowID: .integer(1),
+            headers: JSONObject(members),
+            payload: .object(["a": .number("1")])
+        )
     }
 
     @Test("placeholders render; substituted characters Kafka rejects become _")
@@ -22,8 +30,15 @@ struct KafkaMessageTemplateTests {
         let template = try KafkaMessageTemplate("events.{aggregate_root_type}.{header.x-tenant}", purpose: .topic)
         let message = try Self.message(headers: ["x-tenant": .string("Beta Tenant/ü")])
         #expect(template.render(message) == "events.acme.shop.orders.order.Beta_Tenant__")
-        #expect(try KafkaMessageTemplate("{event_type}", purpose: .topic).render(message) == "acme.shop.orders.order_was_placed")
-        #expect(try KafkaMessageTemplate("{header.x-count}", purpose: .topic).render(try Self.message(headers: ["x-count": .number("42")])) == "42")
+        #expect(
+            try KafkaMessageTemplate("{event_type}", purpose: .topic).render(message)
+                == "acme.shop.orders.order_was_placed"
+        )
+        #expect(
+            try KafkaMessageTemplate("{header.x-count}", purpose: .topic).render(
+                try Self.message(headers: ["x-count": .number("42")])
+            ) == "42"
+        )
     }
 
     @Test("topics are cut to 249 characters")
@@ -36,7 +51,10 @@ struct KafkaMessageTemplateTests {
 
     @Test("invalid templates are rejected with the setting named")
     func invalidTemplates() throws {
-        for (text, purpose) in [("orders.{nope}", KafkaMessageTemplate.Purpose.topic), ("orders {event_type}", .topic), ("{event_type", .key), ("{aggregate_root_id}", .topic)] {
+        for (text, purpose) in [
+            ("orders.{nope}", KafkaMessageTemplate.Purpose.topic), ("orders {event_type}", .topic),
+            ("{event_type", .key), ("{aggregate_root_id}", .topic),
+        ] {
             let error = #expect(throws: KafkaTransportError.self) { try KafkaMessageTemplate(text, purpose: purpose) }
             #expect(error?.code == .invalidConfiguration)
             #expect(error?.setting == (purpose == .topic ? "topic" : "key"))
@@ -45,7 +63,11 @@ struct KafkaMessageTemplateTests {
 
     @Test("keys render as is; an empty key is a null key")
     func keys() throws {
-        let configuration = KafkaTransport.Configuration(bootstrapServers: ["x:1"], topic: "t", key: "{header.x-tenant}")
+        let configuration = KafkaTransport.Configuration(
+            bootstrapServers: ["x:1"],
+            topic: "t",
+            key: "{header.x-tenant}"
+        )
         let encoder = try KafkaRecordEncoder(configuration: configuration)
         let batch = encoder.encode([try Self.message(headers: ["x-tenant": .string("a b/ü")]), try Self.message()])
         let first = try #require(batch.records[0])
@@ -61,19 +83,35 @@ struct KafkaMessageTemplateTests {
         // Automatic: an envelope value carries the custom headers already; a payload value does not.
         #expect(configuration.headers.custom == nil)
         let automatic = try KafkaRecordEncoder(configuration: configuration).encode([withActor])
-        #expect(!automatic.headers[try #require(automatic.records[0]).headers].contains { String(decoding: automatic.bytes[$0.name], as: UTF8.self) == "x-actor" })
+        #expect(
+            !automatic.headers[try #require(automatic.records[0]).headers].contains {
+                String(decoding: automatic.bytes[$0.name], as: UTF8.self) == "x-actor"
+            }
+        )
         configuration.valueFormat = .payload
         let payload = try KafkaRecordEncoder(configuration: configuration).encode([withActor])
-        #expect(payload.headers[try #require(payload.records[0]).headers].contains { String(decoding: payload.bytes[$0.name], as: UTF8.self) == "x-actor" })
+        #expect(
+            payload.headers[try #require(payload.records[0]).headers].contains {
+                String(decoding: payload.bytes[$0.name], as: UTF8.self) == "x-actor"
+            }
+        )
         configuration.valueFormat = .envelope
         configuration.headers.custom = true
         let encoder = try KafkaRecordEncoder(configuration: configuration)
         let batch = encoder.encode([withActor])
         let record = try #require(batch.records[0])
         let headers = batch.headers[record.headers].map {
-            (String(decoding: batch.bytes[$0.name], as: UTF8.self), String(decoding: batch.bytes[$0.value], as: UTF8.self))
+            (
+                String(decoding: batch.bytes[$0.name], as: UTF8.self),
+                String(decoding: batch.bytes[$0.value], as: UTF8.self)
+            )
         }
-        #expect(headers.map(\.0) == ["event_id", "event_type", "aggregate_root_id", "aggregate_root_type", "aggregate_root_version", "x-actor", "x-source"])
+        #expect(
+            headers.map(\.0) == [
+                "event_id", "event_type", "aggregate_root_id", "aggregate_root_type", "aggregate_root_version",
+                "x-actor", "x-source",
+            ]
+        )
         #expect(headers.first { $0.0 == "x-actor" }?.1 == #"{"id":7}"#)
         #expect(headers.first { $0.0 == "aggregate_root_version" }?.1 == "3")
         #expect(batch.headers[record.headers].allSatisfy { batch.bytes[$0.name.upperBound] == 0 })

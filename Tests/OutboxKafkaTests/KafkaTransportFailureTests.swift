@@ -1,7 +1,8 @@
 import CRdKafka
-@testable import OutboxKafka
 import OutboxRelay
 import Testing
+
+@testable import OutboxKafka
 
 /// Failures against librdkafka's mock cluster: brokers down, oversized messages, fatal errors.
 @Suite("Kafka transport: failures", .serialized)
@@ -9,7 +10,13 @@ struct KafkaTransportFailureTests {
     /// Delivers like the engine's `DestinationDelivery`: batch after batch, each retried until
     /// all of it is delivered; a retry resends, per ordering key, everything from the key's
     /// first undelivered message on. Returns what was delivered and the failures seen.
-    static func drain(_ transport: KafkaTransport, _ messages: [OutboxMessage], batchSize: Int, maximumRounds: Int = 60, between: @Sendable () async -> Void = {}) async -> (delivered: Set<Int>, failures: [String], rounds: Int) {
+    static func drain(
+        _ transport: KafkaTransport,
+        _ messages: [OutboxMessage],
+        batchSize: Int,
+        maximumRounds: Int = 60,
+        between: @Sendable () async -> Void = {}
+    ) async -> (delivered: Set<Int>, failures: [String], rounds: Int) {
         var delivered = Set<Int>()
         var failures: [String] = []
         var rounds = 0
@@ -48,7 +55,9 @@ struct KafkaTransportFailureTests {
         let topic = KafkaTestSupport.topicName("down")
         try cluster.createTopic(topic, partitions: 6, replicationFactor: 3)
         // Broker 1 leads partitions 0–2, broker 2 leads 3–5.
-        for partition in Int32(0)..<6 { cluster.setPartitionLeader(topic, partition: partition, broker: partition < 3 ? 1 : 2) }
+        for partition in Int32(0)..<6 {
+            cluster.setPartitionLeader(topic, partition: partition, broker: partition < 3 ? 1 : 2)
+        }
         let messages = try KafkaTestSupport.messages(count: 600, aggregates: 24)
         var configuration = KafkaTransport.Configuration(bootstrapServers: [cluster.bootstrapServers], topic: topic)
         configuration.timeouts.delivery = .milliseconds(1500)
@@ -64,7 +73,10 @@ struct KafkaTransportFailureTests {
         await brokerState.ensureUp()
         await transport.shutdown()
 
-        #expect(outcome.delivered.count == messages.count, "undelivered after \(outcome.rounds) rounds: \(outcome.failures.suffix(3))")
+        #expect(
+            outcome.delivered.count == messages.count,
+            "undelivered after \(outcome.rounds) rounds: \(outcome.failures.suffix(3))"
+        )
         #expect(!outcome.failures.isEmpty, "the broker outage should have made some deliveries fail (timeouts)")
         #expect(outcome.failures.allSatisfy { !$0.isEmpty })
 
@@ -72,7 +84,10 @@ struct KafkaTransportFailureTests {
         defer { consumer.close() }
         let records = try await consumer.consume(topics: [topic], atLeast: messages.count, settle: .seconds(1))
         let consumedIDs = Set(records.compactMap { $0.header("event_id") })
-        #expect(consumedIDs.isSuperset(of: messages.map(\.eventID)), "lost \(Set(messages.map(\.eventID)).subtracting(consumedIDs).count) messages")
+        #expect(
+            consumedIDs.isSuperset(of: messages.map(\.eventID)),
+            "lost \(Set(messages.map(\.eventID)).subtracting(consumedIDs).count) messages"
+        )
         // Order per key: keeping each message's last copy (at-least-once may repeat earlier
         // copies), versions are strictly increasing within the key's partition.
         for (key, keyRecords) in Dictionary(grouping: records, by: { $0.keyText ?? "" }) {
@@ -91,10 +106,17 @@ struct KafkaTransportFailureTests {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("large")
         try cluster.createTopic(topic, partitions: 1, replicationFactor: 1)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic)
+        )
         try await transport.start()
         // Warm up so the next Produce request carries only the message under test.
-        #expect(await transport.deliver([try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1)]).allSatisfy { $0.isDelivered })
+        #expect(
+            await transport.deliver([try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1)]).allSatisfy {
+                $0.isDelivered
+            }
+        )
 
         cluster.failNextProduceRequests(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
         let results = await transport.deliver([try KafkaTestSupport.message(row: 2, aggregate: 2, version: 1)])
@@ -104,7 +126,9 @@ struct KafkaTransportFailureTests {
         }
         #expect(reason.contains("MSG_SIZE_TOO_LARGE"))
 
-        let after = await transport.deliver(try (3...5).map { try KafkaTestSupport.message(row: Int64($0), aggregate: 3, version: $0 - 2) })
+        let after = await transport.deliver(
+            try (3...5).map { try KafkaTestSupport.message(row: Int64($0), aggregate: 3, version: $0 - 2) }
+        )
         #expect(after.allSatisfy { $0.isDelivered }, "\(after)")
         await transport.shutdown()
     }
@@ -114,9 +138,14 @@ struct KafkaTransportFailureTests {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("local")
         try cluster.createTopic(topic, partitions: 3)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(
-            bootstrapServers: [cluster.bootstrapServers], topic: topic, properties: ["message.max.bytes": "2000"]
-        ))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(
+                bootstrapServers: [cluster.bootstrapServers],
+                topic: topic,
+                properties: ["message.max.bytes": "2000"]
+            )
+        )
         try await transport.start()
         let batch = [
             try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1, size: 5000),
@@ -143,10 +172,14 @@ struct KafkaTransportFailureTests {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("queue")
         try cluster.createTopic(topic, partitions: 3)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(
-            bootstrapServers: [cluster.bootstrapServers], topic: topic,
-            properties: ["queue.buffering.max.messages": "10"]
-        ))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(
+                bootstrapServers: [cluster.bootstrapServers],
+                topic: topic,
+                properties: ["queue.buffering.max.messages": "10"]
+            )
+        )
         try await transport.start()
         let messages = try KafkaTestSupport.messages(count: 300, aggregates: 7)
         let results = await transport.deliver(messages)
@@ -163,10 +196,14 @@ struct KafkaTransportFailureTests {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("unknown")
         cluster.setTopicError(topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(
-            bootstrapServers: [cluster.bootstrapServers], topic: topic,
-            properties: ["topic.metadata.propagation.max.ms": "200"]
-        ))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(
+                bootstrapServers: [cluster.bootstrapServers],
+                topic: topic,
+                properties: ["topic.metadata.propagation.max.ms": "200"]
+            )
+        )
         try await transport.start()
         let results = await transport.deliver([try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1)])
         await transport.shutdown()
@@ -180,7 +217,10 @@ struct KafkaTransportFailureTests {
     @Test("a topic template that renders an invalid name fails that message permanently")
     func invalidRenderedTopic() async throws {
         let cluster = try MockKafkaCluster()
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: "{header.x-missing}"))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: "{header.x-missing}")
+        )
         try await transport.start()
         let results = await transport.deliver([try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1)])
         await transport.shutdown()
@@ -191,14 +231,23 @@ struct KafkaTransportFailureTests {
         #expect(reason.contains("not a valid Kafka topic name"))
     }
 
-    @Test("a fatal idempotent-producer error recreates the producer; failures on the way are retryable, delivery goes on")
+    @Test(
+        "a fatal idempotent-producer error recreates the producer; failures on the way are retryable, delivery goes on"
+    )
     func fatalErrorRecreatesProducer() async throws {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("fatal")
         try cluster.createTopic(topic, partitions: 3)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic)
+        )
         try await transport.start()
-        #expect(await transport.deliver(try KafkaTestSupport.messages(count: 10, aggregates: 3)).allSatisfy { $0.isDelivered })
+        #expect(
+            await transport.deliver(try KafkaTestSupport.messages(count: 10, aggregates: 3)).allSatisfy {
+                $0.isDelivered
+            }
+        )
         #expect(try await transport.producerGeneration() == 1)
         try await transport.injectFatalErrorForTesting(reason: "test: injected fatal error")
         let messages = try KafkaTestSupport.messages(count: 10, aggregates: 3, firstRow: 100)

@@ -76,7 +76,9 @@ struct KafkaTransportFormatTests {
         // One aggregate, one partition, versions in order.
         for (_, aggregateRecords) in Dictionary(grouping: records, by: { $0.keyText ?? "" }) {
             #expect(Set(aggregateRecords.map(\.partition)).count == 1)
-            let versions = aggregateRecords.sorted { $0.offset < $1.offset }.compactMap { Int($0.header("aggregate_root_version") ?? "") }
+            let versions = aggregateRecords.sorted { $0.offset < $1.offset }.compactMap {
+                Int($0.header("aggregate_root_version") ?? "")
+            }
             #expect(versions == versions.sorted())
         }
     }
@@ -87,10 +89,15 @@ struct KafkaTransportFormatTests {
         let topic = KafkaTestSupport.topicName("keys")
         try cluster.createTopic(topic, partitions: 6)
         let messages = try KafkaTestSupport.messages(count: 40, aggregates: 8)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(
-            bootstrapServers: [cluster.bootstrapServers], topic: topic,
-            key: "{aggregate_root_type}:{aggregate_root_id}", partitioner: .murmur2Random
-        ))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(
+                bootstrapServers: [cluster.bootstrapServers],
+                topic: topic,
+                key: "{aggregate_root_type}:{aggregate_root_id}",
+                partitioner: .murmur2Random
+            )
+        )
         try await transport.start()
         let results = await transport.deliver(messages)
         await transport.shutdown()
@@ -99,8 +106,12 @@ struct KafkaTransportFormatTests {
         defer { consumer.close() }
         let records = try await consumer.consume(topics: [topic], atLeast: messages.count)
         #expect(records.count == messages.count)
-        #expect(records.allSatisfy { $0.keyText == "acme.shop.orders.order:" + ($0.header("aggregate_root_id") ?? "?") })
-        let partitionsPerKey = Dictionary(grouping: records, by: { $0.keyText ?? "" }).mapValues { Set($0.map(\.partition)).count }
+        #expect(
+            records.allSatisfy { $0.keyText == "acme.shop.orders.order:" + ($0.header("aggregate_root_id") ?? "?") }
+        )
+        let partitionsPerKey = Dictionary(grouping: records, by: { $0.keyText ?? "" }).mapValues {
+            Set($0.map(\.partition)).count
+        }
         #expect(partitionsPerKey.values.allSatisfy { $0 == 1 })
         #expect(Set(records.map(\.partition)).count > 1, "8 keys should not all hash to one of 6 partitions")
     }

@@ -19,13 +19,21 @@ struct KafkaTransportLifecycleTests {
 
     @Test("an invalid librdkafka property is named, its value is not shown")
     func invalidPropertyIsRedacted() async throws {
-        let configuration = KafkaTransport.Configuration(bootstrapServers: ["127.0.0.1:1"], topic: "t", properties: ["acks": "hunter2-secret"])
+        let configuration = KafkaTransport.Configuration(
+            bootstrapServers: ["127.0.0.1:1"],
+            topic: "t",
+            properties: ["acks": "hunter2-secret"]
+        )
         let error = #expect(throws: KafkaTransportError.self) { try configuration.validate() }
         #expect(error?.code == .invalidConfiguration)
         #expect(error?.setting == "properties.acks")
         #expect(error?.message.contains("hunter2-secret") == false)
         let unknown = #expect(throws: KafkaTransportError.self) {
-            try KafkaTransport.Configuration(bootstrapServers: ["127.0.0.1:1"], topic: "t", properties: ["no.such.property": "x"]).validate()
+            try KafkaTransport.Configuration(
+                bootstrapServers: ["127.0.0.1:1"],
+                topic: "t",
+                properties: ["no.such.property": "x"]
+            ).validate()
         }
         #expect(unknown?.setting == "properties.no.such.property")
         let transport = try KafkaTransport(name: "kafka", configuration: configuration)
@@ -35,7 +43,10 @@ struct KafkaTransportLifecycleTests {
     @Test("start() succeeds against the mock cluster; deliver before start() is retryable")
     func startConnects() async throws {
         let cluster = try MockKafkaCluster()
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: "t"))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: "t")
+        )
         let early = await transport.deliver([try KafkaTestSupport.message(row: 1, aggregate: 1, version: 1)])
         guard case .retryable = early[0] else {
             Issue.record("expected .retryable before start(), got \(early)")
@@ -53,7 +64,10 @@ struct KafkaTransportLifecycleTests {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.topicName("flush")
         try cluster.createTopic(topic, partitions: 3)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic)
+        )
         try await transport.start()
         // Slow brokers: every response takes 400 ms, so the batch is still in flight when
         // shutdown() is called.
@@ -85,7 +99,10 @@ struct KafkaTransportLifecycleTests {
         cluster.setTopicError(missing, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         let forbidden = KafkaTestSupport.topicName("forbidden")
         cluster.setTopicError(forbidden, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-        let transport = try KafkaTransport(name: "kafka", configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic))
+        let transport = try KafkaTransport(
+            name: "kafka",
+            configuration: .init(bootstrapServers: [cluster.bootstrapServers], topic: topic)
+        )
         #expect(transport.fixedTopic == topic)
         let checks = try await transport.checkTopics([topic, missing, "bad topic!", forbidden])
         #expect(checks.count == 4)

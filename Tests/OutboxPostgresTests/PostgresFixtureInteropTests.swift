@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxPostgres
 
 /// Rows written by real PHP EventSauce into PostgreSQL, loaded from the fixtures' own
@@ -7,8 +8,10 @@ import Testing
 /// decoded (`decoded.json`), and completed.
 @Suite("PostgreSQL fixture interop", .serialized)
 struct PostgresFixtureInteropTests {
-    @Test("outbox/pgsql: every row read in id order, decoded as PHP did, and marked consumed",
-          .enabled(if: PostgresTestDatabase.fixturesTestable, PostgresTestDatabase.fixturesSkipMessage))
+    @Test(
+        "outbox/pgsql: every row read in id order, decoded as PHP did, and marked consumed",
+        .enabled(if: PostgresTestDatabase.fixturesTestable, PostgresTestDatabase.fixturesSkipMessage)
+    )
     func outboxFlavour() async throws {
         try PostgresTestDatabase.requireFixtures()
         let schema = try TestSchema()
@@ -28,8 +31,10 @@ struct PostgresFixtureInteropTests {
         await source.close()
     }
 
-    @Test("original/pgsql: every row read in time_of_recording order, decoded as PHP did, and marked dispatched",
-          .enabled(if: PostgresTestDatabase.fixturesTestable, PostgresTestDatabase.fixturesSkipMessage))
+    @Test(
+        "original/pgsql: every row read in time_of_recording order, decoded as PHP did, and marked dispatched",
+        .enabled(if: PostgresTestDatabase.fixturesTestable, PostgresTestDatabase.fixturesSkipMessage)
+    )
     func dispatcherFlavour() async throws {
         try PostgresTestDatabase.requireFixtures()
         let schema = try TestSchema()
@@ -43,16 +48,26 @@ struct PostgresFixtureInteropTests {
         try compare(rows, expected, table: source.table, flavour: .dispatcher)
 
         // The time read back is the column's value, canonical with six digits.
-        let jsonl = try String(contentsOfFile: PostgresTestDatabase.fixtures + "/original/pgsql/rows.jsonl", encoding: .utf8)
-            .split(separator: "\n").map { try JSONParser.parse(String($0)).objectValue! }
+        let jsonl = try String(
+            contentsOfFile: PostgresTestDatabase.fixtures + "/original/pgsql/rows.jsonl",
+            encoding: .utf8
+        )
+        .split(separator: "\n").map { try JSONParser.parse(String($0)).objectValue! }
         for (row, line) in zip(rows, jsonl) {
             let stored = line["time_of_recording"]!.stringValue!
-            #expect(row.timeOfRecording.map { canonicalTime(stored) == $0 } == true, "row \(row.id): \(row.timeOfRecording ?? "nil") vs \(stored)")
+            #expect(
+                row.timeOfRecording.map { canonicalTime(stored) == $0 } == true,
+                "row \(row.id): \(row.timeOfRecording ?? "nil") vs \(stored)"
+            )
         }
 
         try await source.complete(rows: rows.map(\.id), deadLetters: [])
         #expect(try schema.scalar("SELECT count(*) FROM messages_outbox WHERE dispatched = false") == "0")
-        #expect(try schema.scalar("SELECT count(*) FROM messages_outbox WHERE dispatched = true AND time_of_dispatching IS NOT NULL") == "200")
+        #expect(
+            try schema.scalar(
+                "SELECT count(*) FROM messages_outbox WHERE dispatched = true AND time_of_dispatching IS NOT NULL"
+            ) == "200"
+        )
         #expect(try await source.fetch(limit: 10, after: nil).isEmpty)
         await source.close()
     }
@@ -74,7 +89,10 @@ struct PostgresFixtureInteropTests {
     }
 
     private func decodedRows(_ folder: String) throws -> [JSONObject] {
-        let text = try String(contentsOfFile: PostgresTestDatabase.fixtures + "/\(folder)/pgsql/decoded.json", encoding: .utf8)
+        let text = try String(
+            contentsOfFile: PostgresTestDatabase.fixtures + "/\(folder)/pgsql/decoded.json",
+            encoding: .utf8
+        )
         guard case .array(let rows) = try JSONParser.parse(text) else { throw FixtureShapeError() }
         return rows.map { $0.objectValue! }
     }
@@ -82,7 +100,10 @@ struct PostgresFixtureInteropTests {
     private func compare(_ rows: [OutboxRow], _ expected: [JSONObject], table: String, flavour: OutboxFlavour) throws {
         let decoder = EnvelopeDecoder(table: table)
         for (row, line) in zip(rows, expected) {
-            #expect(JSONValue.string(row.id.description).isSemanticallyEqual(to: .string(line["row_id"]!.textValue)), "row order: got \(row.id), PHP read \(line["row_id"]!.textValue)")
+            #expect(
+                JSONValue.string(row.id.description).isSemanticallyEqual(to: .string(line["row_id"]!.textValue)),
+                "row order: got \(row.id), PHP read \(line["row_id"]!.textValue)"
+            )
             guard case .array(let messages) = line["messages"], let php = messages.first?.objectValue else {
                 Issue.record("decoded.json row \(row.id) has no message")
                 continue
@@ -101,10 +122,16 @@ struct PostgresFixtureInteropTests {
             // Headers as PHP read them; the outbox repository adds __doctrine_outbox.message_id on read.
             var phpHeaders = php["headers"]!.objectValue!
             if flavour == .outbox {
-                #expect(phpHeaders["__doctrine_outbox.message_id"]?.int64Value == { if case .integer(let id) = row.id { return id } else { return nil } }())
+                #expect(
+                    phpHeaders["__doctrine_outbox.message_id"]?.int64Value
+                        == { if case .integer(let id) = row.id { return id } else { return nil } }()
+                )
                 phpHeaders = JSONObject(phpHeaders.members.filter { $0.key != "__doctrine_outbox.message_id" })
             }
-            #expect(JSONValue.object(message.headers).isSemanticallyEqual(to: .object(phpHeaders)), "headers of row \(row.id)")
+            #expect(
+                JSONValue.object(message.headers).isSemanticallyEqual(to: .object(phpHeaders)),
+                "headers of row \(row.id)"
+            )
             #expect(try message.payload().isSemanticallyEqual(to: php["payload"]!), "payload of row \(row.id)")
         }
     }

@@ -1,12 +1,19 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import OutboxPostgres
 
 /// Many relays on one table (advisory lock, hot standby) and lost connections.
-@Suite("PostgreSQL relay coordination", .serialized, .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage))
+@Suite(
+    "PostgreSQL relay coordination",
+    .serialized,
+    .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage)
+)
 struct PostgresRelayCoordinationTests {
-    @Test("a second relay waits as a standby while the first holds the lock, and takes over within seconds when it closes")
+    @Test(
+        "a second relay waits as a standby while the first holds the lock, and takes over within seconds when it closes"
+    )
     func standbyTakesOverOnClose() async throws {
         let schema = try TestSchema()
         try schema.createOutboxTable(.outbox)
@@ -15,8 +22,14 @@ struct PostgresRelayCoordinationTests {
         try await active.open()
         #expect(await active.isActiveRelay)
 
-        let standby = try schema.source(.outbox) { $0.applicationName = "relay-b"; $0.lock.standbyPollInterval = .milliseconds(250) }
-        let opened = Task { try await standby.open(); return ContinuousClock.now }
+        let standby = try schema.source(.outbox) {
+            $0.applicationName = "relay-b"
+            $0.lock.standbyPollInterval = .milliseconds(250)
+        }
+        let opened = Task {
+            try await standby.open()
+            return ContinuousClock.now
+        }
         try await Task.sleep(for: .milliseconds(1500))
         #expect(await standby.isActiveRelay == false)
         #expect(try await standby.status().lockHolder?.hasPrefix("relay-a") == true)
@@ -35,9 +48,15 @@ struct PostgresRelayCoordinationTests {
         let schema = try TestSchema()
         try schema.createOutboxTable(.outbox)
         try schema.insertOutboxRows(5)
-        let first = try schema.source(.outbox) { $0.applicationName = "relay-1"; $0.lock.standbyPollInterval = .milliseconds(200) }
+        let first = try schema.source(.outbox) {
+            $0.applicationName = "relay-1"
+            $0.lock.standbyPollInterval = .milliseconds(200)
+        }
         try await first.open()
-        let second = try schema.source(.outbox) { $0.applicationName = "relay-2"; $0.lock.standbyPollInterval = .milliseconds(200) }
+        let second = try schema.source(.outbox) {
+            $0.applicationName = "relay-2"
+            $0.lock.standbyPollInterval = .milliseconds(200)
+        }
         let secondOpened = Task { try await second.open() }
         try await Task.sleep(for: .milliseconds(500))
 
@@ -67,10 +86,14 @@ struct PostgresRelayCoordinationTests {
         let received = Received()
         let engine = try RelayEngine(
             source: source,
-            transports: [SynchronousDispatcher(consumer: MessageConsumerClosure { message in
-                await received.add(message)
-                if await received.count % 100 == 0 { try await Task.sleep(for: .milliseconds(10)) }
-            })],
+            transports: [
+                SynchronousDispatcher(
+                    consumer: MessageConsumerClosure { message in
+                        await received.add(message)
+                        if await received.count % 100 == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                    }
+                )
+            ],
             routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["in-process"])]),
             configuration: .init(batchSize: 100)
         )
@@ -80,7 +103,10 @@ struct PostgresRelayCoordinationTests {
             var kills = 0
             for _ in 0..<40 where kills < 3 {
                 try await Task.sleep(for: .milliseconds(150))
-                let result = try admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+                let result = try admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                    [applicationName]
+                )
                 kills += Int(result.string(0, 0) ?? "0") ?? 0
             }
             return kills
@@ -98,31 +124,42 @@ struct PostgresRelayCoordinationTests {
     @Test("a server restart mid-drain loses nothing (private server)")
     func serverRestartLosesNothing() async throws {
         guard let server = try PrivatePostgresServer.start() else {
-            try #require(!PostgresTestDatabase.isCI, "CI=true but no PostgreSQL server binaries to start a private server")
+            try #require(
+                !PostgresTestDatabase.isCI,
+                "CI=true but no PostgreSQL server binaries to start a private server"
+            )
             return
         }
         defer { server.stop() }
         let admin = try PostgresConnection.connect(PostgresConnectionString(server.url), applicationName: "admin")
         try admin.execute(OutboxSchema.outboxTable(flavour: .dispatcher, dialect: .postgres))
-        try admin.execute("""
+        try admin.execute(
+            """
             INSERT INTO messages_outbox (id, payload, dispatched, time_of_recording)
             SELECT md5(i::text)::uuid, json_build_object('headers', json_build_object('__event_type', 'a.b',
                 '__event_id', md5(i::text)::uuid::text, '__aggregate_root_id', (i % 7)::text, '__aggregate_root_version', i / 7 + 1),
                 'payload', json_build_object('n', i)), false, '2024-01-01'::timestamp + (i / 3) * interval '1 millisecond'
             FROM generate_series(0, 3999) AS i
-            """)
-        let source = try PostgresSource(configuration: .init(connection: PostgresConnectionString(server.url), flavour: .dispatcher))
+            """
+        )
+        let source = try PostgresSource(
+            configuration: .init(connection: PostgresConnectionString(server.url), flavour: .dispatcher)
+        )
         let received = Received()
         let restarted = ManagedAtomicFlag()
         let engine = try RelayEngine(
             source: source,
-            transports: [SynchronousDispatcher(consumer: MessageConsumerClosure { message in
-                await received.add(message)
-                if await received.count == 1000, restarted.set() {
-                    Task.detached { try server.restart() }
-                }
-                try await Task.sleep(for: .milliseconds(1))
-            })],
+            transports: [
+                SynchronousDispatcher(
+                    consumer: MessageConsumerClosure { message in
+                        await received.add(message)
+                        if await received.count == 1000, restarted.set() {
+                            Task.detached { try server.restart() }
+                        }
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                )
+            ],
             routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["in-process"])]),
             configuration: .init(batchSize: 200)
         )
@@ -144,7 +181,11 @@ func expectPerAggregateOrder(_ messages: [OutboxMessage], sourceLocation: Source
     for message in messages where seen.insert(message.rowID).inserted {
         let version = message.aggregateRootVersion ?? 0
         if let last = lastVersion[message.orderingKey] {
-            #expect(version > last, "aggregate \(message.orderingKey): version \(version) after \(last)", sourceLocation: sourceLocation)
+            #expect(
+                version > last,
+                "aggregate \(message.orderingKey): version \(version) after \(last)",
+                sourceLocation: sourceLocation
+            )
         }
         lastVersion[message.orderingKey] = version
     }
@@ -155,7 +196,12 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     /// Sets the flag; true if this call set it.
-    func set() -> Bool { lock.withLock { defer { value = true }; return !value } }
+    func set() -> Bool {
+        lock.withLock {
+            defer { value = true }
+            return !value
+        }
+    }
     var isSet: Bool { lock.withLock { value } }
 }
 
@@ -180,26 +226,43 @@ final class PrivatePostgresServer: @unchecked Sendable {
         let environment = ProcessInfo.processInfo.environment
         var candidates = [environment["OUTBOX_TEST_POSTGRES_BINDIR"]].compactMap { $0 }
         let root = "/usr/lib/postgresql"
-        candidates += ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted { $0.compare($1, options: .numeric) == .orderedDescending }.map { "\(root)/\($0)/bin" }
-        guard let bindir = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") }) else { return nil }
+        candidates += ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted {
+            $0.compare($1, options: .numeric) == .orderedDescending
+        }.map { "\(root)/\($0)/bin" }
+        guard let bindir = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") })
+        else { return nil }
         let runAsPostgres = getuid() == 0
         let directory = NSTemporaryDirectory() + "outbox-pg-private-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if runAsPostgres { try run(["/bin/chown", "postgres", directory]) }
-        let server = PrivatePostgresServer(directory: directory, bindir: bindir, port: Int.random(in: 30000...60000), runAsPostgres: runAsPostgres)
-        try server.postgres(["initdb", "-D", directory + "/data", "-U", runAsPostgres ? "postgres" : NSUserName(), "--auth=trust", "--encoding=UTF8"])
-        let conf = "listen_addresses = '127.0.0.1'\nport = \(server.port)\nunix_socket_directories = '\(directory)'\nfsync = off\n"
+        let server = PrivatePostgresServer(
+            directory: directory,
+            bindir: bindir,
+            port: Int.random(in: 30000...60000),
+            runAsPostgres: runAsPostgres
+        )
+        try server.postgres([
+            "initdb", "-D", directory + "/data", "-U", runAsPostgres ? "postgres" : NSUserName(), "--auth=trust",
+            "--encoding=UTF8",
+        ])
+        let conf =
+            "listen_addresses = '127.0.0.1'\nport = \(server.port)\nunix_socket_directories = '\(directory)'\nfsync = off\n"
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/data/postgresql.conf"))
         handle.seekToEndOfFile()
         handle.write(conf.data(using: .utf8)!)
         try handle.close()
-        try server.postgres(["pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "start"])
+        try server.postgres([
+            "pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "start",
+        ])
         return server
     }
 
     /// Restarts the server (fast shutdown: every connection is dropped).
     func restart() throws {
-        try postgres(["pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-m", "fast", "-w", "-t", "60", "restart"])
+        try postgres([
+            "pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-m", "fast", "-w", "-t", "60",
+            "restart",
+        ])
     }
 
     /// Stops the server and deletes its directory.
@@ -232,7 +295,10 @@ final class PrivatePostgresServer: @unchecked Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         guard status == 0 else {
-            throw PostgresError(code: .queryFailed, message: "\(arguments.joined(separator: " ")) exited with status \(status)")
+            throw PostgresError(
+                code: .queryFailed,
+                message: "\(arguments.joined(separator: " ")) exited with status \(status)"
+            )
         }
     }
 }

@@ -1,11 +1,16 @@
 import Foundation
 import Testing
+
 @testable import OutboxPostgres
 
 /// Whole `outbox-relay run` processes against PostgreSQL: several relays on one table, a
 /// SIGKILLed active relay, and a server restart, each checked through the `file` transport's
 /// JSON lines.
-@Suite("PostgreSQL relay processes", .serialized, .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage))
+@Suite(
+    "PostgreSQL relay processes",
+    .serialized,
+    .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage)
+)
 struct PostgresRelayProcessTests {
     @Test("three relays on one 20,000-row table deliver every row exactly once, in order per aggregate")
     func threeRelaysDeliverEachRowOnce() async throws {
@@ -18,10 +23,24 @@ struct PostgresRelayProcessTests {
 
         var relays: [RelayProcess] = []
         for index in 0..<3 {
-            relays.append(try RelayProcess(binary: binary, directory: directory, index: index, url: schema.url, table: schema.qualified("outbox_messages"), drain: true))
+            relays.append(
+                try RelayProcess(
+                    binary: binary,
+                    directory: directory,
+                    index: index,
+                    url: schema.url,
+                    table: schema.qualified("outbox_messages"),
+                    drain: true
+                )
+            )
         }
         for relay in relays { try await relay.waitForExit(timeout: .seconds(240)) }
-        for relay in relays { #expect(relay.exitStatus == 0, "relay \(relay.index) exited with \(relay.exitStatus ?? -1): \(relay.log.suffix(2000))") }
+        for relay in relays {
+            #expect(
+                relay.exitStatus == 0,
+                "relay \(relay.index) exited with \(relay.exitStatus ?? -1): \(relay.log.suffix(2000))"
+            )
+        }
 
         let lines = try relays.flatMap { try $0.deliveredLines() }
         #expect(lines.count == 20_000, "delivered \(lines.count) lines for 20,000 rows")
@@ -43,20 +62,30 @@ struct PostgresRelayProcessTests {
 
         var relays: [RelayProcess] = []
         for index in 0..<2 {
-            relays.append(try RelayProcess(
-                binary: binary, directory: directory, index: index, url: schema.url,
-                table: schema.qualified("messages_outbox"), flavour: "dispatcher", drain: true, batchSize: 200
-            ))
+            relays.append(
+                try RelayProcess(
+                    binary: binary,
+                    directory: directory,
+                    index: index,
+                    url: schema.url,
+                    table: schema.qualified("messages_outbox"),
+                    flavour: "dispatcher",
+                    drain: true,
+                    batchSize: 200
+                )
+            )
         }
         // Wait until some rows are delivered, then SIGKILL whichever relay holds the lock.
         var killed: RelayProcess?
         for _ in 0..<600 {
             let done = Int(try schema.scalar("SELECT count(*) FROM messages_outbox WHERE dispatched") ?? "0") ?? 0
             if done >= 2000 {
-                let holder = try schema.scalar("""
+                let holder = try schema.scalar(
+                    """
                     SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                     WHERE l.locktype = 'advisory' AND l.granted AND l.objid = 'messages_outbox'::regclass::oid
-                    """)
+                    """
+                )
                 killed = relays.first { holder?.hasSuffix("pid \($0.pid)") == true }
                 break
             }
@@ -66,7 +95,10 @@ struct PostgresRelayProcessTests {
         #expect(kill(victim.pid, SIGKILL) == 0)
         for relay in relays { try await relay.waitForExit(timeout: .seconds(240)) }
         let survivor = try #require(relays.first { $0.pid != victim.pid })
-        #expect(survivor.exitStatus == 0, "the standby exited with \(survivor.exitStatus ?? -1): \(survivor.log.suffix(2000))")
+        #expect(
+            survivor.exitStatus == 0,
+            "the standby exited with \(survivor.exitStatus ?? -1): \(survivor.log.suffix(2000))"
+        )
 
         let lines = try relays.flatMap { try $0.deliveredLines() }
         #expect(Set(lines.map(\.rowID)).count == 20_000, "every row delivered at least once")
@@ -80,24 +112,38 @@ struct PostgresRelayProcessTests {
     func serverRestartMidDrain() async throws {
         let binary = try RelayProcess.requireBinary()
         guard let server = try PrivatePostgresServer.start() else {
-            try #require(!PostgresTestDatabase.isCI, "CI=true but no PostgreSQL server binaries to start a private server")
+            try #require(
+                !PostgresTestDatabase.isCI,
+                "CI=true but no PostgreSQL server binaries to start a private server"
+            )
             return
         }
         defer { server.stop() }
         let admin = try PostgresConnection.connect(PostgresConnectionString(server.url), applicationName: "admin")
         try admin.execute(OutboxSchema.outboxTable(flavour: .outbox, dialect: .postgres))
-        try admin.execute("""
+        try admin.execute(
+            """
             INSERT INTO outbox_messages (payload)
             SELECT json_build_object('headers', json_build_object('__event_type', 'a.b', '__aggregate_root_id', (i % 20)::text,
                 '__aggregate_root_version', i / 20 + 1), 'payload', json_build_object('n', i, 'pad', repeat('p', 1000)))
             FROM generate_series(0, 59999) AS i
-            """)
+            """
+        )
         let directory = try RelayProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let relay = try RelayProcess(binary: binary, directory: directory, index: 0, url: server.url, table: "outbox_messages", drain: true, batchSize: 100)
+        let relay = try RelayProcess(
+            binary: binary,
+            directory: directory,
+            index: 0,
+            url: server.url,
+            table: "outbox_messages",
+            drain: true,
+            batchSize: 100
+        )
         var restarted = false
         for _ in 0..<1200 {
-            let done = Int(try admin.execute("SELECT count(*) FROM outbox_messages WHERE consumed").string(0, 0) ?? "0") ?? 0
+            let done =
+                Int(try admin.execute("SELECT count(*) FROM outbox_messages WHERE consumed").string(0, 0) ?? "0") ?? 0
             if done >= 5000 {
                 try server.restart()
                 restarted = true
@@ -123,7 +169,10 @@ func expectIncreasingVersions(_ lines: [RelayProcess.Line], sourceLocation: Sour
     var failures = 0
     for line in lines where seen.insert(line.rowID).inserted {
         if let previous = last[line.aggregate], line.version <= previous, failures < 5 {
-            Issue.record("aggregate \(line.aggregate): version \(line.version) after \(previous)", sourceLocation: sourceLocation)
+            Issue.record(
+                "aggregate \(line.aggregate): version \(line.version) after \(previous)",
+                sourceLocation: sourceLocation
+            )
             failures += 1
         }
         last[line.aggregate] = line.version
@@ -144,7 +193,16 @@ final class RelayProcess: @unchecked Sendable {
     let logPath: String
     var pid: Int32 { process.processIdentifier }
 
-    init(binary: String, directory: String, index: Int, url: String, table: String, flavour: String = "outbox", drain: Bool, batchSize: Int = 500) throws {
+    init(
+        binary: String,
+        directory: String,
+        index: Int,
+        url: String,
+        table: String,
+        flavour: String = "outbox",
+        drain: Bool,
+        batchSize: Int = 500
+    ) throws {
         self.index = index
         outputPath = "\(directory)/relay-\(index).jsonl"
         logPath = "\(directory)/relay-\(index).log"
@@ -203,11 +261,13 @@ final class RelayProcess: @unchecked Sendable {
         var lines: [Line] = []
         for raw in data.split(separator: UInt8(ascii: "\n")) where !raw.isEmpty {
             guard let object = try? JSONParser.parse(Array(raw)).objectValue else { continue }  // a SIGKILL may cut the last line
-            lines.append(Line(
-                rowID: object["row_id"]?.textValue ?? "",
-                aggregate: object["aggregate_root_id"]?.textValue ?? "",
-                version: object["aggregate_root_version"]?.int64Value ?? 0
-            ))
+            lines.append(
+                Line(
+                    rowID: object["row_id"]?.textValue ?? "",
+                    aggregate: object["aggregate_root_id"]?.textValue ?? "",
+                    version: object["aggregate_root_version"]?.int64Value ?? 0
+                )
+            )
         }
         return lines
     }
@@ -217,9 +277,16 @@ final class RelayProcess: @unchecked Sendable {
         if let path = ProcessInfo.processInfo.environment["OUTBOX_RELAY_BINARY"] { return path }
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         var candidates = [products.appendingPathComponent("outbox-relay").path]
-        candidates.append(products.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("outbox-relay").path)
+        candidates.append(
+            products.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("outbox-relay").path
+        )
         let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-        return try #require(found, "the outbox-relay binary is not next to the test bundle (\(candidates[0])); build it with swift build", sourceLocation: sourceLocation)
+        return try #require(
+            found,
+            "the outbox-relay binary is not next to the test bundle (\(candidates[0])); build it with swift build",
+            sourceLocation: sourceLocation
+        )
     }
 
     static func temporaryDirectory() throws -> String {

@@ -1,10 +1,15 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import OutboxPostgres
 
 /// Reading, ordering, completing, errors, wake-ups, retention and status against a real server.
-@Suite("PostgreSQL source", .serialized, .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage))
+@Suite(
+    "PostgreSQL source",
+    .serialized,
+    .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage)
+)
 struct PostgresSourceTests {
     @Test("outbox rows come in id order across batches, and a nil cursor reads from the first undelivered row")
     func outboxOrderAndNilCursor() async throws {
@@ -32,23 +37,35 @@ struct PostgresSourceTests {
             "2024-01-01 00:00:01", "2024-01-01 00:00:02.000001", "2024-01-01 00:00:02", "2024-01-01 00:00:01",
         ]
         for (index, time) in times.enumerated() {
-            try schema.execute("""
+            try schema.execute(
+                """
                 INSERT INTO messages_outbox (id, payload, dispatched, time_of_recording) VALUES
                 ($1::uuid, $2::json, false, $3::timestamp)
-                """, [String(format: "00000000-0000-0000-0000-%012d", index), #"{"headers":{"__event_type":"a.b","__event_id":"x\#(index)"},"payload":{}}"#, time])
+                """,
+                [
+                    String(format: "00000000-0000-0000-0000-%012d", index),
+                    #"{"headers":{"__event_type":"a.b","__event_id":"x\#(index)"},"payload":{}}"#, time,
+                ]
+            )
         }
         let source = try schema.source(.dispatcher)
         try await source.open()
         let rows = try await fetchAll(source, limit: 1)
         let expected = times.enumerated().sorted { ($0.element.padded, $0.offset) < ($1.element.padded, $1.offset) }
-        #expect(rows.map(\.id.description) == expected.map { String(format: "00000000-0000-0000-0000-%012d", $0.offset) })
+        #expect(
+            rows.map(\.id.description) == expected.map { String(format: "00000000-0000-0000-0000-%012d", $0.offset) }
+        )
         #expect(rows.map { $0.timeOfRecording ?? "" } == expected.map(\.element.padded))
         // With limit 1 the whole tie group at 00:00:01 (4 rows) came in one batch.
         let batch = try await source.fetch(limit: 1, after: rows[1].cursor)
         #expect(batch.count == 4)
         #expect(Set(batch.map { $0.timeOfRecording! }) == ["2024-01-01 00:00:01.000000"])
         try await source.complete(rows: rows.map(\.id), deadLetters: [])
-        #expect(try schema.scalar("SELECT count(*) FROM messages_outbox WHERE dispatched AND time_of_dispatching IS NOT NULL") == "8")
+        #expect(
+            try schema.scalar(
+                "SELECT count(*) FROM messages_outbox WHERE dispatched AND time_of_dispatching IS NOT NULL"
+            ) == "8"
+        )
         await source.close()
     }
 
@@ -70,10 +87,16 @@ struct PostgresSourceTests {
     func badRowsInVarcharTable() async throws {
         let schema = try TestSchema()
         try schema.createOutboxTable(.outbox, varcharPayload: true)
-        #expect(try schema.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'outbox_messages'::regclass AND attname = 'payload'") == "character varying(16001)")
+        #expect(
+            try schema.scalar(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'outbox_messages'::regclass AND attname = 'payload'"
+            ) == "character varying(16001)"
+        )
         try schema.insertOutboxRows(20)
         let truncated = String(#"{"headers":{"__event_type":"a.b","__event_id":"t"},"payload":{"text":""#.prefix(40))
-        for bad in ["", truncated, #"{"payload":{}}"#, "not json", #"{"headers":{"__event_id":"no-type"},"payload":[]}"#] {
+        for bad in [
+            "", truncated, #"{"payload":{}}"#, "not json", #"{"headers":{"__event_id":"no-type"},"payload":[]}"#,
+        ] {
             try schema.execute("INSERT INTO outbox_messages (consumed, payload) VALUES (false, $1)", [bad])
         }
         try schema.insertOutboxRows(5, startVersion: 100)
@@ -89,14 +112,26 @@ struct PostgresSourceTests {
         #expect(await received.count == 25)
         #expect(summary.undecodableRows == 5)
         #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = false") == "0")
-        #expect(try schema.scalar("SELECT count(*) FROM outbox_relay_dead_letters WHERE source_table = $1", [source.table]) == "5")
-        #expect(try schema.scalar("SELECT string_agg(row_id, ',' ORDER BY row_id::int) FROM outbox_relay_dead_letters") == "21,22,23,24,25")
+        #expect(
+            try schema.scalar("SELECT count(*) FROM outbox_relay_dead_letters WHERE source_table = $1", [source.table])
+                == "5"
+        )
+        #expect(
+            try schema.scalar("SELECT string_agg(row_id, ',' ORDER BY row_id::int) FROM outbox_relay_dead_letters")
+                == "21,22,23,24,25"
+        )
         // The stored bytes are kept untouched in the dead letter.
-        #expect(try schema.scalar("SELECT convert_from(payload, 'UTF8') FROM outbox_relay_dead_letters WHERE row_id = '24'") == "not json")
+        #expect(
+            try schema.scalar("SELECT convert_from(payload, 'UTF8') FROM outbox_relay_dead_letters WHERE row_id = '24'")
+                == "not json"
+        )
         await source.close()
     }
 
-    @Test("write_connection: separate marks on a second session, shared on the reading one; both mark every row and record dead letters", arguments: [PostgresSource.Configuration.WriteConnection.separate, .shared])
+    @Test(
+        "write_connection: separate marks on a second session, shared on the reading one; both mark every row and record dead letters",
+        arguments: [PostgresSource.Configuration.WriteConnection.separate, .shared]
+    )
     func writeConnection(_ mode: PostgresSource.Configuration.WriteConnection) async throws {
         let schema = try TestSchema()
         try schema.createOutboxTable(.outbox, varcharPayload: true)
@@ -108,7 +143,10 @@ struct PostgresSourceTests {
             $0.applicationName = name
         }
         try await source.open()
-        #expect(try schema.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name]) == (mode == .separate ? "2" : "1"))
+        #expect(
+            try schema.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name])
+                == (mode == .separate ? "2" : "1")
+        )
         await source.close()
         let engine = try RelayEngine(
             source: source,
@@ -132,19 +170,36 @@ struct PostgresSourceTests {
         try await source.open()
         let rows = try await source.fetch(limit: 10, after: nil)
         let now = Timestamp.now()
-        let letter = DeadLetter(rowID: rows[1].id, payload: rows[1].payload, eventID: "e", eventType: "t", destination: "kafka", attempts: 12, lastError: "broker says no", firstFailedAt: now, lastFailedAt: now)
+        let letter = DeadLetter(
+            rowID: rows[1].id,
+            payload: rows[1].payload,
+            eventID: "e",
+            eventType: "t",
+            destination: "kafka",
+            attempts: 12,
+            lastError: "broker says no",
+            firstFailedAt: now,
+            lastFailedAt: now
+        )
         // Make the UPDATE fail after the dead letter was inserted.
-        try schema.execute("""
+        try schema.execute(
+            """
             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
             CREATE TRIGGER refuse BEFORE UPDATE ON outbox_messages FOR EACH ROW EXECUTE FUNCTION refuse();
-            """)
-        await #expect(throws: PostgresError.self) { try await source.complete(rows: rows.map(\.id), deadLetters: [letter]) }
+            """
+        )
+        await #expect(throws: PostgresError.self) {
+            try await source.complete(rows: rows.map(\.id), deadLetters: [letter])
+        }
         #expect(try schema.scalar("SELECT count(*) FROM outbox_relay_dead_letters") == "0")
         #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = false") == "3")
         try schema.execute("DROP TRIGGER refuse ON outbox_messages")
         try await source.complete(rows: rows.map(\.id), deadLetters: [letter])
         #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = false") == "0")
-        let stored = try schema.execute("SELECT row_id, event_id, event_type, destination, attempts::text, last_error, payload = $1::bytea FROM outbox_relay_dead_letters", [rows[1].payload.postgresByteaHex])
+        let stored = try schema.execute(
+            "SELECT row_id, event_id, event_type, destination, attempts::text, last_error, payload = $1::bytea FROM outbox_relay_dead_letters",
+            [rows[1].payload.postgresByteaHex]
+        )
         #expect(stored.rowCount == 1)
         #expect((0..<7).map { stored.string(0, $0) } == ["2", "e", "t", "kafka", "12", "broker says no", "t"])
         await source.close()
@@ -167,10 +222,14 @@ struct PostgresSourceTests {
         let role = "outbox_relay_test_\(schema.name)"
         try schema.execute("CREATE ROLE \(role) LOGIN PASSWORD 'secret-pw'")
         defer { _ = try? schema.execute("DROP OWNED BY \(role); DROP ROLE \(role)") }
-        try schema.execute("GRANT USAGE ON SCHEMA \"\(schema.name)\" TO \(role); GRANT SELECT ON outbox_messages TO \(role)")
+        try schema.execute(
+            "GRANT USAGE ON SCHEMA \"\(schema.name)\" TO \(role); GRANT SELECT ON outbox_messages TO \(role)"
+        )
         var configuration = missingColumn.configuration
         configuration.columns.payload = "payload"
-        configuration.connection = PostgresConnectionString(schema.url.replacingOccurrences(of: "://postgres@", with: "://\(role):secret-pw@"))
+        configuration.connection = PostgresConnectionString(
+            schema.url.replacingOccurrences(of: "://postgres@", with: "://\(role):secret-pw@")
+        )
         if configuration.connection.conninfo != schema.url {
             let unprivileged = try PostgresSource(configuration: configuration)
             let privilegeError = await #expect(throws: PostgresError.self) { try await unprivileged.open() }
@@ -180,7 +239,9 @@ struct PostgresSourceTests {
         }
 
         var badUser = missingColumn.configuration
-        badUser.connection = PostgresConnectionString("host=127.0.0.1 port=1 user=nobody password=hunter2 connect_timeout=2")
+        badUser.connection = PostgresConnectionString(
+            "host=127.0.0.1 port=1 user=nobody password=hunter2 connect_timeout=2"
+        )
         let unreachable = try PostgresSource(configuration: badUser)
         let connectError = await #expect(throws: PostgresError.self) { try await unreachable.open() }
         #expect(connectError?.code == .connectionFailed)
@@ -207,7 +268,12 @@ struct PostgresSourceTests {
     func notifyWakeUp() async throws {
         let schema = try TestSchema()
         try schema.createOutboxTable(.outbox)
-        try schema.execute(PostgresSchema.notifyTrigger(table: SQLIdentifier(schema.qualified("outbox_messages")), channel: "outbox_\(schema.name)"))
+        try schema.execute(
+            PostgresSchema.notifyTrigger(
+                table: SQLIdentifier(schema.qualified("outbox_messages")),
+                channel: "outbox_\(schema.name)"
+            )
+        )
         let source = try schema.source(.outbox) { $0.notifyChannel = "outbox_\(schema.name)" }
         try await source.open()
 
@@ -220,7 +286,9 @@ struct PostgresSourceTests {
         let inserter = Task {
             try await Task.sleep(for: .milliseconds(300))
             let other = try PostgresConnection.connect(PostgresConnectionString(url), applicationName: "inserter")
-            try other.execute("INSERT INTO \"\(name)\".outbox_messages (payload) VALUES ('{\"headers\":{},\"payload\":{}}')")
+            try other.execute(
+                "INSERT INTO \"\(name)\".outbox_messages (payload) VALUES ('{\"headers\":{},\"payload\":{}}')"
+            )
             return ContinuousClock.now
         }
         await source.waitForRows(timeout: .seconds(10))
@@ -231,7 +299,9 @@ struct PostgresSourceTests {
         await source.close()
     }
 
-    @Test("retention deletes delivered rows past the age (dispatcher) or beyond the newest N (outbox), in bounded batches")
+    @Test(
+        "retention deletes delivered rows past the age (dispatcher) or beyond the newest N (outbox), in bounded batches"
+    )
     func retention() async throws {
         let schema = try TestSchema()
         try schema.createOutboxTable(.dispatcher)
@@ -244,7 +314,9 @@ struct PostgresSourceTests {
         try await dispatcher.complete(rows: Array(rows.prefix(20)).map(\.id), deadLetters: [])
         // Just marked: nothing is old enough yet.
         #expect(try schema.scalar("SELECT count(*) FROM messages_outbox") == "30")
-        try schema.execute("UPDATE messages_outbox SET time_of_dispatching = time_of_dispatching - interval '2 hours' WHERE dispatched")
+        try schema.execute(
+            "UPDATE messages_outbox SET time_of_dispatching = time_of_dispatching - interval '2 hours' WHERE dispatched"
+        )
         try await dispatcher.complete(rows: [rows[20].id], deadLetters: [])
         // One run deletes at most 2 batches of 4.
         #expect(try schema.scalar("SELECT count(*) FROM messages_outbox") == "22")
@@ -263,11 +335,16 @@ struct PostgresSourceTests {
         try await outbox.open()
         let outboxRows = try await fetchAll(outbox, limit: 100)
         try await outbox.complete(rows: Array(outboxRows.prefix(25)).map(\.id), deadLetters: [])
-        #expect(try schema.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM outbox_messages WHERE consumed") == "21,22,23,24,25")
+        #expect(
+            try schema.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM outbox_messages WHERE consumed")
+                == "21,22,23,24,25"
+        )
         #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE NOT consumed") == "5")
         await outbox.close()
 
-        #expect(throws: PostgresError.self) { _ = try schema.source(.outbox) { $0.retention = .init(maximumAge: .seconds(1)) } }
+        #expect(throws: PostgresError.self) {
+            _ = try schema.source(.outbox) { $0.retention = .init(maximumAge: .seconds(1)) }
+        }
     }
 
     @Test("status reports backlog, oldest age, dead letters and the lock holder")
@@ -279,7 +356,20 @@ struct PostgresSourceTests {
         try await relay.open()
         let rows = try await relay.fetch(limit: 2, after: nil)
         let now = Timestamp.now()
-        try await relay.complete(rows: rows.map(\.id), deadLetters: [DeadLetter(rowID: rows[0].id, payload: rows[0].payload, destination: nil, attempts: 0, lastError: "x", firstFailedAt: now, lastFailedAt: now)])
+        try await relay.complete(
+            rows: rows.map(\.id),
+            deadLetters: [
+                DeadLetter(
+                    rowID: rows[0].id,
+                    payload: rows[0].payload,
+                    destination: nil,
+                    attempts: 0,
+                    lastError: "x",
+                    firstFailedAt: now,
+                    lastFailedAt: now
+                )
+            ]
+        )
 
         let observer = try schema.source(.dispatcher)
         let status = try await observer.status()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxPostgres
 
 /// The test server from `OUTBOX_TEST_POSTGRES_URL` (started by `.ci/with-postgres.sh`).
@@ -11,11 +12,16 @@ enum PostgresTestDatabase {
     static let url: String? = environment["OUTBOX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     static let isCI = environment["CI"] == "true"
     static let isTestable = url != nil || isCI
-    static let skipMessage: Comment = "OUTBOX_TEST_POSTGRES_URL is not set; run the tests with .ci/with-postgres.sh (skipped; CI=true makes this a failure)"
+    static let skipMessage: Comment =
+        "OUTBOX_TEST_POSTGRES_URL is not set; run the tests with .ci/with-postgres.sh (skipped; CI=true makes this a failure)"
 
     /// The server URL, or a recorded failure.
     static func requireURL(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try #require(url, "CI=true but OUTBOX_TEST_POSTGRES_URL is not set: run the tests through .ci/with-postgres.sh", sourceLocation: sourceLocation)
+        try #require(
+            url,
+            "CI=true but OUTBOX_TEST_POSTGRES_URL is not set: run the tests through .ci/with-postgres.sh",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// The repository root, from this file's path (`<root>/Tests/OutboxPostgresTests/…`).
@@ -29,10 +35,15 @@ enum PostgresTestDatabase {
     static let fixtures = repositoryRoot + "/../shared/fixtures/eventsauce"
     static let fixturesPresent = FileManager.default.fileExists(atPath: fixtures + "/README.md")
     static let fixturesTestable = isTestable && (fixturesPresent || isCI)
-    static let fixturesSkipMessage: Comment = "needs OUTBOX_TEST_POSTGRES_URL and ../shared/fixtures/eventsauce (skipped; CI=true makes this a failure)"
+    static let fixturesSkipMessage: Comment =
+        "needs OUTBOX_TEST_POSTGRES_URL and ../shared/fixtures/eventsauce (skipped; CI=true makes this a failure)"
 
     static func requireFixtures(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try #require(fixturesPresent, "the EventSauce fixtures are missing at \(fixtures)", sourceLocation: sourceLocation)
+        try #require(
+            fixturesPresent,
+            "the EventSauce fixtures are missing at \(fixtures)",
+            sourceLocation: sourceLocation
+        )
     }
 }
 
@@ -99,8 +110,14 @@ final class TestSchema: @unchecked Sendable {
     }
 
     /// Inserts `count` realistic `outbox` rows (aggregates cycling through `aggregates`, versions increasing).
-    func insertOutboxRows(_ count: Int, table: String = "outbox_messages", aggregates: Int = 10, startVersion: Int = 1) throws {
-        try execute("""
+    func insertOutboxRows(
+        _ count: Int,
+        table: String = "outbox_messages",
+        aggregates: Int = 10,
+        startVersion: Int = 1
+    ) throws {
+        try execute(
+            """
             INSERT INTO "\(name)"."\(table)" (consumed, payload)
             SELECT false, json_build_object(
                 'headers', json_build_object(
@@ -111,12 +128,19 @@ final class TestSchema: @unchecked Sendable {
                     '__time_of_recording', '2024-03-14 05:04:50.163498+0000'),
                 'payload', json_build_object('n', i, 'text', repeat('x', 100)))
             FROM generate_series(0, \(count - 1)) AS i
-            """)
+            """
+        )
     }
 
     /// Inserts `count` `dispatcher` rows, one microsecond apart from `start`.
-    func insertDispatcherRows(_ count: Int, table: String = "messages_outbox", aggregates: Int = 10, start: String = "2024-03-14 05:04:50") throws {
-        try execute("""
+    func insertDispatcherRows(
+        _ count: Int,
+        table: String = "messages_outbox",
+        aggregates: Int = 10,
+        start: String = "2024-03-14 05:04:50"
+    ) throws {
+        try execute(
+            """
             INSERT INTO "\(name)"."\(table)" (id, payload, dispatched, time_of_recording)
             SELECT md5(i::text || 'e')::uuid, json_build_object(
                 'headers', json_build_object(
@@ -128,7 +152,8 @@ final class TestSchema: @unchecked Sendable {
                 'payload', json_build_object('n', i))::text::json, false,
                 '\(start)'::timestamp + i * interval '1 microsecond'
             FROM generate_series(0, \(count - 1)) AS i
-            """)
+            """
+        )
     }
 }
 

@@ -7,17 +7,22 @@ enum CLI {
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// The repository root (this file is `Tests/OutboxRelayCLITests/CLITestSupport.swift`).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// `../shared/fixtures/eventsauce`, read in place.
-    static let fixtures = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/eventsauce")
+    static let fixtures = repositoryRoot.deletingLastPathComponent().appendingPathComponent(
+        "shared/fixtures/eventsauce"
+    )
 
     /// Whether the EventSauce fixtures are present. Tests that need them are skipped without
     /// them, except in CI, where they run and fail.
     static let fixturesAvailable: Bool = {
         let present = FileManager.default.fileExists(atPath: fixtures.path)
         if !present && !isCI {
-            print("note: \(fixtures.path) is absent; the interop tests are skipped (they run, and must pass, with CI=true)")
+            print(
+                "note: \(fixtures.path) is absent; the interop tests are skipped (they run, and must pass, with CI=true)"
+            )
         }
         return present || isCI
     }()
@@ -29,7 +34,8 @@ enum CLI {
         var candidate = products.appendingPathComponent("outbox-relay")
         if !FileManager.default.fileExists(atPath: candidate.path) {
             // macOS: the test bundle is a directory inside the products directory.
-            candidate = products.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("outbox-relay")
+            candidate = products.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("outbox-relay")
         }
         return candidate
     }
@@ -43,7 +49,11 @@ enum CLI {
 
     /// Runs `outbox-relay ARGUMENTS` to completion (at most `timeout`).
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(120)) async throws -> Result {
+    static func run(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        timeout: Duration = .seconds(120)
+    ) async throws -> Result {
         let process = try start(arguments, environment: environment)
         let deadline = ContinuousClock.now + timeout
         while process.process.isRunning {
@@ -55,7 +65,11 @@ enum CLI {
             try await Task.sleep(for: .milliseconds(20))
         }
         process.process.waitUntilExit()
-        return Result(status: process.process.terminationStatus, stdout: process.readStdout(), stderr: process.readStderr())
+        return Result(
+            status: process.process.terminationStatus,
+            stdout: process.readStdout(),
+            stderr: process.readStderr()
+        )
     }
 
     /// A started `outbox-relay` process; output goes to files so pipes never fill up.
@@ -72,9 +86,12 @@ enum CLI {
         process.executableURL = binary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-relay-cli-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "outbox-relay-cli-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let stdoutURL = directory.appendingPathComponent("stdout"), stderrURL = directory.appendingPathComponent("stderr")
+        let stdoutURL = directory.appendingPathComponent("stdout")
+        let stderrURL = directory.appendingPathComponent("stderr")
         FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
@@ -86,7 +103,9 @@ enum CLI {
 
     /// A fresh temporary folder.
     static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-relay-test-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "outbox-relay-test-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -99,7 +118,9 @@ enum SQLiteShell {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["sqlite3", "-batch", database.path]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors

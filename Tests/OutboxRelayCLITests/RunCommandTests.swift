@@ -42,21 +42,30 @@ struct RunCommandTests {
         }
     }
 
-    @Test("every fixture row reaches the file transport exactly once, JSON-equal to what PHP decodes",
-          .enabled(if: CLI.fixturesAvailable))
+    @Test(
+        "every fixture row reaches the file transport exactly once, JSON-equal to what PHP decodes",
+        .enabled(if: CLI.fixturesAvailable)
+    )
     func sqliteFixturesInterop() async throws {
         let folder = try CLI.temporaryFolder()
-        let database = folder.appendingPathComponent("outbox.db"), output = folder.appendingPathComponent("out.jsonl")
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
         let fixture = CLI.fixtures.appendingPathComponent("outbox/sqlite")
         try SQLiteShell.run(database, String(contentsOf: fixture.appendingPathComponent("schema.sql"), encoding: .utf8))
         try SQLiteShell.run(database, String(contentsOf: fixture.appendingPathComponent("rows.sql"), encoding: .utf8))
         let configURL = folder.appendingPathComponent("relay.yaml")
-        try Self.config(database: database, output: output, batchSize: 37).write(to: configURL, atomically: true, encoding: .utf8)
+        try Self.config(database: database, output: output, batchSize: 37).write(
+            to: configURL,
+            atomically: true,
+            encoding: .utf8
+        )
 
         let result = try await CLI.run(["run", "--config", configURL.path, "--drain"])
         #expect(result.status == 0, "\(result.stderr)")
 
-        let decoded = try #require(try JSONParser.parse(Data(contentsOf: fixture.appendingPathComponent("decoded.json"))).arrayValue)
+        let decoded = try #require(
+            try JSONParser.parse(Data(contentsOf: fixture.appendingPathComponent("decoded.json"))).arrayValue
+        )
         let lines = try Self.readLines(output)
         #expect(lines.count == decoded.count)
         #expect(Set(lines.map(\.rowID)).count == lines.count, "a row was delivered twice")
@@ -70,12 +79,17 @@ struct RunCommandTests {
             expectedHeaders["__doctrine_outbox.message_id"] = nil
             let headers = JSONValue.object(line.message["headers"]?.objectValue ?? [:])
             #expect(headers.isSemanticallyEqual(to: .object(expectedHeaders)), "headers of row \(rowID)")
-            #expect(line.message["payload"]?.isSemanticallyEqual(to: expected["payload"] ?? .null) == true, "payload of row \(rowID)")
+            #expect(
+                line.message["payload"]?.isSemanticallyEqual(to: expected["payload"] ?? .null) == true,
+                "payload of row \(rowID)"
+            )
             #expect(line.eventType == expected["event_type"]?.stringValue)
             if let eventID = expected["event_id"]?.stringValue {
                 #expect(line.eventID == eventID)
             } else {
-                #expect(line.eventID == EnvelopeDecoder.derivedEventID(table: "outbox_messages", rowID: .integer(rowID)))
+                #expect(
+                    line.eventID == EnvelopeDecoder.derivedEventID(table: "outbox_messages", rowID: .integer(rowID))
+                )
             }
         }
         let unconsumed = try SQLiteShell.run(database, "SELECT count(*) FROM outbox_messages WHERE consumed = 0;")
@@ -85,17 +99,23 @@ struct RunCommandTests {
     @Test("bad rows end in the dead-letter table with a reason; the rest is delivered; --drain finishes")
     func badRowsAreSetAside() async throws {
         let folder = try CLI.temporaryFolder()
-        let database = folder.appendingPathComponent("outbox.db"), output = folder.appendingPathComponent("out.jsonl")
-        let good = { (n: Int) in #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","__aggregate_root_version":\#(n)},"payload":{"n":\#(n)}}"# }
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
+        let good = { (n: Int) in
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","__aggregate_root_version":\#(n)},"payload":{"n":\#(n)}}"#
+        }
         let truncated = String(good(2).prefix(60))
-        try SQLiteShell.run(database, """
+        try SQLiteShell.run(
+            database,
+            """
             CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);
             INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(good(1))));
             INSERT INTO outbox_messages (payload) VALUES ('');
             INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(truncated)));
             INSERT INTO outbox_messages (payload) VALUES ('{"payload":{"n":3}}');
             INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(good(4))));
-            """)
+            """
+        )
         let configURL = folder.appendingPathComponent("relay.yaml")
         try Self.config(database: database, output: output).write(to: configURL, atomically: true, encoding: .utf8)
 
@@ -103,8 +123,11 @@ struct RunCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try Self.readLines(output).map(\.rowID) == [1, 5])
 
-        let letters = try SQLiteShell.run(database, "SELECT row_id || '|' || payload || '|' || last_error FROM outbox_relay_dead_letters ORDER BY CAST(row_id AS INTEGER);")
-            .split(separator: "\n").map(String.init)
+        let letters = try SQLiteShell.run(
+            database,
+            "SELECT row_id || '|' || payload || '|' || last_error FROM outbox_relay_dead_letters ORDER BY CAST(row_id AS INTEGER);"
+        )
+        .split(separator: "\n").map(String.init)
         #expect(letters.count == 3)
         #expect(letters.count == 3 && letters[0].hasPrefix("2||") && letters[0].contains("empty"))
         #expect(letters.count == 3 && letters[1].hasPrefix("3|\(truncated)|") && letters[1].contains("truncated"))
@@ -119,16 +142,24 @@ struct RunCommandTests {
     @Test("SIGKILL in the middle of a drain: a restart delivers every row at least once, none lost")
     func killedMidDrainLosesNothing() async throws {
         let folder = try CLI.temporaryFolder()
-        let database = folder.appendingPathComponent("outbox.db"), output = folder.appendingPathComponent("out.jsonl")
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
         let rows = 30_000
-        try SQLiteShell.run(database, """
+        try SQLiteShell.run(
+            database,
+            """
             CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(rows))
             INSERT INTO outbox_messages (payload)
             SELECT '{"headers":{"__event_type":"acme.shop.orders.order_line_added","__aggregate_root_id":"order-' || (i % 97) || '","__aggregate_root_version":' || i || '},"payload":{"line":' || i || ',"padding":"' || hex(zeroblob(200)) || '"}}' FROM n;
-            """)
+            """
+        )
         let configURL = folder.appendingPathComponent("relay.yaml")
-        try Self.config(database: database, output: output, batchSize: 50).write(to: configURL, atomically: true, encoding: .utf8)
+        try Self.config(database: database, output: output, batchSize: 50).write(
+            to: configURL,
+            atomically: true,
+            encoding: .utf8
+        )
 
         let first = try CLI.start(["run", "--config", configURL.path, "--drain"])
         // Wait until some, but not all, rows are out; then kill without warning.
@@ -142,7 +173,11 @@ struct RunCommandTests {
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
         #expect(first.process.terminationReason == .uncaughtSignal)
-        let consumedAfterKill = Int(try SQLiteShell.run(database, "SELECT count(*) FROM outbox_messages WHERE consumed = 1;").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let consumedAfterKill =
+            Int(
+                try SQLiteShell.run(database, "SELECT count(*) FROM outbox_messages WHERE consumed = 1;")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            ) ?? -1
         #expect(consumedAfterKill < rows, "the kill happened mid-drain")
 
         let second = try await CLI.run(["run", "--config", configURL.path, "--drain"])
@@ -160,14 +195,21 @@ struct RunCommandTests {
     @Test("SIGTERM stops claiming and exits 0")
     func sigtermExitsCleanly() async throws {
         let folder = try CLI.temporaryFolder()
-        let database = folder.appendingPathComponent("outbox.db"), output = folder.appendingPathComponent("out.jsonl")
-        try SQLiteShell.run(database, "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);")
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
+        try SQLiteShell.run(
+            database,
+            "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);"
+        )
         let configURL = folder.appendingPathComponent("relay.yaml")
         try Self.config(database: database, output: output).write(to: configURL, atomically: true, encoding: .utf8)
         let relay = try CLI.start(["run", "--config", configURL.path])
         try await Task.sleep(for: .milliseconds(700))
         #expect(relay.process.isRunning, "\(relay.readStderr())")
-        try SQLiteShell.run(database, #"INSERT INTO outbox_messages (payload) VALUES ('{"headers":{"__event_type":"x.y"},"payload":[]}');"#)
+        try SQLiteShell.run(
+            database,
+            #"INSERT INTO outbox_messages (payload) VALUES ('{"headers":{"__event_type":"x.y"},"payload":[]}');"#
+        )
         let deadline = ContinuousClock.now + .seconds(20)
         while (try Self.readLines(output)).isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))

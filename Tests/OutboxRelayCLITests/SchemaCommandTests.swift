@@ -18,13 +18,17 @@ struct SchemaCommandTests {
     }
 
     @Test func aBadTableNameIsRefused() async throws {
-        let result = try await CLI.run(["schema", "--flavour", "outbox", "--dialect", "postgres", "--table", "x; DROP TABLE y"])
+        let result = try await CLI.run([
+            "schema", "--flavour", "outbox", "--dialect", "postgres", "--table", "x; DROP TABLE y",
+        ])
         #expect(result.status != 0)
         #expect(result.stderr.contains("invalid SQL name"))
     }
 
     @Test func notifyPrintsAPostgreSQLTriggerAndIsRefusedElsewhere() async throws {
-        let postgres = try await CLI.run(["schema", "--flavour", "outbox", "--dialect", "postgres", "--notify", "--channel", "orders_outbox"])
+        let postgres = try await CLI.run([
+            "schema", "--flavour", "outbox", "--dialect", "postgres", "--notify", "--channel", "orders_outbox",
+        ])
         #expect(postgres.status == 0, "\(postgres.stderr)")
         #expect(postgres.stdout.contains("pg_notify('orders_outbox'"))
         #expect(postgres.stdout.contains("AFTER INSERT ON \"outbox_messages\""))

@@ -5,7 +5,8 @@ import Testing
 struct EnvelopeDecoderTests {
     let decoder = EnvelopeDecoder(table: "outbox_messages")
 
-    static let headers = #""__event_type":"acme.shop.orders.order_was_placed","__event_id":"25c29fdd-f0cf-4112-a421-9e1bfc3b78dd","__aggregate_root_id":"b230fe0e-6e36-47cc-85ea-c50eb21ec363","__aggregate_root_id_type":"acme.shop.orders.order_id","__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":7,"__time_of_recording":"2024-03-14 05:04:50.163498+0000""#
+    static let headers =
+        #""__event_type":"acme.shop.orders.order_was_placed","__event_id":"25c29fdd-f0cf-4112-a421-9e1bfc3b78dd","__aggregate_root_id":"b230fe0e-6e36-47cc-85ea-c50eb21ec363","__aggregate_root_id_type":"acme.shop.orders.order_id","__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":7,"__time_of_recording":"2024-03-14 05:04:50.163498+0000""#
 
     static func row(_ text: String, id: Int64 = 1) -> OutboxRow {
         OutboxRow(id: .integer(id), payload: Array(text.utf8))
@@ -56,7 +57,8 @@ struct EnvelopeDecoderTests {
     func derivedEventID() throws {
         // python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "outbox-relay:outbox_messages:42"))'
         let expected = "f5d13ff5-7d80-51dc-8d12-83ecd1284137"
-        let text = #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_version":1},"payload":[]}"#
+        let text =
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_version":1},"payload":[]}"#
         let first = try decoder.decode(Self.row(text, id: 42))
         let second = try EnvelopeDecoder(table: "outbox_messages").decode(Self.row(text, id: 42))
         #expect(first.eventID == expected)
@@ -70,13 +72,19 @@ struct EnvelopeDecoderTests {
         #expect(first.orderingKey == "event:" + expected)
     }
 
-    @Test("derived ids match Python's uuid5 for multi-block SHA-1 input, text ids and negative ids", arguments: [
-        // Values from python3 uuid.uuid5(uuid.NAMESPACE_URL, "outbox-relay:<table>:<id>").
-        ("outbox_messages", OutboxRowID.integer(1), "96796eb5-0e86-50fa-8a7c-d459c12819cb"),
-        ("app.outbox_messages_with_a_rather_long_name_for_multiblock_sha1", .integer(9_223_372_036_854_775_807), "c0171f9c-c517-5246-8c2c-490133e7bca6"),
-        ("messages_outbox", .text("25c29fdd-f0cf-4112-a421-9e1bfc3b78dd"), "b24d0378-bc18-5f46-a97b-9774ccecc7d9"),
-        ("outbox_messages", .integer(-7), "e231838b-8646-59cb-92ca-b6c37cfe635a"),
-    ])
+    @Test(
+        "derived ids match Python's uuid5 for multi-block SHA-1 input, text ids and negative ids",
+        arguments: [
+            // Values from python3 uuid.uuid5(uuid.NAMESPACE_URL, "outbox-relay:<table>:<id>").
+            ("outbox_messages", OutboxRowID.integer(1), "96796eb5-0e86-50fa-8a7c-d459c12819cb"),
+            (
+                "app.outbox_messages_with_a_rather_long_name_for_multiblock_sha1", .integer(9_223_372_036_854_775_807),
+                "c0171f9c-c517-5246-8c2c-490133e7bca6"
+            ),
+            ("messages_outbox", .text("25c29fdd-f0cf-4112-a421-9e1bfc3b78dd"), "b24d0378-bc18-5f46-a97b-9774ccecc7d9"),
+            ("outbox_messages", .integer(-7), "e231838b-8646-59cb-92ca-b6c37cfe635a"),
+        ]
+    )
     func derivedEventIDVectors(table: String, rowID: OutboxRowID, expected: String) {
         #expect(EnvelopeDecoder.derivedEventID(table: table, rowID: rowID) == expected)
     }
@@ -91,9 +99,15 @@ struct EnvelopeDecoderTests {
 
     @Test("+0000 and +00:00 offsets give the same time")
     func offsetVariants() throws {
-        let basic = Self.envelope(headers: #""__event_type":"t","__time_of_recording":"2024-03-14 05:04:50.163498+0000""#)
-        let extended = Self.envelope(headers: #""__event_type":"t","__time_of_recording":"2024-03-14 05:04:50.163498+00:00""#)
-        let shifted = Self.envelope(headers: #""__event_type":"t","__time_of_recording":"2024-03-14 07:04:50.163498+02:00""#)
+        let basic = Self.envelope(
+            headers: #""__event_type":"t","__time_of_recording":"2024-03-14 05:04:50.163498+0000""#
+        )
+        let extended = Self.envelope(
+            headers: #""__event_type":"t","__time_of_recording":"2024-03-14 05:04:50.163498+00:00""#
+        )
+        let shifted = Self.envelope(
+            headers: #""__event_type":"t","__time_of_recording":"2024-03-14 07:04:50.163498+02:00""#
+        )
         let expected = Timestamp(microsecondsSinceEpoch: 1_710_392_690_163_498)
         #expect(try decoder.decode(Self.row(basic)).timeOfRecording == expected)
         #expect(try decoder.decode(Self.row(extended)).timeOfRecording == expected)
@@ -101,15 +115,20 @@ struct EnvelopeDecoderTests {
         #expect(try decoder.decode(Self.row(extended)).timeOfRecordingText == "2024-03-14 05:04:50.163498+00:00")
     }
 
-    @Test("__time_of_recording_format is honoured", arguments: [
-        (#"Y-m-d\\TH:i:s.uP"#, "2024-03-14T05:04:50.163498+00:00", Int64(1_710_392_690_163_498)),
-        ("U", "1710392690", Int64(1_710_392_690_000_000)),
-        ("U.u", "1710392690.163498", Int64(1_710_392_690_163_498)),
-        ("Y-m-d H:i:s", "2024-03-14 05:04:50", Int64(1_710_392_690_000_000)),
-        ("Y-m-d H:i:s.uO", "2024-03-14 05:04:50.163498+0000", Int64(1_710_392_690_163_498)),
-    ])
+    @Test(
+        "__time_of_recording_format is honoured",
+        arguments: [
+            (#"Y-m-d\\TH:i:s.uP"#, "2024-03-14T05:04:50.163498+00:00", Int64(1_710_392_690_163_498)),
+            ("U", "1710392690", Int64(1_710_392_690_000_000)),
+            ("U.u", "1710392690.163498", Int64(1_710_392_690_163_498)),
+            ("Y-m-d H:i:s", "2024-03-14 05:04:50", Int64(1_710_392_690_000_000)),
+            ("Y-m-d H:i:s.uO", "2024-03-14 05:04:50.163498+0000", Int64(1_710_392_690_163_498)),
+        ]
+    )
     func customTimeFormat(format: String, text: String, micros: Int64) throws {
-        let headers = #""__event_type":"t","__time_of_recording":""# + text + #"","__time_of_recording_format":""# + format + #"""#
+        let headers =
+            #""__event_type":"t","__time_of_recording":""# + text + #"","__time_of_recording_format":""# + format
+            + #"""#
         let message = try decoder.decode(Self.row(Self.envelope(headers: headers)))
         #expect(message.timeOfRecordingText == text)
         #expect(message.timeOfRecording == Timestamp(microsecondsSinceEpoch: micros))
@@ -125,7 +144,8 @@ struct EnvelopeDecoderTests {
 
     @Test("optional headers may be absent or null")
     func optionalHeaders() throws {
-        let text = #"{"headers":{"__event_type":"t","__aggregate_root_id":null,"__aggregate_root_version":null},"payload":[]}"#
+        let text =
+            #"{"headers":{"__event_type":"t","__aggregate_root_id":null,"__aggregate_root_version":null},"payload":[]}"#
         let message = try decoder.decode(Self.row(text))
         #expect(message.aggregateRootID == nil)
         #expect(message.aggregateRootVersion == nil)
@@ -142,7 +162,8 @@ struct EnvelopeDecoderTests {
 
     @Test("custom headers are kept, in stored order")
     func customHeaders() throws {
-        let headers = #""x-b":{"type":"api-client","id":211592},"__event_type":"t","x-a":true,"x-n":null,"x-i":9223372036854775807"#
+        let headers =
+            #""x-b":{"type":"api-client","id":211592},"__event_type":"t","x-a":true,"x-n":null,"x-i":9223372036854775807"#
         let message = try decoder.decode(Self.row(Self.envelope(headers: headers)))
         #expect(message.headers.keys == ["x-b", "__event_type", "x-a", "x-n", "x-i"])
         #expect(message.headers["x-b"] == .object(["type": .string("api-client"), "id": .number("211592")]))
@@ -163,8 +184,14 @@ struct EnvelopeDecoderTests {
 
     @Test("\\u-escaped text and raw UTF-8 decode to the same strings; surrogate pairs become one scalar")
     func unicode() throws {
-        let escaped = Self.envelope(headers: #""__event_type":"t","x-note":"\ud83d\ude9a Caf\u00e9 \u7dd1\u8336 a\/b""#, payload: #"{"name":"\ud83c\udf3f \u00dcberweisung"}"#)
-        let raw = Self.envelope(headers: #""__event_type":"t","x-note":"🚚 Café 緑茶 a/b""#, payload: #"{"name":"🌿 Überweisung"}"#)
+        let escaped = Self.envelope(
+            headers: #""__event_type":"t","x-note":"\ud83d\ude9a Caf\u00e9 \u7dd1\u8336 a\/b""#,
+            payload: #"{"name":"\ud83c\udf3f \u00dcberweisung"}"#
+        )
+        let raw = Self.envelope(
+            headers: #""__event_type":"t","x-note":"🚚 Café 緑茶 a/b""#,
+            payload: #"{"name":"🌿 Überweisung"}"#
+        )
         let first = try decoder.decode(Self.row(escaped))
         let second = try decoder.decode(Self.row(raw))
         #expect(first.headers["x-note"] == .string("🚚 Café 緑茶 a/b"))
@@ -180,7 +207,9 @@ struct EnvelopeDecoderTests {
     @Test("64-bit integers are kept exactly, in headers and payload")
     func sixtyFourBitIntegers() throws {
         let headers = #""__event_type":"t","__aggregate_root_version":9223372036854775807,"x-big":18446744073709551615"#
-        let message = try decoder.decode(Self.row(Self.envelope(headers: headers, payload: #"{"n":9223372036854775807,"m":-9223372036854775808}"#)))
+        let message = try decoder.decode(
+            Self.row(Self.envelope(headers: headers, payload: #"{"n":9223372036854775807,"m":-9223372036854775808}"#))
+        )
         #expect(message.aggregateRootVersion == Int64.max)
         #expect(message.headers["x-big"] == .number("18446744073709551615"))
         let payload = try message.payload().objectValue
@@ -194,7 +223,9 @@ struct EnvelopeDecoderTests {
     func deepNesting() throws {
         let depth = 200
         let nested = String(repeating: #"{"a":["#, count: depth) + "1" + String(repeating: "]}", count: depth)
-        let message = try decoder.decode(Self.row(Self.envelope(headers: #""__event_type":"t","x-deep":"# + nested, payload: nested)))
+        let message = try decoder.decode(
+            Self.row(Self.envelope(headers: #""__event_type":"t","x-deep":"# + nested, payload: nested))
+        )
         #expect(Array(message.payloadBytes) == Array(nested.utf8))
         var value = try #require(message.headers["x-deep"])
         var levels = 0
@@ -217,7 +248,9 @@ struct EnvelopeDecoderTests {
     @Test("payloadBytes are exactly the stored slice, whatever the whitespace and member order")
     func payloadSlice() throws {
         let payload = #"{ "x" : [ 1 , 2.50 , "\/" ] , "y" : { } }"#
-        let text = "\n {\t\"payload\" :  " + payload + " ,\r\n \"headers\" : { \"__event_type\" : \"t\" , \"__aggregate_root_version\" : 3 } \n}\n "
+        let text =
+            "\n {\t\"payload\" :  " + payload
+            + " ,\r\n \"headers\" : { \"__event_type\" : \"t\" , \"__aggregate_root_version\" : 3 } \n}\n "
         let bytes = Array(text.utf8)
         let message = try decoder.decode(OutboxRow(id: .integer(5), payload: bytes))
         #expect(message.envelope == bytes)
@@ -228,7 +261,10 @@ struct EnvelopeDecoderTests {
         #expect(message.aggregateRootVersion == 3)
     }
 
-    @Test("scalar payloads are allowed and sliced exactly", arguments: ["null", "true", "0", "-1.5e3", #""text""#, "[]", "{}"])
+    @Test(
+        "scalar payloads are allowed and sliced exactly",
+        arguments: ["null", "true", "0", "-1.5e3", #""text""#, "[]", "{}"]
+    )
     func scalarPayloads(payload: String) throws {
         let message = try decoder.decode(Self.row(Self.envelope(payload: payload)))
         #expect(Array(message.payloadBytes) == Array(payload.utf8))
@@ -236,7 +272,8 @@ struct EnvelopeDecoderTests {
 
     @Test("members other than headers and payload are ignored; the last duplicate wins, as in PHP")
     func extraAndDuplicateMembers() throws {
-        let text = #"{"meta":{"x":[1,2]},"headers":{"__event_type":"first"},"payload":1,"headers":{"__event_type":"second"},"payload":2}"#
+        let text =
+            #"{"meta":{"x":[1,2]},"headers":{"__event_type":"first"},"payload":1,"headers":{"__event_type":"second"},"payload":2}"#
         let message = try decoder.decode(Self.row(text))
         #expect(message.eventType == "second")
         #expect(Array(message.payloadBytes) == Array("2".utf8))
@@ -252,16 +289,24 @@ struct EnvelopeDecoderTests {
         #expect(error?.description.contains("row 77") == true)
     }
 
-    @Test("truncated JSON is .truncatedJSON", arguments: [
-        "{", #"{"headers""#, #"{"headers":{"__event_type":"t"#, #"{"headers":{"__event_type":"t"},"payload":{"a":[1,2"#,
-        #"{"headers":{"__event_type":"t"},"payload":{"a":"\u00"#, #"{"headers":{"__event_type":"t"},"payload":{"a":tru"#,
-        #"{"headers":{"__event_type":"t"},"payload":-"#, #"{"headers":{"__event_type":"t"},"payload":{"a":"x\"#,
-    ])
+    @Test(
+        "truncated JSON is .truncatedJSON",
+        arguments: [
+            "{", #"{"headers""#, #"{"headers":{"__event_type":"t"#,
+            #"{"headers":{"__event_type":"t"},"payload":{"a":[1,2"#,
+            #"{"headers":{"__event_type":"t"},"payload":{"a":"\u00"#,
+            #"{"headers":{"__event_type":"t"},"payload":{"a":tru"#,
+            #"{"headers":{"__event_type":"t"},"payload":-"#, #"{"headers":{"__event_type":"t"},"payload":{"a":"x\"#,
+        ]
+    )
     func truncated(text: String) {
         #expect(failure(text)?.code == .truncatedJSON)
     }
 
-    @Test("a real PHP row cut at 16001 characters (MySQL varchar) is .truncatedJSON", .enabled(if: EventSauceFixtures.isTestable, EventSauceFixtures.skipMessage))
+    @Test(
+        "a real PHP row cut at 16001 characters (MySQL varchar) is .truncatedJSON",
+        .enabled(if: EventSauceFixtures.isTestable, EventSauceFixtures.skipMessage)
+    )
     func truncatedFixtureRow() throws {
         try EventSauceFixtures.requirePresent()
         let rows = try EventSauceFixtures.rows("outbox", "pgsql")
@@ -277,7 +322,10 @@ struct EnvelopeDecoderTests {
         }
     }
 
-    @Test("every prefix of a real PHP row with surrogate pairs in its headers is .truncatedJSON", .enabled(if: EventSauceFixtures.isTestable, EventSauceFixtures.skipMessage))
+    @Test(
+        "every prefix of a real PHP row with surrogate pairs in its headers is .truncatedJSON",
+        .enabled(if: EventSauceFixtures.isTestable, EventSauceFixtures.skipMessage)
+    )
     func everyPrefixIsTruncated() throws {
         try EventSauceFixtures.requirePresent()
         let rows = try EventSauceFixtures.rows("original", "pgsql")
@@ -291,27 +339,40 @@ struct EnvelopeDecoderTests {
         for length in 1..<bytes.count {
             let error = failure(OutboxRow(id: fixture.row.id, payload: Array(bytes[0..<length])))
             if error?.code != .truncatedJSON {
-                Issue.record("prefix of \(length) of \(bytes.count) bytes (…\(String(decoding: bytes[max(0, length - 20)..<length], as: UTF8.self))): \(String(describing: error))")
+                Issue.record(
+                    "prefix of \(length) of \(bytes.count) bytes (…\(String(decoding: bytes[max(0, length - 20)..<length], as: UTF8.self))): \(String(describing: error))"
+                )
                 break
             }
         }
     }
 
-    @Test("syntax errors are .invalidJSON", arguments: [
-        #"{"headers":{"__event_type":"t"},"payload":{"a":1,}}"#, #"{"headers":{"__event_type":"t"},"payload":[1 2]}"#,
-        #"{"headers":{"__event_type":"t"},"payload":01}"#, #"{"headers":{"__event_type":"t"},"payload":"\x"}"#,
-        #"{"headers":{"__event_type":"t"},"payload":{}} trailing"#, #"{"headers":{"__event_type":"t"}"payload":{}}"#,
-        "{\"headers\":{\"__event_type\":\"t\"},\"payload\":\"a\u{01}b\"}", #"{"headers":{"__event_type":"t","x":"\udc00"},"payload":{}}"#,
-        #"{headers:{}}"#,
-    ])
+    @Test(
+        "syntax errors are .invalidJSON",
+        arguments: [
+            #"{"headers":{"__event_type":"t"},"payload":{"a":1,}}"#,
+            #"{"headers":{"__event_type":"t"},"payload":[1 2]}"#,
+            #"{"headers":{"__event_type":"t"},"payload":01}"#, #"{"headers":{"__event_type":"t"},"payload":"\x"}"#,
+            #"{"headers":{"__event_type":"t"},"payload":{}} trailing"#,
+            #"{"headers":{"__event_type":"t"}"payload":{}}"#,
+            "{\"headers\":{\"__event_type\":\"t\"},\"payload\":\"a\u{01}b\"}",
+            #"{"headers":{"__event_type":"t","x":"\udc00"},"payload":{}}"#,
+            #"{headers:{}}"#,
+        ]
+    )
     func invalidJSON(text: String) {
         #expect(failure(text)?.code == .invalidJSON)
     }
 
-    @Test("an unpaired surrogate anywhere, payload included, is .invalidJSON (PHP's json_decode rejects it)", arguments: [
-        #"{"headers":{"__event_type":"t"},"payload":{"a":"\ud83d"}}"#, #"{"headers":{"__event_type":"t"},"payload":["\udc00"]}"#,
-        #"{"headers":{"__event_type":"t"},"payload":{"\ud83d x":1}}"#, #"{"headers":{"__event_type":"t","x":"\ud83d\u0041"},"payload":1}"#,
-    ])
+    @Test(
+        "an unpaired surrogate anywhere, payload included, is .invalidJSON (PHP's json_decode rejects it)",
+        arguments: [
+            #"{"headers":{"__event_type":"t"},"payload":{"a":"\ud83d"}}"#,
+            #"{"headers":{"__event_type":"t"},"payload":["\udc00"]}"#,
+            #"{"headers":{"__event_type":"t"},"payload":{"\ud83d x":1}}"#,
+            #"{"headers":{"__event_type":"t","x":"\ud83d\u0041"},"payload":1}"#,
+        ]
+    )
     func unpairedSurrogate(text: String) {
         let error = failure(text)
         #expect(error?.code == .invalidJSON)
@@ -327,7 +388,10 @@ struct EnvelopeDecoderTests {
         }
     }
 
-    @Test("JSON that is not an object is .notAnObject", arguments: ["[]", "[1,2]", #""text""#, "null", "42", "x", "  [ ]"])
+    @Test(
+        "JSON that is not an object is .notAnObject",
+        arguments: ["[]", "[1,2]", #""text""#, "null", "42", "x", "  [ ]"]
+    )
     func notAnObject(text: String) {
         #expect(failure(text)?.code == .notAnObject)
     }
@@ -339,7 +403,10 @@ struct EnvelopeDecoderTests {
         #expect(failure("{}")?.code == .missingHeaders)
     }
 
-    @Test("headers that are not an object are .missingHeaders", arguments: ["[]", #"["__event_type"]"#, #""t""#, "null", "1"])
+    @Test(
+        "headers that are not an object are .missingHeaders",
+        arguments: ["[]", #"["__event_type"]"#, #""t""#, "null", "1"]
+    )
     func headersNotAnObject(headers: String) {
         let error = failure(#"{"headers":"# + headers + #","payload":{}}"#)
         #expect(error?.code == .missingHeaders)
@@ -358,14 +425,22 @@ struct EnvelopeDecoderTests {
         #expect(error?.detail.contains("__event_type") == true)
     }
 
-    @Test("an __event_type that is not a non-empty string is .invalidHeader", arguments: [#""""#, "1", "null", "true", #"["t"]"#])
+    @Test(
+        "an __event_type that is not a non-empty string is .invalidHeader",
+        arguments: [#""""#, "1", "null", "true", #"["t"]"#]
+    )
     func invalidEventType(value: String) {
         #expect(failure(#"{"headers":{"__event_type":"# + value + #"},"payload":{}}"#)?.code == .invalidHeader)
     }
 
-    @Test("a non-integer __aggregate_root_version is .invalidHeader", arguments: ["1.5", #""three""#, "true", "[1]", "{}", "9223372036854775808", "1e2"])
+    @Test(
+        "a non-integer __aggregate_root_version is .invalidHeader",
+        arguments: ["1.5", #""three""#, "true", "[1]", "{}", "9223372036854775808", "1e2"]
+    )
     func invalidVersion(value: String) {
-        let error = failure(#"{"headers":{"__event_type":"t","__aggregate_root_version":"# + value + #"},"payload":{}}"#)
+        let error = failure(
+            #"{"headers":{"__event_type":"t","__aggregate_root_version":"# + value + #"},"payload":{}}"#
+        )
         #expect(error?.code == .invalidHeader)
         #expect(error?.detail.contains("__aggregate_root_version") == true)
     }
@@ -386,10 +461,12 @@ struct EnvelopeDecoderTests {
             .missingHeader, .invalidHeader, .expanderFailed,
         ]
         #expect(Set(codes).count == codes.count)
-        #expect(codes.map(\.description) == [
-            "emptyPayload", "truncatedJSON", "invalidJSON", "notAnObject", "missingHeaders", "missingPayload",
-            "missingHeader", "invalidHeader", "expanderFailed",
-        ])
+        #expect(
+            codes.map(\.description) == [
+                "emptyPayload", "truncatedJSON", "invalidJSON", "notAnObject", "missingHeaders", "missingPayload",
+                "missingHeader", "invalidHeader", "expanderFailed",
+            ]
+        )
     }
 
     // MARK: Interoperability with PHP
@@ -411,7 +488,9 @@ struct EnvelopeDecoderTests {
         for (fixture, expectation) in zip(rows, decoded) {
             let row = fixture.row
             #expect(expectation["row_id"]?.textValue == row.id.description)
-            guard case .array(let messages)? = expectation["messages"], messages.count == 1, let php = messages[0].objectValue else {
+            guard case .array(let messages)? = expectation["messages"], messages.count == 1,
+                let php = messages[0].objectValue
+            else {
                 Issue.record("row \(row.id): expected one message in decoded.json")
                 continue
             }
@@ -431,7 +510,9 @@ struct EnvelopeDecoderTests {
             } else {
                 #expect(php["event_id"] == .null)
                 #expect(message.eventIDIsDerived, "row \(row.id)")
-                #expect(message.eventID == EnvelopeDecoder.derivedEventID(table: table.flavour.defaultTable, rowID: row.id))
+                #expect(
+                    message.eventID == EnvelopeDecoder.derivedEventID(table: table.flavour.defaultTable, rowID: row.id)
+                )
                 derivedCount += 1
             }
             #expect(message.aggregateRootID == php["aggregate_root_id"]?.stringValue, "row \(row.id)")
@@ -448,13 +529,19 @@ struct EnvelopeDecoderTests {
 
             var phpHeaders = php["headers"]?.objectValue ?? [:]
             phpHeaders["__doctrine_outbox.message_id"] = nil
-            #expect(JSONValue.object(message.headers).isSemanticallyEqual(to: .object(phpHeaders)), "row \(row.id): headers differ")
+            #expect(
+                JSONValue.object(message.headers).isSemanticallyEqual(to: .object(phpHeaders)),
+                "row \(row.id): headers differ"
+            )
             let payload = try message.payload()
             #expect(payload.isSemanticallyEqual(to: php["payload"] ?? .null), "row \(row.id): payload differs")
 
             // PHP writes {"headers":…,"payload":…}: the payload slice runs to the closing brace.
             #expect(message.payloadRange.upperBound == row.payload.count - 1)
-            #expect(Array(row.payload[(message.payloadRange.lowerBound - 10)..<message.payloadRange.lowerBound]) == Array(#""payload":"#.utf8))
+            #expect(
+                Array(row.payload[(message.payloadRange.lowerBound - 10)..<message.payloadRange.lowerBound])
+                    == Array(#""payload":"#.utf8)
+            )
         }
         let expectedDerived = ["outbox/pgsql": 28, "outbox/mysql": 33, "outbox/sqlite": 33][directory] ?? 0
         #expect(derivedCount == expectedDerived)
@@ -462,7 +549,8 @@ struct EnvelopeDecoderTests {
 
     static func range(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
         guard needle.count <= haystack.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start..<(start + needle.count)].elementsEqual(needle) {
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start..<(start + needle.count)].elementsEqual(needle) {
             return start..<(start + needle.count)
         }
         return nil

@@ -1,10 +1,11 @@
+import OutboxRelay
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import OutboxRelay
-import Testing
 
 /// The golden EventSauce fixtures written by real PHP, read in place from
 /// `../shared/fixtures/eventsauce/` next to the repository (never copied into it).
@@ -32,7 +33,8 @@ enum EventSauceFixtures {
     static let isTestable: Bool = isPresent || isCI
 
     /// The message shown when fixture tests are skipped.
-    static let skipMessage: Comment = "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped (set CI=true to make this a failure)"
+    static let skipMessage: Comment =
+        "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped (set CI=true to make this a failure)"
 
     /// The fixture directories that exist by design (`original/sqlite` does not: the original
     /// package has no SQLite schema).
@@ -43,7 +45,11 @@ enum EventSauceFixtures {
 
     /// Records an issue when the fixture folder is missing (only reached under `CI=true`).
     static func requirePresent(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try #require(isPresent, "CI=true but the EventSauce fixtures are missing at \(directory)", sourceLocation: sourceLocation)
+        try #require(
+            isPresent,
+            "CI=true but the EventSauce fixtures are missing at \(directory)",
+            sourceLocation: sourceLocation
+        )
     }
 
     static func fileExists(_ path: String) -> Bool {
@@ -78,8 +84,9 @@ enum EventSauceFixtures {
         var rows: [Row] = []
         for line in bytes.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
             guard let object = try JSONParser.parse(line).objectValue,
-                  let payload = object["payload"]?.stringValue,
-                  let idValue = object["id"] else {
+                let payload = object["payload"]?.stringValue,
+                let idValue = object["id"]
+            else {
                 throw FixtureError(description: "unexpected rows.jsonl line in \(folder)/\(database)")
             }
             let id: OutboxRowID
@@ -92,10 +99,16 @@ enum EventSauceFixtures {
             default:
                 throw FixtureError(description: "bad id \(idValue)")
             }
-            rows.append(Row(
-                row: OutboxRow(id: id, payload: Array(payload.utf8), timeOfRecording: object["time_of_recording"]?.stringValue),
-                payloadText: payload
-            ))
+            rows.append(
+                Row(
+                    row: OutboxRow(
+                        id: id,
+                        payload: Array(payload.utf8),
+                        timeOfRecording: object["time_of_recording"]?.stringValue
+                    ),
+                    payloadText: payload
+                )
+            )
         }
         return rows
     }
@@ -106,7 +119,9 @@ enum EventSauceFixtures {
             throw FixtureError(description: "\(file) is not an array")
         }
         return try entries.map { entry in
-            guard let object = entry.objectValue else { throw FixtureError(description: "\(file) entry is not an object") }
+            guard let object = entry.objectValue else {
+                throw FixtureError(description: "\(file) entry is not an object")
+            }
             return object
         }
     }

@@ -29,12 +29,16 @@ struct EventTypePatternTests {
         #expect(pattern.description == "acme.shop.orders.order_was_placed")
     }
 
-    @Test("acme.shop.orders.* matches every order event and nothing else", arguments: [
-        ("acme.shop.orders.order_was_placed", true), ("acme.shop.orders.order_line_added", true),
-        ("acme.shop.orders.", true), ("acme.shop.orders.a.b.c", true),
-        ("acme.shop.orders", false), ("acme.shop.ordersX", false), ("acme.shop.customers.customer_registered", false),
-        ("xacme.shop.orders.order_was_placed", false), ("acme-shop-orders-x", false),
-    ])
+    @Test(
+        "acme.shop.orders.* matches every order event and nothing else",
+        arguments: [
+            ("acme.shop.orders.order_was_placed", true), ("acme.shop.orders.order_line_added", true),
+            ("acme.shop.orders.", true), ("acme.shop.orders.a.b.c", true),
+            ("acme.shop.orders", false), ("acme.shop.ordersX", false),
+            ("acme.shop.customers.customer_registered", false),
+            ("xacme.shop.orders.order_was_placed", false), ("acme-shop-orders-x", false),
+        ]
+    )
     func prefixWildcard(eventType: String, matches: Bool) throws {
         #expect(try Self.pattern("acme.shop.orders.*").matches(eventType) == matches)
     }
@@ -111,10 +115,13 @@ struct EventTypePatternTests {
         #expect(try Self.pattern(#"\a"#).matches("a"))
     }
 
-    @Test("invalid globs are rejected with .invalidPattern and say why", arguments: [
-        ("[abc", "never closed"), (#"abc\"#, #"lone \"#), ("", "empty"), ("abc]", "no opening ["),
-        ("a[]", "never closed"), ("[z-a]", "reversed"), ("[!", "never closed"),
-    ])
+    @Test(
+        "invalid globs are rejected with .invalidPattern and say why",
+        arguments: [
+            ("[abc", "never closed"), (#"abc\"#, #"lone \"#), ("", "empty"), ("abc]", "no opening ["),
+            ("a[]", "never closed"), ("[z-a]", "reversed"), ("[!", "never closed"),
+        ]
+    )
     func invalid(pattern: String, reason: String) {
         let error = Self.patternError(pattern)
         #expect(error?.code == .invalidPattern)
@@ -130,7 +137,9 @@ struct EventTypePatternTests {
         for _ in 0..<3000 {
             let patternLength = Int(generator.next() % 6) + 1
             var pattern = ""
-            for _ in 0..<patternLength { pattern += patternAlphabet[Int(generator.next() % UInt64(patternAlphabet.count))] }
+            for _ in 0..<patternLength {
+                pattern += patternAlphabet[Int(generator.next() % UInt64(patternAlphabet.count))]
+            }
             let textLength = Int(generator.next() % 8)
             var text = ""
             for _ in 0..<textLength { text.append(alphabet[Int(generator.next() % UInt64(alphabet.count))]) }
@@ -146,7 +155,11 @@ struct EventTypePatternTests {
 
 /// An independent, recursive glob matcher for the characters the random test uses.
 private struct ReferenceGlob {
-    enum Piece { case literal(Character), one, any, set(Set<Character>, negated: Bool) }
+    enum Piece {
+        case literal(Character)
+        case one, any
+        case set(Set<Character>, negated: Bool)
+    }
     var pieces: [Piece] = []
 
     init(_ pattern: String) {

@@ -1,9 +1,12 @@
 import Testing
+
 @testable import OutboxRelay
 
 @Suite("HeaderValueInterner")
 struct HeaderValueInternerTests {
-    @Test("equal bytes give equal strings; different lengths and contents stay apart; past capacity values are still right")
+    @Test(
+        "equal bytes give equal strings; different lengths and contents stay apart; past capacity values are still right"
+    )
     func strings() {
         let interner = HeaderValueInterner()
         func string(_ text: String) -> String {
@@ -24,9 +27,13 @@ struct HeaderValueInternerTests {
     func decodingThroughAnInterner() throws {
         let decoder = EnvelopeDecoder(table: "outbox_messages")
         let interner = HeaderValueInterner()
-        let types = ["acme.shop.orders.order_was_placed", #"acme\/shop.orders.order_was_shipped"#, "acme.shop.orders.order_was_placed", #"caf\u00e9.opened"#]
+        let types = [
+            "acme.shop.orders.order_was_placed", #"acme\/shop.orders.order_was_shipped"#,
+            "acme.shop.orders.order_was_placed", #"caf\u00e9.opened"#,
+        ]
         for (index, type) in types.enumerated() {
-            let text = #"{"headers":{"__event_type":"\#(type)","__event_id":"e\#(index)","__aggregate_root_id":"r","__aggregate_root_type":"acme.order","__aggregate_root_id_type":"acme.order_id","__aggregate_root_version":\#(index + 1),"__time_of_recording":"2024-03-14 05:04:50.163498+00:00","__time_of_recording_format":"Y-m-d H:i:s.uP"},"payload":{}}"#
+            let text =
+                #"{"headers":{"__event_type":"\#(type)","__event_id":"e\#(index)","__aggregate_root_id":"r","__aggregate_root_type":"acme.order","__aggregate_root_id_type":"acme.order_id","__aggregate_root_version":\#(index + 1),"__time_of_recording":"2024-03-14 05:04:50.163498+00:00","__time_of_recording_format":"Y-m-d H:i:s.uP"},"payload":{}}"#
             let row = OutboxRow(id: .integer(Int64(index + 1)), payload: Array(text.utf8))
             let alone = try decoder.decode(row)
             let shared = try decoder.decode(row, interner: interner)
@@ -36,6 +43,17 @@ struct HeaderValueInternerTests {
             #expect(shared.timeOfRecording == alone.timeOfRecording)
             #expect(shared.timeOfRecording != nil)
         }
-        #expect(try decoder.decode(OutboxRow(id: .integer(2), payload: Array((#"{"headers":{"__event_type":"acme\/shop.orders.order_was_shipped","__event_id":"x"},"payload":{}}"#).utf8)), interner: interner).eventType == "acme/shop.orders.order_was_shipped")
+        #expect(
+            try decoder.decode(
+                OutboxRow(
+                    id: .integer(2),
+                    payload: Array(
+                        (#"{"headers":{"__event_type":"acme\/shop.orders.order_was_shipped","__event_id":"x"},"payload":{}}"#)
+                            .utf8
+                    )
+                ),
+                interner: interner
+            ).eventType == "acme/shop.orders.order_was_shipped"
+        )
     }
 }

@@ -1,5 +1,6 @@
-@testable import OutboxRelay
 import Testing
+
+@testable import OutboxRelay
 
 @Suite("JSONParser")
 struct JSONParserTests {
@@ -22,10 +23,13 @@ struct JSONParserTests {
         #expect(try JSONParser.parse(" \t\r\n 1 \n") == .number("1"))
     }
 
-    @Test("numbers keep their exact text", arguments: [
-        "0", "-0", "42", "-1.5e3", "1E+2", "2.50", "0.9907", "9223372036854775807", "-9223372036854775808",
-        "18446744073709551615", "123456789012345678901234567890", "1e-7",
-    ])
+    @Test(
+        "numbers keep their exact text",
+        arguments: [
+            "0", "-0", "42", "-1.5e3", "1E+2", "2.50", "0.9907", "9223372036854775807", "-9223372036854775808",
+            "18446744073709551615", "123456789012345678901234567890", "1e-7",
+        ]
+    )
     func numbers(text: String) throws {
         #expect(try JSONParser.parse(text) == .number(text))
     }
@@ -42,21 +46,27 @@ struct JSONParserTests {
 
     @Test("arrays and whitespace everywhere")
     func arrays() throws {
-        #expect(try JSONParser.parse(" [ 1 , [ ] , { } , \"x\" , null ] ") == .array([.number("1"), .array([]), .object([:]), .string("x"), .null]))
+        #expect(
+            try JSONParser.parse(" [ 1 , [ ] , { } , \"x\" , null ] ")
+                == .array([.number("1"), .array([]), .object([:]), .string("x"), .null])
+        )
         #expect(try JSONParser.parse("[]") == .array([]))
         #expect(try JSONParser.parse("{}") == .object([:]))
     }
 
-    @Test("escapes", arguments: [
-        (#""\"\\\/\b\f\n\r\t""#, "\"\\/\u{08}\u{0C}\n\r\t"),
-        (#""\u00e9\u00C9""#, "éÉ"),
-        (#""\u0000""#, "\u{0}"),
-        (#""\ud83d\ude9a""#, "🚚"),
-        (#""\uD83C\uDF3F x""#, "🌿 x"),
-        (#""\uffff""#, "\u{FFFF}"),
-        (#""a\u2028b""#, "a\u{2028}b"),
-        (#""prefix \n then \u7dd1""#, "prefix \n then 緑"),
-    ])
+    @Test(
+        "escapes",
+        arguments: [
+            (#""\"\\\/\b\f\n\r\t""#, "\"\\/\u{08}\u{0C}\n\r\t"),
+            (#""\u00e9\u00C9""#, "éÉ"),
+            (#""\u0000""#, "\u{0}"),
+            (#""\ud83d\ude9a""#, "🚚"),
+            (#""\uD83C\uDF3F x""#, "🌿 x"),
+            (#""\uffff""#, "\u{FFFF}"),
+            (#""a\u2028b""#, "a\u{2028}b"),
+            (#""prefix \n then \u7dd1""#, "prefix \n then 緑"),
+        ]
+    )
     func escapes(json: String, expected: String) throws {
         #expect(try JSONParser.parse(json) == .string(expected))
     }
@@ -74,7 +84,10 @@ struct JSONParserTests {
         #expect(Array(text.utf8) == [0xF0, 0x9F, 0x91, 0x8D, 0xF0, 0x9F, 0x8F, 0xBD])
     }
 
-    @Test("unpaired surrogates are errors", arguments: [#""\ud83d""#, #""\ud83d x""#, #""\ud83d\u0041""#, #""\udc00""#, #""\ude9a\ud83d""#])
+    @Test(
+        "unpaired surrogates are errors",
+        arguments: [#""\ud83d""#, #""\ud83d x""#, #""\ud83d\u0041""#, #""\udc00""#, #""\ude9a\ud83d""#]
+    )
     func unpairedSurrogates(json: String) {
         let error = parseError(json)
         #expect(error?.isTruncated == false)
@@ -116,19 +129,26 @@ struct JSONParserTests {
         }
     }
 
-    @Test("syntax errors are not truncation", arguments: [
-        "[1,]", #"{"a":1,}"#, "[1 2]", "01", "+1", ".5", "1.e3", "[1]x", "{'a':1}",
-        #"{"a" 1}"#, #"{1:2}"#, #""\x""#, #""\u12G4""#, "\"a\u{01}\"", "\"tab\there\"", "NaN", "Infinity", "[1]]", "}",
-    ])
+    @Test(
+        "syntax errors are not truncation",
+        arguments: [
+            "[1,]", #"{"a":1,}"#, "[1 2]", "01", "+1", ".5", "1.e3", "[1]x", "{'a':1}",
+            #"{"a" 1}"#, #"{1:2}"#, #""\x""#, #""\u12G4""#, "\"a\u{01}\"", "\"tab\there\"", "NaN", "Infinity", "[1]]",
+            "}",
+        ]
+    )
     func syntaxErrors(json: String) {
         let error = parseError(json)
         #expect(error?.isTruncated == false, "\(String(describing: error))")
     }
 
-    @Test("documents that end early are truncation", arguments: [
-        "", " ", "[", "[1", "[1,", "{", #"{"a""#, #"{"a":"#, #"{"a":1"#, #"{"a":1,"#, #""abc"#, #""ab\"#, #""\u00"#,
-        "tru", "nul", "fals", "-", "1.", "1e", "1e+", #""\ud83d"#, #""\ud83d\"#, #""\ud83d\u"#, #""\ud83d\ude"#,
-    ])
+    @Test(
+        "documents that end early are truncation",
+        arguments: [
+            "", " ", "[", "[1", "[1,", "{", #"{"a""#, #"{"a":"#, #"{"a":1"#, #"{"a":1,"#, #""abc"#, #""ab\"#, #""\u00"#,
+            "tru", "nul", "fals", "-", "1.", "1e", "1e+", #""\ud83d"#, #""\ud83d\"#, #""\ud83d\u"#, #""\ud83d\ude"#,
+        ]
+    )
     func truncation(json: String) {
         let error = parseError(json)
         #expect(error?.isTruncated == true, "\(String(describing: error))")
@@ -153,10 +173,15 @@ struct JSONParserTests {
         #expect(String(decoding: bytes[range], as: UTF8.self) == #"{"a":[1,{"b":"\"}"}],"c":"\ud83d\ude9a"}"#)
     }
 
-    @Test("skipValue rejects what parseValue rejects", arguments: [
-        "[1,]", #"{"a":1,}"#, "[1 2]", "-", "+1", "1.", "nul", #""\x""#, #""\u12G4""#, "\"a\u{01}\"", #"{"a" 1}"#, #"{1:2}"#,
-        #""\ud83d""#, #""\ud83d x""#, #""\ud83d\u0041""#, #""\udc00""#, #"["\ude9a\ud83d"]"#, #""\ud83d"#, #""\ud83d\"#,
-    ])
+    @Test(
+        "skipValue rejects what parseValue rejects",
+        arguments: [
+            "[1,]", #"{"a":1,}"#, "[1 2]", "-", "+1", "1.", "nul", #""\x""#, #""\u12G4""#, "\"a\u{01}\"", #"{"a" 1}"#,
+            #"{1:2}"#,
+            #""\ud83d""#, #""\ud83d x""#, #""\ud83d\u0041""#, #""\udc00""#, #"["\ude9a\ud83d"]"#, #""\ud83d"#,
+            #""\ud83d\"#,
+        ]
+    )
     func skipRejects(json: String) {
         let bytes = Array(json.utf8)
         bytes.withUnsafeBufferPointer { buffer in
@@ -165,10 +190,13 @@ struct JSONParserTests {
         }
     }
 
-    @Test("skipValue and parseValue agree on truncation and surrogates", arguments: [
-        (#""\ud83d"#, true), (#""\ud83d\"#, true), (#""\ud83d\u"#, true), (#""\ud83d\ude"#, true),
-        (#""\ud83d""#, false), (#""\ud83d\n""#, false), (#""\udc00\ud83d""#, false),
-    ])
+    @Test(
+        "skipValue and parseValue agree on truncation and surrogates",
+        arguments: [
+            (#""\ud83d"#, true), (#""\ud83d\"#, true), (#""\ud83d\u"#, true), (#""\ud83d\ude"#, true),
+            (#""\ud83d""#, false), (#""\ud83d\n""#, false), (#""\udc00\ud83d""#, false),
+        ]
+    )
     func skipAgreesWithParse(json: String, isTruncated: Bool) {
         let bytes = Array(json.utf8)
         bytes.withUnsafeBufferPointer { buffer in
@@ -230,11 +258,17 @@ struct JSONParserTests {
         }
     }
 
-    @Test("strings longer than one 16-byte block with escapes, quotes and control characters in any position", arguments: 0..<40)
+    @Test(
+        "strings longer than one 16-byte block with escapes, quotes and control characters in any position",
+        arguments: 0..<40
+    )
     func stringsAcrossBlocks(position: Int) throws {
         let filler = String(repeating: "a", count: position)
         #expect(try JSONParser.parse(#"["\#(filler)\/\#(filler)"]"#) == .array([.string(filler + "/" + filler)]))
-        #expect(try JSONParser.parse(#"{"k":"\#(filler)\"x"}"#) == .object(JSONObject([(key: "k", value: .string(filler + "\"x"))])))
+        #expect(
+            try JSONParser.parse(#"{"k":"\#(filler)\"x"}"#)
+                == .object(JSONObject([(key: "k", value: .string(filler + "\"x"))]))
+        )
         #expect(throws: JSONParseError.self) { try JSONParser.parse("[\"\(filler)\u{01}\"]") }
         #expect(throws: JSONParseError.self) { try JSONParser.parse("[\"\(filler)") }
         let skipped = Array(#"{"headers":{},"payload":"\#(filler)\u00fc\"\#(filler)"}"#.utf8)

@@ -12,11 +12,14 @@ struct JSONValueTests {
         #expect(a != b)
     }
 
-    @Test("semantic inequality", arguments: [
-        (#"{"a":1}"#, #"{"a":2}"#), (#"{"a":1}"#, #"{"a":1,"b":1}"#), (#"{"a":1}"#, #"{"b":1}"#),
-        ("[1,2]", "[2,1]"), ("[1]", "[1,1]"), ("9223372036854775807", "9223372036854775806"),
-        (#""1""#, "1"), ("null", "false"), ("[]", #"{"a":1}"#), ("{}", "[1]"), ("true", "1"), (#""a""#, #""A""#),
-    ])
+    @Test(
+        "semantic inequality",
+        arguments: [
+            (#"{"a":1}"#, #"{"a":2}"#), (#"{"a":1}"#, #"{"a":1,"b":1}"#), (#"{"a":1}"#, #"{"b":1}"#),
+            ("[1,2]", "[2,1]"), ("[1]", "[1,1]"), ("9223372036854775807", "9223372036854775806"),
+            (#""1""#, "1"), ("null", "false"), ("[]", #"{"a":1}"#), ("{}", "[1]"), ("true", "1"), (#""a""#, #""A""#),
+        ]
+    )
     func semanticInequality(left: String, right: String) throws {
         let x = try JSONParser.parse(left)
         let y = try JSONParser.parse(right)

@@ -7,21 +7,24 @@ struct JSONWriterTests {
         String(decoding: JSONWriter.encode(value, escaping: escaping), as: UTF8.self)
     }
 
-    @Test("PHP escaping, as json_encode with default flags writes it", arguments: [
-        // (string, what PHP 8 `json_encode($string)` prints)
-        ("a/b", #""a\/b""#),
-        ("Café", #""Caf\u00e9""#),
-        ("緑茶", #""\u7dd1\u8336""#),
-        ("🚚", #""\ud83d\ude9a""#),
-        ("👍🏽", #""\ud83d\udc4d\ud83c\udffd""#),
-        ("\u{FFFF}\u{10FFFF}", #""\uffff\udbff\udfff""#),
-        ("quote \" backslash \\", #""quote \" backslash \\""#),
-        ("\n\r\t\u{08}\u{0C}", #""\n\r\t\b\f""#),
-        ("\u{0}\u{1}\u{1F}", #""\u0000\u0001\u001f""#),
-        ("\u{7F}<>&'", "\"\u{7F}<>&'\""),
-        ("\u{2028}", #""\u2028""#),
-        ("", #""""#),
-    ])
+    @Test(
+        "PHP escaping, as json_encode with default flags writes it",
+        arguments: [
+            // (string, what PHP 8 `json_encode($string)` prints)
+            ("a/b", #""a\/b""#),
+            ("Café", #""Caf\u00e9""#),
+            ("緑茶", #""\u7dd1\u8336""#),
+            ("🚚", #""\ud83d\ude9a""#),
+            ("👍🏽", #""\ud83d\udc4d\ud83c\udffd""#),
+            ("\u{FFFF}\u{10FFFF}", #""\uffff\udbff\udfff""#),
+            ("quote \" backslash \\", #""quote \" backslash \\""#),
+            ("\n\r\t\u{08}\u{0C}", #""\n\r\t\b\f""#),
+            ("\u{0}\u{1}\u{1F}", #""\u0000\u0001\u001f""#),
+            ("\u{7F}<>&'", "\"\u{7F}<>&'\""),
+            ("\u{2028}", #""\u2028""#),
+            ("", #""""#),
+        ]
+    )
     func phpEscaping(string: String, expected: String) {
         #expect(Self.text(.string(string)) == expected)
         #expect(Array(expected.utf8).allSatisfy { $0 < 0x80 }, "PHP's default output is pure ASCII")

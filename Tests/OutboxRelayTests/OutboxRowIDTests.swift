@@ -14,6 +14,9 @@ struct OutboxRowIDTests {
     @Test("description is the bare key")
     func description() {
         #expect(OutboxRowID.integer(9_223_372_036_854_775_807).description == "9223372036854775807")
-        #expect(OutboxRowID.text("25c29fdd-f0cf-4112-a421-9e1bfc3b78dd").description == "25c29fdd-f0cf-4112-a421-9e1bfc3b78dd")
+        #expect(
+            OutboxRowID.text("25c29fdd-f0cf-4112-a421-9e1bfc3b78dd").description
+                == "25c29fdd-f0cf-4112-a421-9e1bfc3b78dd"
+        )
     }
 }

@@ -13,7 +13,10 @@ struct PHPDateFormatTests {
     @Test("EventSauce's default format is Y-m-d H:i:s.uO")
     func defaultFormat() {
         #expect(PHPDateFormat.eventSauceDefault == "Y-m-d H:i:s.uO")
-        #expect(PHPDateFormat(PHPDateFormat.eventSauceDefault).parse("2024-03-14 05:04:50.163498+0000") == Self.micros(Self.seconds, 163_498))
+        #expect(
+            PHPDateFormat(PHPDateFormat.eventSauceDefault).parse("2024-03-14 05:04:50.163498+0000")
+                == Self.micros(Self.seconds, 163_498)
+        )
     }
 
     @Test("O, P and p accept Z, +0000 and +00:00 alike", arguments: ["O", "P", "p"], ["+0000", "+00:00", "Z"])
@@ -22,18 +25,28 @@ struct PHPDateFormatTests {
         #expect(format.parse("2024-03-14 05:04:50.163498" + offset) == Self.micros(Self.seconds, 163_498))
     }
 
-    @Test("non-zero offsets are subtracted to get UTC", arguments: [
-        ("+0530", Int64(-19_800)), ("+05:30", -19_800), ("-03:00", 10_800), ("-0945", 35_100), ("+14:00", -50_400),
-    ])
+    @Test(
+        "non-zero offsets are subtracted to get UTC",
+        arguments: [
+            ("+0530", Int64(-19_800)), ("+05:30", -19_800), ("-03:00", 10_800), ("-0945", 35_100), ("+14:00", -50_400),
+        ]
+    )
     func nonZeroOffsets(offset: String, shift: Int64) {
-        #expect(PHPDateFormat("Y-m-d H:i:sP").parse("2024-03-14 05:04:50" + offset) == Self.micros(Self.seconds + shift))
+        #expect(
+            PHPDateFormat("Y-m-d H:i:sP").parse("2024-03-14 05:04:50" + offset) == Self.micros(Self.seconds + shift)
+        )
     }
 
-    @Test("u keeps up to microseconds; fewer digits are a fraction, as PostgreSQL prints them", arguments: [
-        ("163498", Int64(163_498)), ("67614", 676_140), ("5", 500_000), ("000001", 1), ("163498999", 163_498),
-    ])
+    @Test(
+        "u keeps up to microseconds; fewer digits are a fraction, as PostgreSQL prints them",
+        arguments: [
+            ("163498", Int64(163_498)), ("67614", 676_140), ("5", 500_000), ("000001", 1), ("163498999", 163_498),
+        ]
+    )
     func microseconds(digits: String, fraction: Int64) {
-        #expect(PHPDateFormat("Y-m-d H:i:s.u").parse("2024-03-14 05:04:50." + digits) == Self.micros(Self.seconds, fraction))
+        #expect(
+            PHPDateFormat("Y-m-d H:i:s.u").parse("2024-03-14 05:04:50." + digits) == Self.micros(Self.seconds, fraction)
+        )
     }
 
     @Test("v reads milliseconds")
@@ -82,25 +95,34 @@ struct PHPDateFormatTests {
     @Test("two-digit years and unpadded n/j/G")
     func shortFields() {
         #expect(PHPDateFormat("y-n-j G:i:s").parse("24-3-14 5:04:50") == Self.micros(Self.seconds))
-        #expect(PHPDateFormat("y-m-d").parse("69-12-31") == Self.micros(3_155_673_600)) // 2069-12-31
+        #expect(PHPDateFormat("y-m-d").parse("69-12-31") == Self.micros(3_155_673_600))  // 2069-12-31
         #expect(PHPDateFormat("y-m-d").parse("70-01-01") == Self.micros(0))
     }
 
-    @Test("dates across eras and leap days", arguments: [
-        // (text, seconds since the epoch) from `date -u -d <text> +%s`.
-        ("1970-01-01 00:00:00", Int64(0)), ("1969-12-31 23:59:59", -1), ("2000-02-29 12:00:00", 951_825_600),
-        ("2100-03-01 00:00:00", 4_107_542_400), ("1900-01-01 00:00:00", -2_208_988_800), ("0001-01-01 00:00:00", -62_135_596_800),
-        ("9999-12-31 23:59:59", 253_402_300_799),
-    ])
+    @Test(
+        "dates across eras and leap days",
+        arguments: [
+            // (text, seconds since the epoch) from `date -u -d <text> +%s`.
+            ("1970-01-01 00:00:00", Int64(0)), ("1969-12-31 23:59:59", -1), ("2000-02-29 12:00:00", 951_825_600),
+            ("2100-03-01 00:00:00", 4_107_542_400), ("1900-01-01 00:00:00", -2_208_988_800),
+            ("0001-01-01 00:00:00", -62_135_596_800),
+            ("9999-12-31 23:59:59", 253_402_300_799),
+        ]
+    )
     func calendar(text: String, seconds: Int64) {
         #expect(PHPDateFormat("Y-m-d H:i:s").parse(text) == Self.micros(seconds))
     }
 
-    @Test("text that does not match is nil", arguments: [
-        "", "2024-03-14", "2024-03-14 05:04:50.163498", "2024-03-14 05:04:50.163498+0000 ", "2024-13-14 05:04:50.1+0000",
-        "2024-03-00 05:04:50.1+0000", "2024-03-14 24:04:50.1+0000", "2024-03-14 05:60:50.1+0000", "2024-03-14 05:04:50.+0000",
-        "24-03-14 05:04:50.1+0000", "2024/03/14 05:04:50.1+0000", "2024-03-14T05:04:50.163498+0000",
-    ])
+    @Test(
+        "text that does not match is nil",
+        arguments: [
+            "", "2024-03-14", "2024-03-14 05:04:50.163498", "2024-03-14 05:04:50.163498+0000 ",
+            "2024-13-14 05:04:50.1+0000",
+            "2024-03-00 05:04:50.1+0000", "2024-03-14 24:04:50.1+0000", "2024-03-14 05:60:50.1+0000",
+            "2024-03-14 05:04:50.+0000",
+            "24-03-14 05:04:50.1+0000", "2024/03/14 05:04:50.1+0000", "2024-03-14T05:04:50.163498+0000",
+        ]
+    )
     func mismatches(text: String) {
         #expect(PHPDateFormat(PHPDateFormat.eventSauceDefault).parse(text) == nil)
     }

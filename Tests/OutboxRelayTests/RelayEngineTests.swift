@@ -7,7 +7,13 @@ import Testing
 /// Unit tests of the engine with test doubles: an in-memory outbox and scripted transports.
 @Suite("RelayEngine")
 struct RelayEngineTests {
-    static let fastRetry = RetryPolicy(initialDelay: .milliseconds(1), multiplier: 2, maximumDelay: .milliseconds(5), jitter: 0, maximumAttempts: 5)
+    static let fastRetry = RetryPolicy(
+        initialDelay: .milliseconds(1),
+        multiplier: 2,
+        maximumDelay: .milliseconds(5),
+        jitter: 0,
+        maximumAttempts: 5
+    )
 
     static func engine(
         _ source: InMemoryOutbox,
@@ -21,13 +27,24 @@ struct RelayEngineTests {
         expander: (any MessageExpander)? = nil
     ) throws -> RelayEngine {
         let rules = try routes.map { pattern, destinations in
-            RoutingTable.Rule(events: try EventTypePattern(pattern), to: destinations.isEmpty ? transports.map(\.name) : destinations)
+            RoutingTable.Rule(
+                events: try EventTypePattern(pattern),
+                to: destinations.isEmpty ? transports.map(\.name) : destinations
+            )
         }
         return try RelayEngine(
-            source: source, transports: transports,
+            source: source,
+            transports: transports,
             routing: try RoutingTable(rules: rules, unrouted: unrouted),
             expander: expander,
-            configuration: .init(batchSize: batchSize, maximumBatchesInFlight: inFlight, maximumRowsInFlight: rowsInFlight, retry: retry, idlePollInterval: .milliseconds(1) ... .milliseconds(5), shutdownGracePeriod: .milliseconds(200)),
+            configuration: .init(
+                batchSize: batchSize,
+                maximumBatchesInFlight: inFlight,
+                maximumRowsInFlight: rowsInFlight,
+                retry: retry,
+                idlePollInterval: .milliseconds(1) ... .milliseconds(5),
+                shutdownGracePeriod: .milliseconds(200)
+            ),
             logger: Logger(label: "test")
         )
     }
@@ -46,7 +63,10 @@ struct RelayEngineTests {
         let source = InMemoryOutbox(payloads: [outboxPayload(aggregate: "a", version: 1)])
         let healthy = RecordingTransport(name: "healthy")
         // Fails twice, then succeeds: the row must wait for it.
-        let flaky = RecordingTransport(name: "flaky", script: { attempt, _ in attempt <= 2 ? .retryable("503") : .delivered })
+        let flaky = RecordingTransport(
+            name: "flaky",
+            script: { attempt, _ in attempt <= 2 ? .retryable("503") : .delivered }
+        )
         let summary = try await Self.engine(source, [healthy, flaky]).drain()
         #expect(summary.rowsCompleted == 1)
         #expect(summary.deliveries == 2)
@@ -67,7 +87,10 @@ struct RelayEngineTests {
         let task = Task { try await engine.drain() }
         try await eventually { healthy.calls == 1 }
         try await Task.sleep(for: .milliseconds(50))
-        #expect(await source.completions.isEmpty, "the row must not be marked while a destination has not acknowledged it")
+        #expect(
+            await source.completions.isEmpty,
+            "the row must not be marked while a destination has not acknowledged it"
+        )
         await gate.open()
         let summary = try await task.value
         #expect(summary.rowsCompleted == 1)
@@ -75,11 +98,16 @@ struct RelayEngineTests {
     }
 
     @Test func permanentFailureIsDeadLetteredWithItsDestinationAndTheRowCompleted() async throws {
-        let source = InMemoryOutbox(payloads: [outboxPayload(aggregate: "a", version: 1), outboxPayload(aggregate: "b", version: 1)])
+        let source = InMemoryOutbox(payloads: [
+            outboxPayload(aggregate: "a", version: 1), outboxPayload(aggregate: "b", version: 1),
+        ])
         let healthy = RecordingTransport(name: "kafka")
-        let rejecting = RecordingTransport(name: "webhook", script: { _, message in
-            message.aggregateRootID == "a" ? .permanent("HTTP 400") : .delivered
-        })
+        let rejecting = RecordingTransport(
+            name: "webhook",
+            script: { _, message in
+                message.aggregateRootID == "a" ? .permanent("HTTP 400") : .delivered
+            }
+        )
         let summary = try await Self.engine(source, [healthy, rejecting]).drain()
         #expect(summary.rowsCompleted == 2)
         #expect(summary.deadLetters == 1)
@@ -113,15 +141,23 @@ struct RelayEngineTests {
             outboxPayload(aggregate: "a", version: 1), outboxPayload(aggregate: "b", version: 1),
             outboxPayload(aggregate: "a", version: 2), outboxPayload(aggregate: "a", version: 3),
         ])
-        let transport = RecordingTransport(name: "sink", script: { attempt, message in
-            message.aggregateRootID == "a" && message.aggregateRootVersion == 1 && attempt == 1 ? .retryable("timeout") : .delivered
-        })
+        let transport = RecordingTransport(
+            name: "sink",
+            script: { attempt, message in
+                message.aggregateRootID == "a" && message.aggregateRootVersion == 1 && attempt == 1
+                    ? .retryable("timeout") : .delivered
+            }
+        )
         let summary = try await Self.engine(source, [transport]).drain()
         #expect(summary.deadLetters == 0)
-        let versionsOfA = transport.deliveredMessages.filter { $0.aggregateRootID == "a" }.map { $0.aggregateRootVersion! }
+        let versionsOfA = transport.deliveredMessages.filter { $0.aggregateRootID == "a" }.map {
+            $0.aggregateRootVersion!
+        }
         // First round: a2, a3 delivered out of order; second round: a1, a2, a3.
         #expect(versionsOfA == [2, 3, 1, 2, 3])
-        let versionsOfB = transport.deliveredMessages.filter { $0.aggregateRootID == "b" }.map { $0.aggregateRootVersion! }
+        let versionsOfB = transport.deliveredMessages.filter { $0.aggregateRootID == "b" }.map {
+            $0.aggregateRootVersion!
+        }
         #expect(versionsOfB == [1], "another aggregate is not resent")
     }
 
@@ -151,7 +187,12 @@ struct RelayEngineTests {
             outboxPayload(type: "acme.shop.customers.customer_registered", aggregate: "c", version: 1),
         ])
         let transport = RecordingTransport(name: "orders")
-        let summary = try await Self.engine(source, [transport], routes: [("acme.shop.orders.*", ["orders"])], unrouted: policy).drain()
+        let summary = try await Self.engine(
+            source,
+            [transport],
+            routes: [("acme.shop.orders.*", ["orders"])],
+            unrouted: policy
+        ).drain()
         #expect(summary.rowsCompleted == 2)
         #expect(transport.deliveredRowIDs == [.integer(1)])
         switch policy {
@@ -166,9 +207,12 @@ struct RelayEngineTests {
 
     @Test func rowsCommittedLateBehindTheCursorAreNotSkipped() async throws {
         let source = InMemoryOutbox(payloads: (1...30).map { outboxPayload(aggregate: "a\($0)", version: 1) })
-        let transport = RecordingTransport(name: "sink", script: { _, message in
-            message.rowID == .integer(25) ? .retryable("slow") : .delivered
-        })
+        let transport = RecordingTransport(
+            name: "sink",
+            script: { _, message in
+                message.rowID == .integer(25) ? .retryable("slow") : .delivered
+            }
+        )
         // While row 25 is retried, a transaction that got id 3 commits late.
         await source.hide(.integer(3))
         let engine = try Self.engine(source, [transport], batchSize: 10)
@@ -182,7 +226,11 @@ struct RelayEngineTests {
 
     @Test func inFlightRowsAreBoundedByBatchSizeTimesWindow() async throws {
         let source = InMemoryOutbox(payloads: (1...200).map { outboxPayload(aggregate: "a\($0)", version: 1) })
-        let transport = RecordingTransport(name: "sink", script: { _, _ in .delivered }, before: { try? await Task.sleep(for: .milliseconds(2)) })
+        let transport = RecordingTransport(
+            name: "sink",
+            script: { _, _ in .delivered },
+            before: { try? await Task.sleep(for: .milliseconds(2)) }
+        )
         _ = try await Self.engine(source, [transport], batchSize: 10, inFlight: 3).drain()
         #expect(await source.maximumOutstanding <= 30)
         #expect(await source.undeliveredCount == 0)
@@ -190,7 +238,11 @@ struct RelayEngineTests {
 
     @Test func inFlightRowsAreBoundedWhateverTheBatchSize() async throws {
         let source = InMemoryOutbox(payloads: (1...200).map { outboxPayload(aggregate: "a\($0)", version: 1) })
-        let transport = RecordingTransport(name: "sink", script: { _, _ in .delivered }, before: { try? await Task.sleep(for: .milliseconds(2)) })
+        let transport = RecordingTransport(
+            name: "sink",
+            script: { _, _ in .delivered },
+            before: { try? await Task.sleep(for: .milliseconds(2)) }
+        )
         _ = try await Self.engine(source, [transport], batchSize: 10, inFlight: 4, rowsInFlight: 25).drain()
         #expect(await source.maximumOutstanding <= 20, "only two batches of 10 fit in 25 rows")
         #expect(await source.maximumOutstanding > 10, "a second batch is claimed while the first is in flight")
@@ -199,12 +251,20 @@ struct RelayEngineTests {
 
     @Test func dispatcherFlavourOrdersAnAggregateByVersionWithinABatch() async throws {
         // Same time_of_recording: PHP's ORDER BY returns them in any order.
-        let source = InMemoryOutbox(flavour: .dispatcher, payloads: [
-            outboxPayload(aggregate: "a", version: 2), outboxPayload(aggregate: "b", version: 1), outboxPayload(aggregate: "a", version: 1),
-        ])
+        let source = InMemoryOutbox(
+            flavour: .dispatcher,
+            payloads: [
+                outboxPayload(aggregate: "a", version: 2), outboxPayload(aggregate: "b", version: 1),
+                outboxPayload(aggregate: "a", version: 1),
+            ]
+        )
         let transport = RecordingTransport(name: "sink")
         _ = try await Self.engine(source, [transport]).drain()
-        #expect(transport.deliveredMessages.map { "\($0.aggregateRootID!)\($0.aggregateRootVersion!)" } == ["a1", "b1", "a2"])
+        #expect(
+            transport.deliveredMessages.map { "\($0.aggregateRootID!)\($0.aggregateRootVersion!)" } == [
+                "a1", "b1", "a2",
+            ]
+        )
     }
 
     @Test func cancellationLeavesUnfinishedRowsUndelivered() async throws {
@@ -227,7 +287,11 @@ struct RelayEngineTests {
                 try (0..<3).map { index in
                     var headers = message.headers
                     headers["__event_id"] = .string("\(message.eventID)#\(index)")
-                    return try OutboxMessage(rowID: message.rowID, headers: headers, payload: .object(["part": .number(String(index))]))
+                    return try OutboxMessage(
+                        rowID: message.rowID,
+                        headers: headers,
+                        payload: .object(["part": .number(String(index))])
+                    )
                 }
             }
         }
@@ -235,7 +299,11 @@ struct RelayEngineTests {
         let transport = RecordingTransport(name: "sink")
         let summary = try await Self.engine(source, [transport], expander: Splitter()).drain()
         #expect(summary.messages == 3)
-        #expect(transport.deliveredMessages.map(\.eventID).map { $0.hasSuffix("#0") || $0.hasSuffix("#1") || $0.hasSuffix("#2") } == [true, true, true])
+        #expect(
+            transport.deliveredMessages.map(\.eventID).map {
+                $0.hasSuffix("#0") || $0.hasSuffix("#1") || $0.hasSuffix("#2")
+            } == [true, true, true]
+        )
         #expect(await source.undeliveredCount == 0)
     }
 }
@@ -243,7 +311,10 @@ struct RelayEngineTests {
 // MARK: - Test doubles
 
 func outboxPayload(type: String = "acme.shop.orders.order_was_placed", aggregate: String, version: Int) -> [UInt8] {
-    Array(#"{"headers":{"__event_type":"\#(type)","__event_id":"\#(aggregate)-\#(version)","__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version),"__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":{"n":\#(version)}}"#.utf8)
+    Array(
+        #"{"headers":{"__event_type":"\#(type)","__event_id":"\#(aggregate)-\#(version)","__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version),"__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":{"n":\#(version)}}"#
+            .utf8
+    )
 }
 
 /// An outbox table in memory, with the semantics of the SQL sources.
@@ -261,7 +332,11 @@ actor InMemoryOutbox: OutboxSource {
     init(flavour: OutboxFlavour = .outbox, payloads: [[UInt8]]) {
         self.flavour = flavour
         self.rows = payloads.enumerated().map { index, payload in
-            OutboxRow(id: .integer(Int64(index + 1)), payload: payload, timeOfRecording: flavour == .dispatcher ? "2024-03-14 05:04:50.163498" : nil)
+            OutboxRow(
+                id: .integer(Int64(index + 1)),
+                payload: payload,
+                timeOfRecording: flavour == .dispatcher ? "2024-03-14 05:04:50.163498" : nil
+            )
         }
     }
 
@@ -269,9 +344,11 @@ actor InMemoryOutbox: OutboxSource {
     func close() async {}
 
     func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
-        let result = Array(rows.filter { row in
-            !done.contains(row.id) && !hidden.contains(row.id) && (cursor.map { row.id > $0.id } ?? true)
-        }.prefix(limit))
+        let result = Array(
+            rows.filter { row in
+                !done.contains(row.id) && !hidden.contains(row.id) && (cursor.map { row.id > $0.id } ?? true)
+            }.prefix(limit)
+        )
         outstanding.formUnion(result.map(\.id))
         maximumOutstanding = max(maximumOutstanding, outstanding.count)
         return result
@@ -295,7 +372,9 @@ final class RecordingTransport: Transport, Sendable {
     let name: String
     private let script: @Sendable (Int, OutboxMessage) -> DeliveryResult
     private let before: @Sendable () async -> Void
-    private let state = Mutex<(calls: Int, started: Int, attempts: [String: Int], delivered: [OutboxMessage])>((0, 0, [:], []))
+    private let state = Mutex<(calls: Int, started: Int, attempts: [String: Int], delivered: [OutboxMessage])>(
+        (0, 0, [:], [])
+    )
 
     init(
         name: String,

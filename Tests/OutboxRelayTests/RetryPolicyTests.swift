@@ -22,12 +22,24 @@ struct RetryPolicyTests {
 
     @Test("without jitter the delay grows exponentially from initialDelay")
     func exponentialGrowth() {
-        let policy = RetryPolicy(initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(3600), jitter: 0)
-        let expected: [Int64] = [200_000, 400_000, 800_000, 1_600_000, 3_200_000, 6_400_000, 12_800_000, 25_600_000, 51_200_000, 102_400_000]
+        let policy = RetryPolicy(
+            initialDelay: .milliseconds(200),
+            multiplier: 2,
+            maximumDelay: .seconds(3600),
+            jitter: 0
+        )
+        let expected: [Int64] = [
+            200_000, 400_000, 800_000, 1_600_000, 3_200_000, 6_400_000, 12_800_000, 25_600_000, 51_200_000, 102_400_000,
+        ]
         for (index, micros) in expected.enumerated() {
             #expect(Self.micros(policy.delay(afterAttempt: index + 1, random: 0.5)) == micros, "attempt \(index + 1)")
         }
-        let triple = RetryPolicy(initialDelay: .milliseconds(10), multiplier: 3, maximumDelay: .seconds(3600), jitter: 0)
+        let triple = RetryPolicy(
+            initialDelay: .milliseconds(10),
+            multiplier: 3,
+            maximumDelay: .seconds(3600),
+            jitter: 0
+        )
         #expect(Self.micros(triple.delay(afterAttempt: 4, random: 0.9)) == 270_000)
     }
 

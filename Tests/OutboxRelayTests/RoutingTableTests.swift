@@ -24,7 +24,9 @@ struct RoutingTableTests {
             Self.rule("acme.shop.orders.order_was_placed", ["billing", "kafka"]),
             Self.rule("*", ["audit"]),
         ])
-        #expect(table.destinations(for: "acme.shop.orders.order_was_placed") == ["kafka", "webhook", "billing", "audit"])
+        #expect(
+            table.destinations(for: "acme.shop.orders.order_was_placed") == ["kafka", "webhook", "billing", "audit"]
+        )
         #expect(table.destinations(for: "acme.shop.orders.order_was_shipped") == ["kafka", "webhook", "audit"])
         #expect(table.destinations(for: "acme.shop.customers.customer_registered") == ["audit"])
         #expect(table.destinations == ["kafka", "webhook", "billing", "audit"])
@@ -63,10 +65,13 @@ struct RoutingTableTests {
 
     @Test("an unknown transport is rejected; the message names the route index and the transport")
     func unknownTransport() throws {
-        let error = Self.tableError([
-            try Self.rule("*", ["audit"]),
-            try Self.rule("acme.shop.orders.*", ["kafka", "webhok"]),
-        ], known: ["audit", "kafka", "webhook"])
+        let error = Self.tableError(
+            [
+                try Self.rule("*", ["audit"]),
+                try Self.rule("acme.shop.orders.*", ["kafka", "webhok"]),
+            ],
+            known: ["audit", "kafka", "webhook"]
+        )
         #expect(error?.code == .unknownTransport)
         let detail = error?.detail ?? ""
         #expect(detail.contains("routes[1]"), "\(detail)")

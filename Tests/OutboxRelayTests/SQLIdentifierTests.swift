@@ -13,7 +13,13 @@ struct SQLIdentifierTests {
         }
     }
 
-    @Test("valid names", arguments: ["outbox_messages", "messages_outbox", "_x", "A1", "t$1", "outbox_relay_dead_letters", String(repeating: "a", count: 63)])
+    @Test(
+        "valid names",
+        arguments: [
+            "outbox_messages", "messages_outbox", "_x", "A1", "t$1", "outbox_relay_dead_letters",
+            String(repeating: "a", count: 63),
+        ]
+    )
     func validNames(name: String) throws {
         let identifier = try SQLIdentifier(name)
         #expect(identifier.parts == [name])
@@ -55,11 +61,14 @@ struct SQLIdentifierTests {
         #expect(error?.reason.contains("column") == true)
     }
 
-    @Test("injection attempts and malformed names are rejected", arguments: [
-        "", ".", "a.", ".a", "a.b.c", "1table", "out box", "outbox;DROP TABLE x", #"a"b"#, "a`b", "a'b", "a-b",
-        "a\u{0}", "tàble", "ẞ", "a\nb", "(select 1)", "a--", "a/*", "*", String(repeating: "a", count: 64),
-        "app." + String(repeating: "b", count: 64),
-    ])
+    @Test(
+        "injection attempts and malformed names are rejected",
+        arguments: [
+            "", ".", "a.", ".a", "a.b.c", "1table", "out box", "outbox;DROP TABLE x", #"a"b"#, "a`b", "a'b", "a-b",
+            "a\u{0}", "tàble", "ẞ", "a\nb", "(select 1)", "a--", "a/*", "*", String(repeating: "a", count: 64),
+            "app." + String(repeating: "b", count: 64),
+        ]
+    )
     func rejected(name: String) {
         let error = Self.rejection(name)
         #expect(error?.name == name)

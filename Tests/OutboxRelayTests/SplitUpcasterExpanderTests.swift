@@ -35,7 +35,8 @@ struct SplitUpcasterExpander: MessageExpander {
 
 @Suite("SplitUpcasterExpander")
 struct SplitUpcasterExpanderTests {
-    static let imported = #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__time_of_recording":"2024-03-14 05:04:51.020552+0000","__aggregate_root_id":"db0a84a0-95f6-4fb2-8c69-f70dd05d1775","__aggregate_root_version":3,"__event_id":"0c25b9eb-7463-4574-ba4a-b80712dd2120","x-note":"\ud83d\ude9a","__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"source":"edi","lines":[{"sku":"SKU-PLANT-9","name":"Monstera \ud83c\udf3f (large)","quantity":6},{"sku":"SKU-TEA-88","name":"\u7dd1\u8336 green tea","quantity":12,"discount_rate":0.21,"attributes":[]}]}}"#
+    static let imported =
+        #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__time_of_recording":"2024-03-14 05:04:51.020552+0000","__aggregate_root_id":"db0a84a0-95f6-4fb2-8c69-f70dd05d1775","__aggregate_root_version":3,"__event_id":"0c25b9eb-7463-4574-ba4a-b80712dd2120","x-note":"\ud83d\ude9a","__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"source":"edi","lines":[{"sku":"SKU-PLANT-9","name":"Monstera \ud83c\udf3f (large)","quantity":6},{"sku":"SKU-TEA-88","name":"\u7dd1\u8336 green tea","quantity":12,"discount_rate":0.21,"attributes":[]}]}}"#
 
     @Test("one imported message becomes one message per line, with the fields the rule sets")
     func splitsLines() throws {
@@ -58,21 +59,35 @@ struct SplitUpcasterExpanderTests {
             #expect(split.headers.keys.last == "x-split-from")
             // The new envelope is what PHP's json_encode writes: pure ASCII, `\/` and `\uXXXX`.
             #expect(split.envelope.allSatisfy { $0 < 0x80 })
-            let reparsed = try EnvelopeDecoder(table: "messages_outbox").decode(OutboxRow(id: row.id, payload: split.envelope))
+            let reparsed = try EnvelopeDecoder(table: "messages_outbox").decode(
+                OutboxRow(id: row.id, payload: split.envelope)
+            )
             #expect(reparsed.eventID == split.eventID)
             #expect(Array(reparsed.payloadBytes) == Array(split.payloadBytes))
         }
-        #expect(String(decoding: expanded[0].payloadBytes, as: UTF8.self) == #"{"line":{"sku":"SKU-PLANT-9","name":"Monstera \ud83c\udf3f (large)","quantity":6},"source":"edi"}"#)
-        #expect(try expanded[1].payload() == .object([
-            "line": .object(["sku": .string("SKU-TEA-88"), "name": .string("緑茶 green tea"), "quantity": .number("12"), "discount_rate": .number("0.21"), "attributes": .array([])]),
-            "source": .string("edi"),
-        ]))
+        #expect(
+            String(decoding: expanded[0].payloadBytes, as: UTF8.self)
+                == #"{"line":{"sku":"SKU-PLANT-9","name":"Monstera \ud83c\udf3f (large)","quantity":6},"source":"edi"}"#
+        )
+        #expect(
+            try expanded[1].payload()
+                == .object([
+                    "line": .object([
+                        "sku": .string("SKU-TEA-88"), "name": .string("緑茶 green tea"), "quantity": .number("12"),
+                        "discount_rate": .number("0.21"), "attributes": .array([]),
+                    ]),
+                    "source": .string("edi"),
+                ])
+        )
     }
 
     @Test("other messages pass through untouched, bytes included")
     func passThrough() throws {
-        let text = #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__event_id":"e"},"payload":{"a":"\/"}}"#
-        let message = try EnvelopeDecoder(table: "messages_outbox").decode(OutboxRow(id: .text("e"), payload: Array(text.utf8)))
+        let text =
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__event_id":"e"},"payload":{"a":"\/"}}"#
+        let message = try EnvelopeDecoder(table: "messages_outbox").decode(
+            OutboxRow(id: .text("e"), payload: Array(text.utf8))
+        )
         let expanded = try SplitUpcasterExpander().expand(message)
         #expect(expanded.count == 1)
         #expect(expanded.first?.envelope == Array(text.utf8))
@@ -81,10 +96,15 @@ struct SplitUpcasterExpanderTests {
 
     @Test("an import with no lines becomes no message; a malformed one throws")
     func edgeCases() throws {
-        let empty = #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__event_id":"e"},"payload":{"source":"edi","lines":[]}}"#
+        let empty =
+            #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__event_id":"e"},"payload":{"source":"edi","lines":[]}}"#
         let decoder = EnvelopeDecoder(table: "messages_outbox")
-        #expect(try SplitUpcasterExpander().expand(decoder.decode(OutboxRow(id: .text("e"), payload: Array(empty.utf8)))).isEmpty)
-        let malformed = #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__event_id":"e"},"payload":[]}"#
+        #expect(
+            try SplitUpcasterExpander().expand(decoder.decode(OutboxRow(id: .text("e"), payload: Array(empty.utf8))))
+                .isEmpty
+        )
+        let malformed =
+            #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__event_id":"e"},"payload":[]}"#
         let message = try decoder.decode(OutboxRow(id: .text("e"), payload: Array(malformed.utf8)))
         #expect(throws: SplitUpcasterExpander.Failure.self) { try SplitUpcasterExpander().expand(message) }
     }
@@ -140,8 +160,14 @@ struct SplitUpcasterExpanderTests {
                 #expect(message.aggregateRootType == php["aggregate_root_type"]?.stringValue)
                 #expect(message.aggregateRootVersion == php["aggregate_root_version"]?.int64Value)
                 #expect(message.timeOfRecordingText == php["time_of_recording"]?.stringValue)
-                #expect(JSONValue.object(message.headers).isSemanticallyEqual(to: php["headers"] ?? .null), "row \(fixture.row.id) \(message.eventID): headers differ")
-                #expect(try message.payload().isSemanticallyEqual(to: php["payload"] ?? .null), "row \(fixture.row.id) \(message.eventID): payload differs")
+                #expect(
+                    JSONValue.object(message.headers).isSemanticallyEqual(to: php["headers"] ?? .null),
+                    "row \(fixture.row.id) \(message.eventID): headers differ"
+                )
+                #expect(
+                    try message.payload().isSemanticallyEqual(to: php["payload"] ?? .null),
+                    "row \(fixture.row.id) \(message.eventID): payload differs"
+                )
             }
         }
         #expect(total == 221)

@@ -1,7 +1,8 @@
 import Foundation
 import OutboxRelay
-@testable import OutboxSQLite
 import Testing
+
+@testable import OutboxSQLite
 
 @Suite("OutboxSchema")
 struct OutboxSchemaTests {
@@ -50,12 +51,20 @@ struct OutboxSchemaTests {
         #expect(mysql.contains("CREATE TABLE IF NOT EXISTS `app`.`events` ("))
         let sqlite = OutboxSchema.outboxTable(flavour: .dispatcher, dialect: .sqlite, table: table)
         // SQLite qualifies the index, not the table, in CREATE INDEX.
-        #expect(sqlite.contains(#"CREATE INDEX IF NOT EXISTS "app"."events_not_dispatched_ordered_by_time" ON "events" (dispatched, time_of_recording ASC);"#))
+        #expect(
+            sqlite.contains(
+                #"CREATE INDEX IF NOT EXISTS "app"."events_not_dispatched_ordered_by_time" ON "events" (dispatched, time_of_recording ASC);"#
+            )
+        )
         let deadLetters = OutboxSchema.deadLetterTable(dialect: .postgres, table: try SQLIdentifier("relay.failures"))
         #expect(deadLetters.contains(#"CREATE TABLE IF NOT EXISTS "relay"."failures" ("#))
         #expect(deadLetters.contains(#"CREATE INDEX IF NOT EXISTS "failures_source_row" ON "relay"."failures""#))
         // The default table keeps PHP's index names.
-        #expect(OutboxSchema.outboxTable(flavour: .outbox, dialect: .postgres).contains(#"create index "is_consumed" on "outbox_messages""#))
+        #expect(
+            OutboxSchema.outboxTable(flavour: .outbox, dialect: .postgres).contains(
+                #"create index "is_consumed" on "outbox_messages""#
+            )
+        )
     }
 
     @Test("every dialect's dead-letter DDL has the same columns, in insert order")
@@ -67,7 +76,8 @@ struct OutboxSchemaTests {
                 guard let first = line.split(separator: " ").first else { return nil }
                 let name = first.replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: "`", with: "")
                 guard line.hasSuffix(",") || line.hasSuffix("NULL") || line.hasSuffix("NOT NULL"),
-                      !["PRIMARY", "KEY", "CREATE", "--", ")"].contains(name) else { return nil }
+                    !["PRIMARY", "KEY", "CREATE", "--", ")"].contains(name)
+                else { return nil }
                 return name
             }
             #expect(columns == ["id"] + OutboxSchema.deadLetterColumns, "\(dialect)")
@@ -77,7 +87,10 @@ struct OutboxSchemaTests {
 
     @Test(
         "the SQLite DDL runs, twice, and creates the columns the source reads",
-        arguments: [(OutboxFlavour.outbox, nil as String?), (.dispatcher, nil), (.outbox, "custom_outbox"), (.dispatcher, "main.custom_dispatcher")]
+        arguments: [
+            (OutboxFlavour.outbox, nil as String?), (.dispatcher, nil), (.outbox, "custom_outbox"),
+            (.dispatcher, "main.custom_dispatcher"),
+        ]
     )
     func sqliteDDLRuns(flavour: OutboxFlavour, tableName: String?) async throws {
         let database = try TemporaryDatabase()
@@ -90,7 +103,9 @@ struct OutboxSchemaTests {
         let source = try database.source(flavour: flavour, table: tableName)
         try await source.open()
         #expect(try await source.fetch(limit: 1, after: nil).isEmpty)
-        let indexes = try database.texts("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").compactMap { $0 }
+        let indexes = try database.texts(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).compactMap { $0 }
         #expect(indexes.count == 2, "\(indexes)")
         #expect(indexes.contains("outbox_relay_dead_letters_source_row"))
     }

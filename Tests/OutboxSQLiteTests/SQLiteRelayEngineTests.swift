@@ -1,7 +1,8 @@
 import Foundation
 import OutboxRelay
-@testable import OutboxSQLite
 import Testing
+
+@testable import OutboxSQLite
 
 /// What an in-process consumer received.
 actor ReceivedMessages {
@@ -24,22 +25,41 @@ actor ReceivedMessages {
 
 @Suite("SQLiteSource with RelayEngine")
 struct SQLiteRelayEngineTests {
-    static let fastRetry = RetryPolicy(initialDelay: .milliseconds(1), maximumDelay: .milliseconds(5), jitter: 0, maximumAttempts: 3)
+    static let fastRetry = RetryPolicy(
+        initialDelay: .milliseconds(1),
+        maximumDelay: .milliseconds(5),
+        jitter: 0,
+        maximumAttempts: 3
+    )
 
-    static func engine(source: SQLiteSource, received: ReceivedMessages, permanentlyFailing: String? = nil) throws -> RelayEngine {
+    static func engine(
+        source: SQLiteSource,
+        received: ReceivedMessages,
+        permanentlyFailing: String? = nil
+    ) throws -> RelayEngine {
         let consumer = MessageConsumerClosure { message in
-            if message.eventType == permanentlyFailing { throw PermanentDeliveryError("consumer refuses \(message.eventType)") }
+            if message.eventType == permanentlyFailing {
+                throw PermanentDeliveryError("consumer refuses \(message.eventType)")
+            }
             try await received.receive(message)
         }
         return try RelayEngine(
             source: source,
             transports: [SynchronousDispatcher(name: "collector", consumer: consumer)],
             routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["collector"])]),
-            configuration: .init(batchSize: 32, maximumBatchesInFlight: 3, retry: fastRetry, idlePollInterval: .milliseconds(1) ... .milliseconds(20))
+            configuration: .init(
+                batchSize: 32,
+                maximumBatchesInFlight: 3,
+                retry: fastRetry,
+                idlePollInterval: .milliseconds(1) ... .milliseconds(20)
+            )
         )
     }
 
-    @Test("drain relays every PHP row once, in aggregate order, and dead-letters bad rows byte for byte", .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage))
+    @Test(
+        "drain relays every PHP row once, in aggregate order, and dead-letters bad rows byte for byte",
+        .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage)
+    )
     func drainFixture() async throws {
         try SQLiteFixtures.requirePresent()
         let database = try TemporaryDatabase()
@@ -67,15 +87,22 @@ struct SQLiteRelayEngineTests {
             lastVersion[message.orderingKey] = version
         }
         // The envelope forwarded is the stored column, untouched.
-        let stored = try database.connection.query("SELECT id, payload FROM outbox_messages") { ($0.int64(at: 0), $0.bytes(at: 1)) }
+        let stored = try database.connection.query("SELECT id, payload FROM outbox_messages") {
+            ($0.int64(at: 0), $0.bytes(at: 1))
+        }
         let storedByID = Dictionary(uniqueKeysWithValues: stored)
         for message in messages {
-            guard case .integer(let id) = message.rowID else { Issue.record("unexpected row id"); continue }
+            guard case .integer(let id) = message.rowID else {
+                Issue.record("unexpected row id")
+                continue
+            }
             #expect(message.envelope == storedByID[id])
         }
 
         #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0)
-        let letters = try database.connection.query("SELECT row_id, destination, payload, last_error FROM outbox_relay_dead_letters ORDER BY row_id") {
+        let letters = try database.connection.query(
+            "SELECT row_id, destination, payload, last_error FROM outbox_relay_dead_letters ORDER BY row_id"
+        ) {
             ($0.text(at: 0), $0.isNull(at: 1), $0.bytes(at: 2), $0.text(at: 3) ?? "")
         }
         #expect(letters.map(\.0) == badIDs.map(\.description))
@@ -92,12 +119,17 @@ struct SQLiteRelayEngineTests {
         let database = try TemporaryDatabase()
         let crashed = try database.source()
         try await crashed.createTables()
-        let payloads = (1...40).map { Array(#"{"headers":{"__event_type":"t","__aggregate_root_id":"a","__aggregate_root_version":\#($0)},"payload":{}}"#.utf8) }
+        let payloads = (1...40).map {
+            Array(
+                #"{"headers":{"__event_type":"t","__aggregate_root_id":"a","__aggregate_root_version":\#($0)},"payload":{}}"#
+                    .utf8
+            )
+        }
         try await crashed.insert(payloads: payloads)
         try await crashed.open()
         let inFlight = try await crashed.fetch(limit: 25, after: nil)
         #expect(inFlight.count == 25)
-        await crashed.close()   // the process died before complete()
+        await crashed.close()  // the process died before complete()
 
         let received = ReceivedMessages()
         let summary = try await Self.engine(source: try database.source(), received: received).drain()
@@ -110,20 +142,39 @@ struct SQLiteRelayEngineTests {
         let database = try TemporaryDatabase()
         let source = try database.source(flavour: .dispatcher)
         try await source.createTables()
-        let bad = Array(#"{"headers":{"__event_type":"refused","__event_id":"11111111-1111-4111-8111-111111111111","__time_of_recording":"2024-03-14 05:04:50.000001+0000"},"payload":{"x":1}}"#.utf8)
-        let good = Array(#"{"headers":{"__event_type":"fine","__event_id":"22222222-2222-4222-8222-222222222222","__time_of_recording":"2024-03-14 05:04:50.000002+0000"},"payload":{}}"#.utf8)
+        let bad = Array(
+            #"{"headers":{"__event_type":"refused","__event_id":"11111111-1111-4111-8111-111111111111","__time_of_recording":"2024-03-14 05:04:50.000001+0000"},"payload":{"x":1}}"#
+                .utf8
+        )
+        let good = Array(
+            #"{"headers":{"__event_type":"fine","__event_id":"22222222-2222-4222-8222-222222222222","__time_of_recording":"2024-03-14 05:04:50.000002+0000"},"payload":{}}"#
+                .utf8
+        )
         try await source.insert(payloads: [bad, good])
         let received = ReceivedMessages()
         let summary = try await Self.engine(source: source, received: received, permanentlyFailing: "refused").drain()
         #expect(summary.rowsCompleted == 2)
         #expect(summary.deadLetters == 1)
         #expect(await received.messages.map(\.eventType) == ["fine"])
-        #expect(try database.int("SELECT count(*) FROM messages_outbox WHERE dispatched = 1 AND time_of_dispatching IS NOT NULL") == 2)
-        let letter = try database.connection.query("SELECT row_id, event_id, event_type, destination, payload, last_error FROM outbox_relay_dead_letters") {
-            [$0.text(at: 0), $0.text(at: 1), $0.text(at: 2), $0.text(at: 3), String(decoding: $0.bytes(at: 4), as: UTF8.self), $0.text(at: 5)]
+        #expect(
+            try database.int(
+                "SELECT count(*) FROM messages_outbox WHERE dispatched = 1 AND time_of_dispatching IS NOT NULL"
+            ) == 2
+        )
+        let letter = try database.connection.query(
+            "SELECT row_id, event_id, event_type, destination, payload, last_error FROM outbox_relay_dead_letters"
+        ) {
+            [
+                $0.text(at: 0), $0.text(at: 1), $0.text(at: 2), $0.text(at: 3),
+                String(decoding: $0.bytes(at: 4), as: UTF8.self), $0.text(at: 5),
+            ]
         }
         try #require(letter.count == 1)
-        #expect(letter[0][0...3] == ["11111111-1111-4111-8111-111111111111", "11111111-1111-4111-8111-111111111111", "refused", "collector"])
+        #expect(
+            letter[0][0...3] == [
+                "11111111-1111-4111-8111-111111111111", "11111111-1111-4111-8111-111111111111", "refused", "collector",
+            ]
+        )
         #expect(letter[0][4] == String(decoding: bad, as: UTF8.self))
         #expect(letter[0][5]?.contains("consumer refuses refused") == true)
     }

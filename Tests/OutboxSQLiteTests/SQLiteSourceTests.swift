@@ -1,13 +1,17 @@
 import Foundation
 import OutboxRelay
-@testable import OutboxSQLite
 import Testing
+
+@testable import OutboxSQLite
 
 @Suite("SQLiteSource")
 struct SQLiteSourceTests {
     // MARK: Reading what PHP wrote
 
-    @Test("fixture rows come back in id order, byte-exact, and decode like PHP", .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage))
+    @Test(
+        "fixture rows come back in id order, byte-exact, and decode like PHP",
+        .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage)
+    )
     func fixtureRowsDecodeLikePHP() async throws {
         try SQLiteFixtures.requirePresent()
         let database = try TemporaryDatabase()
@@ -29,7 +33,10 @@ struct SQLiteSourceTests {
             #expect(row.id == .integer(expectedID))
             #expect(row.timeOfRecording == nil)
             let storedText = try #require(stored[index]["payload"]?.stringValue)
-            #expect(row.payload == Array(storedText.utf8), "row \(expectedID): payload bytes differ from what PHP stored")
+            #expect(
+                row.payload == Array(storedText.utf8),
+                "row \(expectedID): payload bytes differ from what PHP stored"
+            )
 
             let message = try decoder.decode(row)
             let php = try #require(firstMessage(of: decoded[index]))
@@ -46,7 +53,10 @@ struct SQLiteSourceTests {
                 #expect(message.eventID == EnvelopeDecoder.derivedEventID(table: "outbox_messages", rowID: row.id))
             }
             let phpHeaders = try #require(php["headers"]?.objectValue).removing("__doctrine_outbox.message_id")
-            #expect(JSONValue.object(message.headers).isSemanticallyEqual(to: .object(phpHeaders)), "row \(expectedID): headers differ")
+            #expect(
+                JSONValue.object(message.headers).isSemanticallyEqual(to: .object(phpHeaders)),
+                "row \(expectedID): headers differ"
+            )
             let phpPayload = try #require(php["payload"])
             #expect(try message.payload().isSemanticallyEqual(to: phpPayload), "row \(expectedID): payload differs")
         }
@@ -54,7 +64,10 @@ struct SQLiteSourceTests {
         await source.close()
     }
 
-    @Test("the dispatcher flavour reads (time_of_recording, id) order, ties included", .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage))
+    @Test(
+        "the dispatcher flavour reads (time_of_recording, id) order, ties included",
+        .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage)
+    )
     func dispatcherOrderWithFixtureRows() async throws {
         try SQLiteFixtures.requirePresent()
         let database = try TemporaryDatabase()
@@ -67,7 +80,9 @@ struct SQLiteSourceTests {
             let id = try #require(object["id"]?.stringValue)
             let payload = try #require(object["payload"]?.stringValue)
             let time = try #require(object["time_of_recording"]?.stringValue)
-            try database.execute("INSERT INTO messages_outbox (id, payload, time_of_recording, dispatched) VALUES ('\(id)', '\(payload.replacingOccurrences(of: "'", with: "''"))', '\(time)', 0)")
+            try database.execute(
+                "INSERT INTO messages_outbox (id, payload, time_of_recording, dispatched) VALUES ('\(id)', '\(payload.replacingOccurrences(of: "'", with: "''"))', '\(time)', 0)"
+            )
         }
         try database.execute("COMMIT")
         let source = try database.source(flavour: .dispatcher)
@@ -96,7 +111,9 @@ struct SQLiteSourceTests {
         let good = Array(#"{"headers":{"__event_type":"a.b","__event_id":"e1"},"payload":[]}"#.utf8)
         let truncated = Array(good.prefix(30))
         let noHeaders = Array(#"{"payload":{"x":1}}"#.utf8)
-        let invalidUTF8: [UInt8] = Array(#"{"headers":{"__event_type":"a.b"},"payload":{"s":""#.utf8) + [0xFF, 0xC3, 0x28] + Array(#""}}"#.utf8)
+        let invalidUTF8: [UInt8] =
+            Array(#"{"headers":{"__event_type":"a.b"},"payload":{"s":""#.utf8) + [0xFF, 0xC3, 0x28]
+            + Array(#""}}"#.utf8)
         let ids = try await source.insert(payloads: [[], truncated, noHeaders, invalidUTF8, good])
         // PHP's own form of an empty payload: an empty string literal.
         try database.execute("INSERT INTO outbox_messages (payload) VALUES ('')")
@@ -105,11 +122,18 @@ struct SQLiteSourceTests {
         let rows = try await source.fetch(limit: 100, after: nil)
         #expect(rows.map(\.id) == ids + [.integer(6)])
         #expect(rows.map(\.payload) == [[], truncated, noHeaders, invalidUTF8, good, []])
-        #expect(try database.texts("SELECT typeof(payload) FROM outbox_messages ORDER BY id") == ["text", "text", "text", "blob", "text", "text"])
+        #expect(
+            try database.texts("SELECT typeof(payload) FROM outbox_messages ORDER BY id") == [
+                "text", "text", "text", "blob", "text", "text",
+            ]
+        )
 
         let decoder = EnvelopeDecoder(table: source.table)
         func code(_ row: OutboxRow) -> EnvelopeDecodingError.Code? {
-            do { _ = try decoder.decode(row); return nil } catch { return error.code }
+            do {
+                _ = try decoder.decode(row)
+                return nil
+            } catch { return error.code }
         }
         #expect(code(rows[0]) == .emptyPayload)
         #expect(code(rows[1]) == .truncatedJSON)
@@ -120,7 +144,10 @@ struct SQLiteSourceTests {
 
     // MARK: Completing rows
 
-    @Test("complete() marks rows consumed as PHP does, and the next fetch skips them", .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage))
+    @Test(
+        "complete() marks rows consumed as PHP does, and the next fetch skips them",
+        .enabled(if: SQLiteFixtures.isTestable, SQLiteFixtures.skipMessage)
+    )
     func completeMarks() async throws {
         try SQLiteFixtures.requirePresent()
         let database = try TemporaryDatabase()
@@ -147,7 +174,9 @@ struct SQLiteSourceTests {
         let database = try TemporaryDatabase()
         let source = try database.source(afterDelivery: .delete)
         try await source.createTables()
-        let ids = try await source.insert(payloads: (1...450).map { Array(#"{"headers":{"__event_type":"t","n":\#($0)},"payload":{}}"#.utf8) })
+        let ids = try await source.insert(
+            payloads: (1...450).map { Array(#"{"headers":{"__event_type":"t","n":\#($0)},"payload":{}}"#.utf8) }
+        )
         try await source.open()
         let rows = try await source.fetch(limit: 1000, after: nil)
         #expect(rows.map(\.id) == ids)
@@ -168,20 +197,51 @@ struct SQLiteSourceTests {
         let first = Timestamp(microsecondsSinceEpoch: 1_710_392_690_163_498)
         let last = Timestamp(microsecondsSinceEpoch: 1_710_392_700_000_001)
         let letters = [
-            DeadLetter(rowID: ids[0], payload: [], destination: nil, attempts: 0, lastError: "the payload column is empty", firstFailedAt: first, lastFailedAt: first),
-            DeadLetter(rowID: ids[1], payload: invalid, eventID: "e-1", eventType: "acme.x", destination: "kafka", attempts: 12, lastError: "broker said no", firstFailedAt: first, lastFailedAt: last),
+            DeadLetter(
+                rowID: ids[0],
+                payload: [],
+                destination: nil,
+                attempts: 0,
+                lastError: "the payload column is empty",
+                firstFailedAt: first,
+                lastFailedAt: first
+            ),
+            DeadLetter(
+                rowID: ids[1],
+                payload: invalid,
+                eventID: "e-1",
+                eventType: "acme.x",
+                destination: "kafka",
+                attempts: 12,
+                lastError: "broker said no",
+                firstFailedAt: first,
+                lastFailedAt: last
+            ),
         ]
         try await source.complete(rows: ids, deadLetters: letters)
         #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 1") == 3)
         let stored = try database.connection.query(
             "SELECT source_table, row_id, event_id, event_type, destination, attempts, last_error, first_failed_at, last_failed_at, typeof(payload), payload FROM outbox_relay_dead_letters ORDER BY id"
         ) { statement in
-            ((0..<10).map { statement.isNull(at: Int32($0)) ? nil : statement.text(at: Int32($0)) }, statement.bytes(at: 10))
+            (
+                (0..<10).map { statement.isNull(at: Int32($0)) ? nil : statement.text(at: Int32($0)) },
+                statement.bytes(at: 10)
+            )
         }
         try #require(stored.count == 2)
-        #expect(stored[0].0 == ["outbox_messages", "1", nil, nil, nil, "0", "the payload column is empty", "2024-03-14 05:04:50.163498", "2024-03-14 05:04:50.163498", "text"])
+        #expect(
+            stored[0].0 == [
+                "outbox_messages", "1", nil, nil, nil, "0", "the payload column is empty", "2024-03-14 05:04:50.163498",
+                "2024-03-14 05:04:50.163498", "text",
+            ]
+        )
         #expect(stored[0].1 == [])
-        #expect(stored[1].0 == ["outbox_messages", "2", "e-1", "acme.x", "kafka", "12", "broker said no", "2024-03-14 05:04:50.163498", "2024-03-14 05:05:00.000001", "blob"])
+        #expect(
+            stored[1].0 == [
+                "outbox_messages", "2", "e-1", "acme.x", "kafka", "12", "broker said no", "2024-03-14 05:04:50.163498",
+                "2024-03-14 05:05:00.000001", "blob",
+            ]
+        )
         #expect(stored[1].1 == invalid)
         #expect(try await source.status().deadLetters == 2)
     }
@@ -193,14 +253,32 @@ struct SQLiteSourceTests {
         try await source.createTables()
         let ids = try await source.insert(payloads: [Array("a".utf8), Array("b".utf8), Array("c".utf8)])
         try await source.open()
-        try database.execute("""
+        try database.execute(
+            """
             CREATE TRIGGER refuse_boom BEFORE INSERT ON outbox_relay_dead_letters
             WHEN NEW.last_error = 'boom' BEGIN SELECT RAISE(ABORT, 'dead letter refused'); END
-            """)
+            """
+        )
         let now = Timestamp.now()
         let letters = [
-            DeadLetter(rowID: ids[0], payload: Array("a".utf8), destination: nil, attempts: 0, lastError: "fine", firstFailedAt: now, lastFailedAt: now),
-            DeadLetter(rowID: ids[1], payload: Array("b".utf8), destination: nil, attempts: 0, lastError: "boom", firstFailedAt: now, lastFailedAt: now),
+            DeadLetter(
+                rowID: ids[0],
+                payload: Array("a".utf8),
+                destination: nil,
+                attempts: 0,
+                lastError: "fine",
+                firstFailedAt: now,
+                lastFailedAt: now
+            ),
+            DeadLetter(
+                rowID: ids[1],
+                payload: Array("b".utf8),
+                destination: nil,
+                attempts: 0,
+                lastError: "boom",
+                firstFailedAt: now,
+                lastFailedAt: now
+            ),
         ]
         let error = await #expect(throws: SQLiteError.self) {
             try await source.complete(rows: ids, deadLetters: letters)
@@ -225,12 +303,22 @@ struct SQLiteSourceTests {
         try await source.createTables()
         let ids = try await source.insert(payloads: (1...5).map { Array("row \($0)".utf8) })
         try await source.open()
-        try database.execute("""
+        try database.execute(
+            """
             CREATE TRIGGER refuse_row_4 BEFORE UPDATE ON outbox_messages
             WHEN NEW.id = 4 BEGIN SELECT RAISE(ABORT, 'row 4 is locked'); END
-            """)
+            """
+        )
         let now = Timestamp.now()
-        let letter = DeadLetter(rowID: ids[0], payload: Array("row 1".utf8), destination: "http", attempts: 3, lastError: "410", firstFailedAt: now, lastFailedAt: now)
+        let letter = DeadLetter(
+            rowID: ids[0],
+            payload: Array("row 1".utf8),
+            destination: "http",
+            attempts: 3,
+            lastError: "410",
+            firstFailedAt: now,
+            lastFailedAt: now
+        )
         await #expect(throws: SQLiteError.self) {
             try await source.complete(rows: ids, deadLetters: [letter])
         }
@@ -245,14 +333,16 @@ struct SQLiteSourceTests {
         let database = try TemporaryDatabase()
         try database.execute(OutboxSchema.outboxTable(flavour: .dispatcher, dialect: .sqlite))
         // Same time for b and a: the id breaks the tie. c is older than both.
-        try database.execute("""
+        try database.execute(
+            """
             INSERT INTO messages_outbox (id, payload, time_of_recording, dispatched, time_of_dispatching) VALUES
               ('b', '{}', '2024-03-14 05:04:50.163498', 0, NULL),
               ('a', '{}', '2024-03-14 05:04:50.163498', 0, NULL),
               ('c', '{}', '2024-03-14 05:04:49.999999', 0, NULL),
               ('d', '{}', '2024-03-14 05:04:51.000000', 1, '2024-03-14 06:00:00.000000'),
               ('e', '{}', '2024-03-14 05:04:52.000000', 0, NULL)
-            """)
+            """
+        )
         let source = try database.source(flavour: .dispatcher)
         try await source.open()
         let page1 = try await source.fetch(limit: 2, after: nil)
@@ -264,14 +354,20 @@ struct SQLiteSourceTests {
         let before = Timestamp.now()
         try await source.complete(rows: page1.map(\.id), deadLetters: [])
         let after = Timestamp.now()
-        let times = try database.texts("SELECT time_of_dispatching FROM messages_outbox WHERE id IN ('a', 'c') ORDER BY id")
+        let times = try database.texts(
+            "SELECT time_of_dispatching FROM messages_outbox WHERE id IN ('a', 'c') ORDER BY id"
+        )
         #expect(times.count == 2 && times[0] == times[1])
         let text = try #require(times[0] ?? nil)
         #expect(text.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}/) != nil, "\(text)")
         let parsed = try #require(SQLiteSource.parseSQLTime(text))
         #expect(parsed >= before && parsed <= after)
         #expect(try database.int("SELECT count(*) FROM messages_outbox WHERE dispatched = 1") == 3)
-        #expect(try database.texts("SELECT time_of_dispatching FROM messages_outbox WHERE id = 'd'") == ["2024-03-14 06:00:00.000000"])
+        #expect(
+            try database.texts("SELECT time_of_dispatching FROM messages_outbox WHERE id = 'd'") == [
+                "2024-03-14 06:00:00.000000"
+            ]
+        )
         #expect(try await source.fetch(limit: 10, after: nil).map(\.id) == [.text("b"), .text("e")])
 
         let deleting = try database.source(flavour: .dispatcher, afterDelivery: .delete)
@@ -285,12 +381,22 @@ struct SQLiteSourceTests {
         let database = try TemporaryDatabase()
         let source = try database.source(flavour: .dispatcher)
         try await source.createTables()
-        let payload = Array(#"{"headers":{"__event_type":"a.b","__event_id":"7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11","__time_of_recording":"2024-03-14 07:04:50.163498+0200"},"payload":{}}"#.utf8)
+        let payload = Array(
+            #"{"headers":{"__event_type":"a.b","__event_id":"7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11","__time_of_recording":"2024-03-14 07:04:50.163498+0200"},"payload":{}}"#
+                .utf8
+        )
         let ids = try await source.insert(payloads: [payload, Array("not json".utf8)])
         #expect(ids[0] == .text("7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11"))
-        guard case .text(let random) = ids[1] else { Issue.record("expected a text id"); return }
+        guard case .text(let random) = ids[1] else {
+            Issue.record("expected a text id")
+            return
+        }
         #expect(random.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil)
-        #expect(try database.texts("SELECT time_of_recording FROM messages_outbox WHERE id = '7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11'") == ["2024-03-14 05:04:50.163498"])
+        #expect(
+            try database.texts(
+                "SELECT time_of_recording FROM messages_outbox WHERE id = '7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11'"
+            ) == ["2024-03-14 05:04:50.163498"]
+        )
     }
 
     // MARK: Configuration and errors
@@ -298,10 +404,12 @@ struct SQLiteSourceTests {
     @Test("renamed columns work through Configuration.Columns")
     func columnOverrides() async throws {
         let database = try TemporaryDatabase()
-        try database.execute("""
+        try database.execute(
+            """
             CREATE TABLE app_outbox (msg_no INTEGER PRIMARY KEY AUTOINCREMENT, done BOOLEAN NOT NULL DEFAULT 0, body TEXT NOT NULL);
             INSERT INTO app_outbox (body) VALUES ('one'), ('two'), ('three');
-            """)
+            """
+        )
         let source = try database.source(table: "app_outbox") {
             $0.columns = try .init(overrides: ["id": "msg_no", "consumed": "done", "payload": "body"])
             $0.deadLetterTable = try SQLIdentifier("relay_failures")
@@ -313,7 +421,9 @@ struct SQLiteSourceTests {
         #expect(try database.int("SELECT count(*) FROM app_outbox WHERE done = 1") == 2)
         #expect(try database.int("SELECT count(*) FROM relay_failures") == 0)
         #expect(throws: SQLiteError.self) { try SQLiteSource.Configuration.Columns(overrides: ["identifier": "x"]) }
-        #expect(throws: SQLIdentifierError.self) { try SQLiteSource.Configuration.Columns(overrides: ["id": "x; DROP TABLE app_outbox"]) }
+        #expect(throws: SQLIdentifierError.self) {
+            try SQLiteSource.Configuration.Columns(overrides: ["id": "x; DROP TABLE app_outbox"])
+        }
     }
 
     @Test("a missing table is named in the error")
@@ -330,7 +440,9 @@ struct SQLiteSourceTests {
     @Test("a missing column is named in the error")
     func missingColumn() async throws {
         let database = try TemporaryDatabase()
-        try database.execute("CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL)")
+        try database.execute(
+            "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL)"
+        )
         let error = await #expect(throws: SQLiteError.self) { try await database.source().open() }
         #expect(error?.code == .missingColumn)
         #expect(error?.message.contains("\"consumed\"") == true)
@@ -366,7 +478,9 @@ struct SQLiteSourceTests {
     func attachedSchema() async throws {
         let database = try TemporaryDatabase()
         let auxPath = database.directory + "/aux.db"
-        try database.execute("ATTACH DATABASE '\(auxPath)' AS aux; \(OutboxSchema.outboxTable(flavour: .outbox, dialect: .sqlite, table: try SQLIdentifier("aux.outbox_messages"))) INSERT INTO aux.outbox_messages (payload) VALUES ('x'); DETACH DATABASE aux;")
+        try database.execute(
+            "ATTACH DATABASE '\(auxPath)' AS aux; \(OutboxSchema.outboxTable(flavour: .outbox, dialect: .sqlite, table: try SQLIdentifier("aux.outbox_messages"))) INSERT INTO aux.outbox_messages (payload) VALUES ('x'); DETACH DATABASE aux;"
+        )
         // The source's own connection must attach it: opening reports the table missing in main.
         let source = try database.source(table: "aux.outbox_messages")
         let error = await #expect(throws: SQLiteError.self) { try await source.open() }
@@ -406,7 +520,10 @@ struct SQLiteSourceTests {
         let database = try TemporaryDatabase()
         let source = try database.source()
         try await source.createTables()
-        let old = Array(#"{"headers":{"__event_type":"a","__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":[]}"#.utf8)
+        let old = Array(
+            #"{"headers":{"__event_type":"a","__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":[]}"#
+                .utf8
+        )
         try await source.insert(payloads: [old, old, old])
         try database.execute("UPDATE outbox_messages SET consumed = 1 WHERE id = 1")
         let other = try database.source()
@@ -431,8 +548,12 @@ struct SQLiteSourceTests {
             let connection = try SQLiteConnection(path: path, create: false, busyTimeout: .seconds(10))
             defer { connection.close() }
             for batch in 0..<50 {
-                let values = (0..<20).map { "('{\"headers\":{\"__event_type\":\"t\",\"n\":\(batch * 20 + $0)},\"payload\":[]}')" }
-                try connection.execute("BEGIN; INSERT INTO outbox_messages (payload) VALUES \(values.joined(separator: ", ")); COMMIT;")
+                let values = (0..<20).map {
+                    "('{\"headers\":{\"__event_type\":\"t\",\"n\":\(batch * 20 + $0)},\"payload\":[]}')"
+                }
+                try connection.execute(
+                    "BEGIN; INSERT INTO outbox_messages (payload) VALUES \(values.joined(separator: ", ")); COMMIT;"
+                )
                 try await Task.sleep(for: .milliseconds(2))
             }
         }

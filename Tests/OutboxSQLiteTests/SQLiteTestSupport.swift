@@ -1,7 +1,8 @@
 import Foundation
 import OutboxRelay
-@testable import OutboxSQLite
 import Testing
+
+@testable import OutboxSQLite
 
 /// The golden EventSauce fixtures, read in place from `../shared/fixtures/eventsauce/` next to
 /// the repository (never copied into it). Absent: tests skip with a message, except under
@@ -21,11 +22,16 @@ enum SQLiteFixtures {
     static let isPresent = FileManager.default.fileExists(atPath: directory + "/README.md")
     /// Whether fixture tests run: present, or required because of `CI=true`.
     static let isTestable = isPresent || isCI
-    static let skipMessage: Comment = "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped (set CI=true to make this a failure)"
+    static let skipMessage: Comment =
+        "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped (set CI=true to make this a failure)"
 
     /// Fails the test when the fixtures are missing (only reached under `CI=true`).
     static func requirePresent(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try #require(isPresent, "CI=true but the EventSauce fixtures are missing at \(directory)", sourceLocation: sourceLocation)
+        try #require(
+            isPresent,
+            "CI=true but the EventSauce fixtures are missing at \(directory)",
+            sourceLocation: sourceLocation
+        )
     }
 
     static func bytes(_ relativePath: String) throws -> [UInt8] {
@@ -43,7 +49,9 @@ enum SQLiteFixtures {
     /// The objects of a `.jsonl` file.
     static func jsonLines(_ relativePath: String) throws -> [JSONObject] {
         try bytes(relativePath).split(separator: UInt8(ascii: "\n")).filter { !$0.isEmpty }.map { line in
-            guard let object = try JSONParser.parse(line).objectValue else { throw TestFailure("\(relativePath): a line is not an object") }
+            guard let object = try JSONParser.parse(line).objectValue else {
+                throw TestFailure("\(relativePath): a line is not an object")
+            }
             return object
         }
     }
@@ -106,10 +114,16 @@ final class TemporaryDatabase {
 
     /// A source on this file, not yet opened.
     func source(
-        flavour: OutboxFlavour = .outbox, table: String? = nil, afterDelivery: AfterDelivery = .mark,
+        flavour: OutboxFlavour = .outbox,
+        table: String? = nil,
+        afterDelivery: AfterDelivery = .mark,
         configure: (inout SQLiteSource.Configuration) throws -> Void = { _ in }
     ) throws -> SQLiteSource {
-        var configuration = SQLiteSource.Configuration(path: path, flavour: flavour, table: try table.map { try SQLIdentifier($0) })
+        var configuration = SQLiteSource.Configuration(
+            path: path,
+            flavour: flavour,
+            table: try table.map { try SQLIdentifier($0) }
+        )
         configuration.afterDelivery = afterDelivery
         try configure(&configuration)
         return SQLiteSource(configuration: configuration)

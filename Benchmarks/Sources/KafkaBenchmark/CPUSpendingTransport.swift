@@ -1,9 +1,10 @@
+import OutboxRelay
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import OutboxRelay
 
 /// The control destination: hands each batch to a thread of its own, which spends a set CPU
 /// time per message and reports every message delivered. Nothing else: no I/O, no latency.

@@ -35,7 +35,9 @@ struct Psql {
     /// Runs a query returning one integer.
     /// - Throws: ``Failure`` when psql fails or prints no integer.
     func integer(_ query: String) throws -> Int {
-        guard let pipe = popen(commandLine(["-A", "-t", "-c", query]), "r") else { throw Failure(description: "cannot run psql") }
+        guard let pipe = popen(commandLine(["-A", "-t", "-c", query]), "r") else {
+            throw Failure(description: "cannot run psql")
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -45,7 +47,9 @@ struct Psql {
         }
         let status = pclose(pipe)
         let text = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
-        guard status == 0, let value = Int(text) else { throw Failure(description: "\(query) returned \"\(text)\" (status \(status))") }
+        guard status == 0, let value = Int(text) else {
+            throw Failure(description: "\(query) returned \"\(text)\" (status \(status))")
+        }
         return value
     }
 }

@@ -1,3 +1,8 @@
+import Logging
+import OutboxKafka
+import OutboxPostgres
+import OutboxRelay
+
 // Outbox (PostgreSQL) → Kafka throughput, next to the same run's outbox → in-process figure.
 //
 //   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 8] [--topic outbox] [--no-control]
@@ -18,10 +23,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import OutboxKafka
-import OutboxPostgres
-import OutboxRelay
 
 struct Options {
     var bootstrap = ""
@@ -85,7 +86,9 @@ enum Destination: String {
 func processCPUSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec
+    ) / 1e6
 }
 
 /// CPU seconds (user + system) of another process, from /proc/PID/stat; nil if unreadable.
@@ -127,9 +130,18 @@ struct DrainResult {
 
 /// Drains the table once through PostgresSource → RelayEngine → the destination; the control
 /// destination spends `controlMicroseconds` of CPU per message.
-func drain(_ destination: Destination, controlMicroseconds: Double = 0, options: Options, workload: KafkaBenchmarkWorkload, logger: Logger) async throws -> DrainResult {
+func drain(
+    _ destination: Destination,
+    controlMicroseconds: Double = 0,
+    options: Options,
+    workload: KafkaBenchmarkWorkload,
+    logger: Logger
+) async throws -> DrainResult {
     let source = try PostgresSource(
-        configuration: PostgresSource.Configuration(connection: PostgresConnectionString(options.connection), flavour: .outbox),
+        configuration: PostgresSource.Configuration(
+            connection: PostgresConnectionString(options.connection),
+            flavour: .outbox
+        ),
         logger: logger
     )
     let transport: any Transport
@@ -140,10 +152,15 @@ func drain(_ destination: Destination, controlMicroseconds: Double = 0, options:
     case .control:
         transport = CPUSpendingTransport(name: "out", microsecondsPerMessage: controlMicroseconds)
     case .kafka:
-        transport = try KafkaTransport(name: "out", configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic), logger: logger)
+        transport = try KafkaTransport(
+            name: "out",
+            configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic),
+            logger: logger
+        )
     }
     let engine = try RelayEngine(
-        source: source, transports: [transport],
+        source: source,
+        transports: [transport],
         routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["out"])]),
         configuration: .init(batchSize: options.batchSize, maximumBatchesInFlight: options.batchesInFlight),
         logger: logger
@@ -157,11 +174,16 @@ func drain(_ destination: Destination, controlMicroseconds: Double = 0, options:
     let cpu = processCPUSeconds() - cpuBefore
     let mockCPU = otherProcessCPUSeconds(options.mockPID).flatMap { after in mockBefore.map { after - $0 } }
     let machineBusy = machineCPUTicks().flatMap { after in
-        machineBefore.map { before in after.total > before.total ? 100 * (after.busy - before.busy) / (after.total - before.total) : 0 }
+        machineBefore.map { before in
+            after.total > before.total ? 100 * (after.busy - before.busy) / (after.total - before.total) : 0
+        }
     }
     guard summary.rowsCompleted == options.rows, summary.deadLetters == 0,
-          destination != .inProcess || consumer.messages == options.rows else {
-        fail("\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) (consumer: \(consumer.messages))")
+        destination != .inProcess || consumer.messages == options.rows
+    else {
+        fail(
+            "\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) (consumer: \(consumer.messages))"
+        )
     }
     let rows = Double(options.rows)
     return DrainResult(
@@ -174,7 +196,8 @@ func drain(_ destination: Destination, controlMicroseconds: Double = 0, options:
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func format(_ value: Double) -> String {
@@ -192,16 +215,26 @@ logger.logLevel = .error
 /// headers not parsed yet), and delivered one batch at a time like an engine lane does.
 /// Prints msgs/s and this process's CPU per message, next to decoding alone.
 nonisolated func transportOnly(_ options: Options, logger: Logger) async throws {
-    let transport = try KafkaTransport(name: "out", configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic), logger: logger)
+    let transport = try KafkaTransport(
+        name: "out",
+        configuration: .init(bootstrapServers: [options.bootstrap], topic: options.topic),
+        logger: logger
+    )
     try await transport.start()
-    let types = [("acme.shop.orders.order", "acme.shop.orders.order_line_added"), ("acme.shop.customers.customer", "acme.shop.customers.customer_note_added"),
-                 ("acme.shop.documents.document", "acme.shop.documents.document_uploaded"), ("acme.shop.inventory.warehouse", "acme.shop.inventory.stock_adjusted")]
+    let types = [
+        ("acme.shop.orders.order", "acme.shop.orders.order_line_added"),
+        ("acme.shop.customers.customer", "acme.shop.customers.customer_note_added"),
+        ("acme.shop.documents.document", "acme.shop.documents.document_uploaded"),
+        ("acme.shop.inventory.warehouse", "acme.shop.inventory.stock_adjusted"),
+    ]
     let tenants = ["alpha-tenant", "beta-tenant", "gamma-tenant"]
     func uuid(_ seed: Int) -> String {
         var state = UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 | 1
         var hex = ""
         for position in 0..<32 {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             if [8, 12, 16, 20].contains(position) { hex += "-" }
             hex += String(state % 16, radix: 16)
         }
@@ -215,7 +248,8 @@ nonisolated func transportOnly(_ options: Options, logger: Logger) async throws 
         let version = versions[aggregate, default: 0] + 1
         versions[aggregate] = version
         let (rootType, eventType) = types[aggregate % 4]
-        let json = #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(100_000 + index % 900_000)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"\#(uuid(aggregate))","__aggregate_root_type":"\#(rootType)","__aggregate_root_version":\#(version),"__event_type":"\#(eventType)","__event_id":"\#(uuid(-index))","x-request-id":"\#(uuid(index))","x-tenant":"\#(tenants[index % 3])"},"payload":{"note":"Lieferung \u00fcber Tor \#(index % 17) \/ Rampe \#(index % 5)","amount_cents":\#(index * 13 % 851_968),"currency":"EUR","content_base64":"\#(padding.prefix(300 + index * 7 % 500))"}}"#
+        let json =
+            #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(100_000 + index % 900_000)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"\#(uuid(aggregate))","__aggregate_root_type":"\#(rootType)","__aggregate_root_version":\#(version),"__event_type":"\#(eventType)","__event_id":"\#(uuid(-index))","x-request-id":"\#(uuid(index))","x-tenant":"\#(tenants[index % 3])"},"payload":{"note":"Lieferung \u00fcber Tor \#(index % 17) \/ Rampe \#(index % 5)","amount_cents":\#(index * 13 % 851_968),"currency":"EUR","content_base64":"\#(padding.prefix(300 + index * 7 % 500))"}}"#
         rows.append(OutboxRow(id: .integer(Int64(index)), payload: Array(json.utf8)))
     }
     let decoder = EnvelopeDecoder(table: "outbox_messages")
@@ -232,13 +266,17 @@ nonisolated func transportOnly(_ options: Options, logger: Logger) async throws 
     let started = ContinuousClock.now
     for number in 0..<batches {
         let results = await transport.deliver(try batch(number))
-        guard results.allSatisfy({ $0.isDelivered }) else { fail("transport-only: \(results.first { !$0.isDelivered }!)") }
+        guard results.allSatisfy({ $0.isDelivered }) else {
+            fail("transport-only: \(results.first { !$0.isDelivered }!)")
+        }
     }
     let elapsed = ContinuousClock.now - started
     let cpu = processCPUSeconds() - cpuBefore
     await transport.shutdown()
     let messages = Double(batches * options.batchSize)
-    print("transport only: \(format(messages / elapsed.seconds)) msgs/s, \(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize); CPU \(String(format1: cpu * 1e6 / messages)) µs/msg (decoding alone \(String(format1: decodeCPU * 1e6 / messages)), so Kafka \(String(format1: (cpu - decodeCPU) * 1e6 / messages)))")
+    print(
+        "transport only: \(format(messages / elapsed.seconds)) msgs/s, \(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize); CPU \(String(format1: cpu * 1e6 / messages)) µs/msg (decoding alone \(String(format1: decodeCPU * 1e6 / messages)), so Kafka \(String(format1: (cpu - decodeCPU) * 1e6 / messages)))"
+    )
 }
 
 if options.transportOnly {
@@ -249,7 +287,9 @@ let psql = Psql(connection: options.connection)
 let workload = KafkaBenchmarkWorkload(rows: options.rows)
 try psql.execute(workload.createSQL)
 let averageBytes = try psql.integer(workload.averageBytesSQL)
-print("outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), \(options.batchesInFlight) batches in flight, \(options.rounds) rounds, Kafka at \(options.bootstrap), topic \(options.topic)")
+print(
+    "outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), \(options.batchesInFlight) batches in flight, \(options.rounds) rounds, Kafka at \(options.bootstrap), topic \(options.topic)"
+)
 
 var results: [Destination: [Double]] = [:]
 var roundRatios: [Double] = []
@@ -269,16 +309,29 @@ for round in 1...options.rounds {
         if destination == .control {
             kafkaExtraCPU = max(0, relayCPU[.kafka]! - relayCPU[.inProcess]!) + (kafkaMockCPU ?? 0)
         }
-        let result = try await drain(destination, controlMicroseconds: kafkaExtraCPU, options: options, workload: workload, logger: logger)
-        guard try psql.integer(workload.undeliveredSQL) == 0 else { fail("rows left undelivered after the \(destination.rawValue) drain") }
+        let result = try await drain(
+            destination,
+            controlMicroseconds: kafkaExtraCPU,
+            options: options,
+            workload: workload,
+            logger: logger
+        )
+        guard try psql.integer(workload.undeliveredSQL) == 0 else {
+            fail("rows left undelivered after the \(destination.rawValue) drain")
+        }
         results[destination, default: []].append(result.rate)
         rates[destination] = result.rate
         relayCPU[destination] = result.relayMicrosecondsPerMessage
         if destination == .kafka { kafkaMockCPU = result.mockMicrosecondsPerMessage }
-        var line = "round \(round) \(destination.rawValue.padding(10)) \(format(result.rate).leftPadded(8)) msgs/s   relay CPU \(String(format1: result.relayMicrosecondsPerMessage).leftPadded(5)) µs/msg"
+        var line =
+            "round \(round) \(destination.rawValue.padding(10)) \(format(result.rate).leftPadded(8)) msgs/s   relay CPU \(String(format1: result.relayMicrosecondsPerMessage).leftPadded(5)) µs/msg"
         if let busy = result.machineBusyPercent { line += "   machine busy \(format(busy).leftPadded(3)) %" }
-        if let mock = result.mockMicrosecondsPerMessage { line += "   mock cluster CPU \(String(format1: mock).leftPadded(4)) µs/msg" }
-        if destination == .control { line += "   (spends \(String(format1: kafkaExtraCPU)) µs/msg: the Kafka drain's extra CPU)" }
+        if let mock = result.mockMicrosecondsPerMessage {
+            line += "   mock cluster CPU \(String(format1: mock).leftPadded(4)) µs/msg"
+        }
+        if destination == .control {
+            line += "   (spends \(String(format1: kafkaExtraCPU)) µs/msg: the Kafka drain's extra CPU)"
+        }
         print(line)
     }
     let ratio = 100 * rates[.kafka]! / rates[.inProcess]!
@@ -294,15 +347,23 @@ let inProcess = median(results[.inProcess]!)
 let kafka = median(results[.kafka]!)
 print("")
 print("median   in-process \(format(inProcess).leftPadded(8)) msgs/s   (reference: same run, same rows)")
-print("median   kafka      \(format(kafka).leftPadded(8)) msgs/s   = \(String(format1: 100 * kafka / inProcess)) % of in-process")
-print("median of the rounds' kafka / in-process = \(String(format1: median(roundRatios))) % (target >= 90 %; rounds: \(roundRatios.map { String(format1: $0) }.joined(separator: ", ")))")
+print(
+    "median   kafka      \(format(kafka).leftPadded(8)) msgs/s   = \(String(format1: 100 * kafka / inProcess)) % of in-process"
+)
+print(
+    "median of the rounds' kafka / in-process = \(String(format1: median(roundRatios))) % (target >= 90 %; rounds: \(roundRatios.map { String(format1: $0) }.joined(separator: ", ")))"
+)
 if !controlRatios.isEmpty {
-    print("median of the rounds' control / in-process = \(String(format1: median(controlRatios))) % (a destination that only spends the Kafka drain's extra CPU; rounds: \(controlRatios.map { String(format1: $0) }.joined(separator: ", ")))")
+    print(
+        "median of the rounds' control / in-process = \(String(format1: median(controlRatios))) % (a destination that only spends the Kafka drain's extra CPU; rounds: \(controlRatios.map { String(format1: $0) }.joined(separator: ", ")))"
+    )
 }
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
     init(format1 value: Double) {
         let tenths = Int((value * 10).rounded())
         self = "\(tenths / 10).\(abs(tenths % 10))"

@@ -1,5 +1,5 @@
-import OutboxRelay
 import OutboxPostgres
+import OutboxRelay
 
 #if canImport(Glibc)
 import Glibc
@@ -89,13 +89,17 @@ struct BenchmarkOptions {
         }
         func integer(_ flag: String) throws -> Int {
             let text = try value(flag)
-            guard let number = Int(text), number > 0 else { throw UsageError(description: "\(flag): \"\(text)\" is not a positive integer") }
+            guard let number = Int(text), number > 0 else {
+                throw UsageError(description: "\(flag): \"\(text)\" is not a positive integer")
+            }
             return number
         }
         func list<T>(_ flag: String, _ parse: (String) -> T?) throws -> [T] {
             let text = try value(flag)
             return try text.split(separator: ",").map { item in
-                guard let parsed = parse(String(item)) else { throw UsageError(description: "\(flag): unknown value \"\(item)\"") }
+                guard let parsed = parse(String(item)) else {
+                    throw UsageError(description: "\(flag): unknown value \"\(item)\"")
+                }
                 return parsed
             }
         }
@@ -137,7 +141,9 @@ struct BenchmarkOptions {
         let modes = afterDelivery ?? (mode == .matrix ? [.mark, .delete] : [.mark])
         let sizes = batchSizes ?? (mode == .matrix ? [100, 1000, 5000] : [500])
         return flavours.flatMap { flavour in
-            modes.flatMap { after in sizes.map { DrainConfiguration(flavour: flavour, afterDelivery: after, batchSize: $0) } }
+            modes.flatMap { after in
+                sizes.map { DrainConfiguration(flavour: flavour, afterDelivery: after, batchSize: $0) }
+            }
         }
     }
 

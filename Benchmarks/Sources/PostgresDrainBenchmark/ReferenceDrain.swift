@@ -17,7 +17,10 @@ struct ReferenceDrain {
     /// Drains the table once.
     /// - Throws: ``Failure`` or ``ShellCommand/Failure``.
     func run(_ configuration: DrainConfiguration) throws -> DrainMeasurement {
-        var words = [executable, connection, configuration.flavour.rawValue, configuration.afterDelivery.rawValue, String(configuration.batchSize)]
+        var words = [
+            executable, connection, configuration.flavour.rawValue, configuration.afterDelivery.rawValue,
+            String(configuration.batchSize),
+        ]
         if usesTransaction { words.append("--transaction") }
         let line = try ShellCommand(words).output()
         // pg_drain flavour=… after=… batch=… rows=… bytes=… seconds=… msgs_per_s=… max_rss_kb=…
@@ -27,13 +30,15 @@ struct ReferenceDrain {
             fields[word[..<equals]] = word[word.index(after: equals)...]
         }
         guard let rows = fields["rows"].flatMap({ Int($0) }),
-              let bytes = fields["bytes"].flatMap({ Int($0) }),
-              let seconds = fields["seconds"].flatMap({ Double($0) })
+            let bytes = fields["bytes"].flatMap({ Int($0) }),
+            let seconds = fields["seconds"].flatMap({ Double($0) })
         else {
             throw Failure(description: "pg_drain printed an unexpected line: \(line)")
         }
         return DrainMeasurement(
-            rows: rows, bytes: bytes, seconds: seconds,
+            rows: rows,
+            bytes: bytes,
+            seconds: seconds,
             peakResidentKiB: fields["max_rss_kb"].flatMap { Int($0) },
             cpuSeconds: fields["cpu_seconds"].flatMap { Double($0) } ?? 0
         )

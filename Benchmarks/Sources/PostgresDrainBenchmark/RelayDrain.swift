@@ -36,12 +36,16 @@ struct RelayDrain {
         )
         let consumer = CountingConsumer()
         let dispatcher = SynchronousDispatcher(name: "in-process", consumer: consumer)
-        let routing = try RoutingTable(rules: [RoutingTable.Rule(events: try EventTypePattern("*"), to: ["in-process"])])
+        let routing = try RoutingTable(rules: [RoutingTable.Rule(events: try EventTypePattern("*"), to: ["in-process"])]
+        )
         let engine = try RelayEngine(
             source: source,
             transports: [dispatcher],
             routing: routing,
-            configuration: RelayEngine.Configuration(batchSize: configuration.batchSize, maximumBatchesInFlight: maximumBatchesInFlight),
+            configuration: RelayEngine.Configuration(
+                batchSize: configuration.batchSize,
+                maximumBatchesInFlight: maximumBatchesInFlight
+            ),
             logger: logger
         )
 
@@ -52,9 +56,18 @@ struct RelayDrain {
         let elapsed = clock.now - started
 
         guard summary.rowsCompleted == expectedRows, consumer.messages == expectedRows, summary.deadLetters == 0 else {
-            throw Failure(description: "\(configuration): expected \(expectedRows) rows delivered and completed, the relay reports \(summary) and the consumer saw \(consumer.messages) messages")
+            throw Failure(
+                description:
+                    "\(configuration): expected \(expectedRows) rows delivered and completed, the relay reports \(summary) and the consumer saw \(consumer.messages) messages"
+            )
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return DrainMeasurement(rows: summary.rowsCompleted, bytes: consumer.bytes, seconds: seconds, peakResidentKiB: ProcessMemory.peakResidentKiB, cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore)
+        return DrainMeasurement(
+            rows: summary.rowsCompleted,
+            bytes: consumer.bytes,
+            seconds: seconds,
+            peakResidentKiB: ProcessMemory.peakResidentKiB,
+            cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore
+        )
     }
 }

@@ -49,6 +49,12 @@ struct SourceLoopDrain {
         await source.close()
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return DrainMeasurement(rows: rows, bytes: bytes, seconds: seconds, peakResidentKiB: nil, cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore)
+        return DrainMeasurement(
+            rows: rows,
+            bytes: bytes,
+            seconds: seconds,
+            peakResidentKiB: nil,
+            cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore
+        )
     }
 }

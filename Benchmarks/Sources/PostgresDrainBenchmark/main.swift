@@ -1,9 +1,10 @@
+import OutboxRelay
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import OutboxRelay
 
 // PostgreSQL drain benchmark: see Benchmarks/README.md ("PostgreSQL drain") and
 // Benchmarks/run-postgres.sh, which builds everything, starts a temporary server and runs it.

@@ -1,3 +1,7 @@
+import OutboxRelay
+import OutboxSQLite
+import Synchronization
+
 // SQLiteDrainBenchmark: how fast OutboxSQLite empties an SQLite `outbox` table, next to
 // Reference/sqlite_drain.c (same SQL through libsqlite3, no relay). Run through
 // Benchmarks/run-sqlite.sh, which interleaves the programs and prints the table.
@@ -10,9 +14,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import OutboxRelay
-import OutboxSQLite
-import Synchronization
 
 func fail(_ message: String) -> Never {
     // write(2) to fd 2: C's `stderr` global is not concurrency-safe in Swift 6.
@@ -42,7 +43,8 @@ func payload(_ index: Int) -> [UInt8] {
     let types = ["order_was_placed", "order_line_added", "order_was_shipped", "order_was_cancelled"]
     let micros = String(100_000 + index % 900_000)
     let note = String(repeating: "Lieferung f\\u00fcr Kunde \\/ Filiale \(aggregate); ", count: 28)
-    let text = #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(micros)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"8f0c6a2e-0000-4000-8000-\#(String(100_000_000_000 + aggregate))","__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":\#(version),"__event_type":"acme.shop.orders.\#(types[index % 4])","x-request-id":"req-\#(index)","x-tenant":"acme-eu","__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"order_id":"\#(aggregate)","line":\#(version),"total_cents":\#(1000 + index % 5000),"note":"\#(note)"}}"#
+    let text =
+        #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(micros)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"8f0c6a2e-0000-4000-8000-\#(String(100_000_000_000 + aggregate))","__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":\#(version),"__event_type":"acme.shop.orders.\#(types[index % 4])","x-request-id":"req-\#(index)","x-tenant":"acme-eu","__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"order_id":"\#(aggregate)","line":\#(version),"total_cents":\#(1000 + index % 5000),"note":"\#(note)"}}"#
     return Array(text.utf8)
 }
 
@@ -84,11 +86,14 @@ case "generate":
     print("generated \(rows) rows in \(path)")
 
 case "source-loop":
-    guard arguments.count == 5, let batch = Int(arguments[4]), batch > 0 else { fail("usage: source-loop DB mark|delete BATCH") }
+    guard arguments.count == 5, let batch = Int(arguments[4]), batch > 0 else {
+        fail("usage: source-loop DB mark|delete BATCH")
+    }
     let start = monotonicSeconds()
     let source = SQLiteSource(configuration: configuration(path, arguments[3]))
     try await source.open()
-    var rows = 0, bytes = 0
+    var rows = 0
+    var bytes = 0
     var cursor: OutboxCursor?
     while true {
         let batchRows = try await source.fetch(limit: batch, after: cursor)
@@ -103,7 +108,9 @@ case "source-loop":
     report("source-loop", rows: rows, bytes: bytes, seconds: seconds)
 
 case "relay":
-    guard arguments.count == 5, let batch = Int(arguments[4]), batch > 0 else { fail("usage: relay DB mark|delete BATCH") }
+    guard arguments.count == 5, let batch = Int(arguments[4]), batch > 0 else {
+        fail("usage: relay DB mark|delete BATCH")
+    }
     let counter = Counter()
     let consumer = MessageConsumerClosure { message in
         counter.messages.add(1, ordering: .relaxed)
@@ -119,9 +126,16 @@ case "relay":
     let summary = try await engine.drain()
     let seconds = monotonicSeconds() - start
     guard summary.rowsCompleted == counter.messages.load(ordering: .relaxed) else {
-        fail("the relay completed \(summary.rowsCompleted) rows but delivered \(counter.messages.load(ordering: .relaxed)) messages")
+        fail(
+            "the relay completed \(summary.rowsCompleted) rows but delivered \(counter.messages.load(ordering: .relaxed)) messages"
+        )
     }
-    report("relay", rows: counter.messages.load(ordering: .relaxed), bytes: counter.bytes.load(ordering: .relaxed), seconds: seconds)
+    report(
+        "relay",
+        rows: counter.messages.load(ordering: .relaxed),
+        bytes: counter.bytes.load(ordering: .relaxed),
+        seconds: seconds
+    )
 
 default:
     fail("unknown mode \(arguments[1])")

@@ -42,7 +42,12 @@ struct Options {
             }
         }
         guard !url.isEmpty, !reference.isEmpty else {
-            FileHandle.standardError.write(Data("usage: WebhookBenchmark --url URL --reference PATH [--count N] [--concurrency 16,64] [--rounds R] [--postgres URL]\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "usage: WebhookBenchmark --url URL --reference PATH [--count N] [--concurrency 16,64] [--rounds R] [--postgres URL]\n"
+                        .utf8
+                )
+            )
             exit(2)
         }
     }
@@ -82,7 +87,8 @@ struct Measurement {
 func processCPUMicroseconds() -> Double {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
 }
 
 func runReference(_ options: Options, bodies: String, concurrency: Int) throws -> Measurement {
@@ -95,10 +101,11 @@ func runReference(_ options: Options, bodies: String, concurrency: Int) throws -
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     waitForExit(process)
     guard process.terminationStatus == 0,
-          let field = output.split(separator: " ").first(where: { $0.hasPrefix("msgs_per_s=") }),
-          let rate = Double(field.dropFirst("msgs_per_s=".count).trimmingCharacters(in: .whitespacesAndNewlines)),
-          let cpuField = output.split(separator: " ").first(where: { $0.hasPrefix("cpu_us_per_msg=") }),
-          let cpu = Double(cpuField.dropFirst("cpu_us_per_msg=".count).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        let field = output.split(separator: " ").first(where: { $0.hasPrefix("msgs_per_s=") }),
+        let rate = Double(field.dropFirst("msgs_per_s=".count).trimmingCharacters(in: .whitespacesAndNewlines)),
+        let cpuField = output.split(separator: " ").first(where: { $0.hasPrefix("cpu_us_per_msg=") }),
+        let cpu = Double(cpuField.dropFirst("cpu_us_per_msg=".count).trimmingCharacters(in: .whitespacesAndNewlines))
+    else {
         throw BenchmarkError(description: "reference failed (status \(process.terminationStatus)): \(output)")
     }
     return Measurement(rate: rate, cpuMicrosecondsPerMessage: cpu)
@@ -108,7 +115,7 @@ func transport(_ options: Options, concurrency: Int, name: String = "hook") thro
     var configuration = WebhookTransport.Configuration(url: options.url)
     configuration.concurrency = concurrency
     configuration.signing.secrets = [secret]
-    configuration.network.allowPrivateNetworks = true // the benchmark server is on loopback
+    configuration.network.allowPrivateNetworks = true  // the benchmark server is on loopback
     return try WebhookTransport(name: name, configuration: configuration)
 }
 
@@ -116,7 +123,9 @@ func transport(_ options: Options, concurrency: Int, name: String = "hook") thro
 func runTransport(_ options: Options, messages: [OutboxMessage], concurrency: Int) async throws -> Measurement {
     let webhook = try transport(options, concurrency: concurrency)
     try await webhook.start()
-    let batches = stride(from: 0, to: messages.count, by: 500).map { Array(messages[$0..<min($0 + 500, messages.count)]) }
+    let batches = stride(from: 0, to: messages.count, by: 500).map {
+        Array(messages[$0..<min($0 + 500, messages.count)])
+    }
     let clock = ContinuousClock()
     let start = clock.now
     let cpuStart = processCPUMicroseconds()
@@ -144,7 +153,10 @@ func runTransport(_ options: Options, messages: [OutboxMessage], concurrency: In
     guard delivered == messages.count else {
         throw BenchmarkError(description: "transport delivered \(delivered) of \(messages.count)")
     }
-    return Measurement(rate: Double(messages.count) / elapsed.seconds, cpuMicrosecondsPerMessage: cpu / Double(messages.count))
+    return Measurement(
+        rate: Double(messages.count) / elapsed.seconds,
+        cpuMicrosecondsPerMessage: cpu / Double(messages.count)
+    )
 }
 
 func psql(_ url: String, _ arguments: [String]) throws {
@@ -164,16 +176,34 @@ func waitForExit(_ process: Process) {
 
 /// Loads the messages as PHP rows (`outbox` flavour) into a fresh table, drains it with the
 /// engine to the webhook, and checks every row was marked.
-func runPostgres(_ options: Options, url: String, csv: String, messages: [OutboxMessage], concurrency: Int) async throws -> Double {
+func runPostgres(
+    _ options: Options,
+    url: String,
+    csv: String,
+    messages: [OutboxMessage],
+    concurrency: Int
+) async throws -> Double {
     let table = "webhook_bench.outbox_messages"
-    try psql(url, ["-c", "DROP SCHEMA IF EXISTS webhook_bench CASCADE; CREATE SCHEMA webhook_bench;",
-                   "-c", OutboxSchema.outboxTable(flavour: .outbox, dialect: .postgres, table: try SQLIdentifier(table)),
-                   "-c", "\\copy \(table) (id, consumed, payload) FROM '\(csv)' WITH (FORMAT csv)",
-                   "-c", "VACUUM ANALYZE \(table)"])
+    try psql(
+        url,
+        [
+            "-c", "DROP SCHEMA IF EXISTS webhook_bench CASCADE; CREATE SCHEMA webhook_bench;",
+            "-c", OutboxSchema.outboxTable(flavour: .outbox, dialect: .postgres, table: try SQLIdentifier(table)),
+            "-c", "\\copy \(table) (id, consumed, payload) FROM '\(csv)' WITH (FORMAT csv)",
+            "-c", "VACUUM ANALYZE \(table)",
+        ]
+    )
     let webhook = try transport(options, concurrency: concurrency)
     var sourceLogger = Logger(label: "webhook-benchmark.postgres")
     sourceLogger.logLevel = .warning
-    let source = try PostgresSource(configuration: PostgresSource.Configuration(connection: PostgresConnectionString(url), flavour: .outbox, table: table), logger: sourceLogger)
+    let source = try PostgresSource(
+        configuration: PostgresSource.Configuration(
+            connection: PostgresConnectionString(url),
+            flavour: .outbox,
+            table: table
+        ),
+        logger: sourceLogger
+    )
     let routing = try RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["hook"])])
     var logger = Logger(label: "webhook-benchmark")
     logger.logLevel = .warning
@@ -198,17 +228,25 @@ let directory = NSTemporaryDirectory() + "webhook-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
 let bodies = directory + "/bodies.jsonl"
-try Data(messages.map { String(decoding: $0.envelope, as: UTF8.self) }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: bodies))
+try Data(messages.map { String(decoding: $0.envelope, as: UTF8.self) }.joined(separator: "\n").utf8).write(
+    to: URL(fileURLWithPath: bodies)
+)
 let csv = directory + "/rows.csv"
-try Data(messages.map { message -> String in
-    guard case .integer(let id) = message.rowID else { return "" }
-    return "\(id),f,\"" + String(decoding: message.envelope, as: UTF8.self).replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: csv))
+try Data(
+    messages.map { message -> String in
+        guard case .integer(let id) = message.rowID else { return "" }
+        return "\(id),f,\""
+            + String(decoding: message.envelope, as: UTF8.self).replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }.joined(separator: "\n").utf8
+).write(to: URL(fileURLWithPath: csv))
 
 let averageBody = messages.reduce(0) { $0 + $1.envelope.count } / max(messages.count, 1)
-print("webhook benchmark: \(options.count) messages per run, \(averageBody) B average body, \(options.rounds) rounds, \(ProcessInfo.processInfo.activeProcessorCount) cores, server \(options.url)")
+print(
+    "webhook benchmark: \(options.count) messages per run, \(averageBody) B average body, \(options.rounds) rounds, \(ProcessInfo.processInfo.activeProcessorCount) cores, server \(options.url)"
+)
 print("relay runs sign every request (1 secret); the C reference sends a fixed signature header")
-var header = "| concurrency | round | C reference msgs/s | transport msgs/s | % of C | C CPU µs/msg | transport CPU µs/msg |"
+var header =
+    "| concurrency | round | C reference msgs/s | transport msgs/s | % of C | C CPU µs/msg | transport CPU µs/msg |"
 if options.postgres != nil { header += " postgres → webhook msgs/s | % of C |" }
 print(header)
 print(String(header.map { $0 == "|" ? "|" : "-" }))
@@ -216,11 +254,15 @@ var summaries: [String] = []
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 func format(_ value: Double) -> String { String(format: "%.1f", value) }
 for concurrency in options.concurrency {
-    var referenceRates: [Double] = [], transportRates: [Double] = [], postgresRates: [Double] = []
-    var referenceCPU: [Double] = [], transportCPU: [Double] = []
+    var referenceRates: [Double] = []
+    var transportRates: [Double] = []
+    var postgresRates: [Double] = []
+    var referenceCPU: [Double] = []
+    var transportCPU: [Double] = []
     for round in 1...options.rounds {
         // Alternate the order every round so neither side always runs on a warmer server.
-        var reference: Measurement, relay: Measurement
+        var reference: Measurement
+        var relay: Measurement
         if round % 2 == 1 {
             reference = try runReference(options, bodies: bodies, concurrency: concurrency)
             relay = try await runTransport(options, messages: messages, concurrency: concurrency)
@@ -232,17 +274,26 @@ for concurrency in options.concurrency {
         transportRates.append(relay.rate)
         referenceCPU.append(reference.cpuMicrosecondsPerMessage)
         transportCPU.append(relay.cpuMicrosecondsPerMessage)
-        var line = "| \(concurrency) | \(round) | \(Int(reference.rate)) | \(Int(relay.rate)) | \(Int(relay.rate / reference.rate * 100)) % | \(format(reference.cpuMicrosecondsPerMessage)) | \(format(relay.cpuMicrosecondsPerMessage)) |"
+        var line =
+            "| \(concurrency) | \(round) | \(Int(reference.rate)) | \(Int(relay.rate)) | \(Int(relay.rate / reference.rate * 100)) % | \(format(reference.cpuMicrosecondsPerMessage)) | \(format(relay.cpuMicrosecondsPerMessage)) |"
         if let url = options.postgres {
-            let drained = try await runPostgres(options, url: url, csv: csv, messages: messages, concurrency: concurrency)
+            let drained = try await runPostgres(
+                options,
+                url: url,
+                csv: csv,
+                messages: messages,
+                concurrency: concurrency
+            )
             postgresRates.append(drained)
             line += " \(Int(drained)) | \(Int(drained / reference.rate * 100)) % |"
         }
         print(line)
     }
-    var summary = "concurrency \(concurrency): median C \(Int(median(referenceRates))) msgs/s, transport \(Int(median(transportRates))) msgs/s (\(Int(median(transportRates) / median(referenceRates) * 100)) %)"
+    var summary =
+        "concurrency \(concurrency): median C \(Int(median(referenceRates))) msgs/s, transport \(Int(median(transportRates))) msgs/s (\(Int(median(transportRates) / median(referenceRates) * 100)) %)"
     if !postgresRates.isEmpty {
-        summary += ", postgres → webhook \(Int(median(postgresRates))) msgs/s (\(Int(median(postgresRates) / median(referenceRates) * 100)) %)"
+        summary +=
+            ", postgres → webhook \(Int(median(postgresRates))) msgs/s (\(Int(median(postgresRates) / median(referenceRates) * 100)) %)"
     }
     summary += "; CPU per message: C \(format(median(referenceCPU))) µs, transport \(format(median(transportCPU))) µs"
     summaries.append(summary)

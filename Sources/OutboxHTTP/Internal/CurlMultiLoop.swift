@@ -1,11 +1,12 @@
+import CCurl
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CCurl
-import Logging
-import Synchronization
 
 /// One message, ready for the loop thread: its body is built, its key computed.
 struct PreparedMessage: Sendable {
@@ -140,15 +141,23 @@ final class CurlMultiLoop: @unchecked Sendable {
 
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let loop = Unmanaged<CurlMultiLoop>.fromOpaque(argument!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
+        let result = pthread_create(
+            &thread,
+            nil,
+            { argument in
+                let loop = Unmanaged<CurlMultiLoop>.fromOpaque(argument!).takeRetainedValue()
+                loop.run()
+                return nil
+            },
+            box.toOpaque()
+        )
         guard result == 0 else {
             box.release()
             curl_multi_cleanup(multi)
-            throw WebhookTransportError(code: .curlUnavailable, message: "could not start the transport thread (\(result))")
+            throw WebhookTransportError(
+                code: .curlUnavailable,
+                message: "could not start the transport thread (\(result))"
+            )
         }
         pthread_detach(thread)
     }
@@ -262,7 +271,10 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func popReadyKey() -> String? {
         guard readyHead < readyKeys.count else {
-            if !readyKeys.isEmpty { readyKeys.removeAll(keepingCapacity: true); readyHead = 0 }
+            if !readyKeys.isEmpty {
+                readyKeys.removeAll(keepingCapacity: true)
+                readyHead = 0
+            }
             return nil
         }
         let key = readyKeys[readyHead]
@@ -321,7 +333,10 @@ final class CurlMultiLoop: @unchecked Sendable {
         headers.append(contentsOf: settings.staticHeaders)
         transfer.prepare(body: message.body)
         if settings.signer.secretCount > 0 {
-            headers.append("webhook-signature: " + settings.signer.signature(id: message.eventID, timestamp: timestamp, body: transfer.bodyBytes))
+            headers.append(
+                "webhook-signature: "
+                    + settings.signer.signature(id: message.eventID, timestamp: timestamp, body: transfer.bodyBytes)
+            )
         }
         transfer.setHeaders(headers)
         transfer.batch = batch
@@ -379,18 +394,27 @@ final class CurlMultiLoop: @unchecked Sendable {
             clientErrorAttempts[eventID] = attempts
         }
         let (result, signal) = settings.classifier.classify(
-            curlCode: code, status: status, retryAfterHeader: retryAfter,
-            clientErrorAttempts: attempts, refusedAddress: refused, connected: connected, now: Int64(time(nil))
+            curlCode: code,
+            status: status,
+            retryAfterHeader: retryAfter,
+            clientErrorAttempts: attempts,
+            refusedAddress: refused,
+            connected: connected,
+            now: Int64(time(nil))
         )
         switch result {
         case .delivered, .permanent: clientErrorAttempts[eventID] = nil
         case .retryable: break
         }
-        if case .delivered = result {} else {
-            logger.debug("webhook delivery failed", metadata: [
-                "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
-                "event_id": "\(eventID)", "reason": "\(result.failureReason ?? "")",
-            ])
+        if case .delivered = result {
+        } else {
+            logger.debug(
+                "webhook delivery failed",
+                metadata: [
+                    "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                    "event_id": "\(eventID)", "reason": "\(result.failureReason ?? "")",
+                ]
+            )
         }
         // Disabled before the result is visible: a caller that sees "endpoint disabled" also
         // sees isDisabled.
@@ -401,7 +425,12 @@ final class CurlMultiLoop: @unchecked Sendable {
         lane.inFlight = false
         lane.removeFirst()
         if result.isDelivered {
-            if lane.isEmpty { lanes[key] = nil } else { lanes[key] = lane; readyKeys.append(key) }
+            if lane.isEmpty {
+                lanes[key] = nil
+            } else {
+                lanes[key] = lane
+                readyKeys.append(key)
+            }
         } else {
             failRest(of: &lane, after: eventID)
             lanes[key] = nil
@@ -413,21 +442,32 @@ final class CurlMultiLoop: @unchecked Sendable {
         case .unreachable:
             if !isFailing {
                 isFailing = true
-                logger.warning("webhook endpoint is unreachable; its queued messages are reported retryable without being sent", metadata: [
-                    "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
-                    "reason": "\(result.failureReason ?? "")",
-                ])
+                logger.warning(
+                    "webhook endpoint is unreachable; its queued messages are reported retryable without being sent",
+                    metadata: [
+                        "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                        "reason": "\(result.failureReason ?? "")",
+                    ]
+                )
             }
             var hint: Duration?
             if case .retryable(_, let retryAfter) = result { hint = retryAfter }
-            failFast = (.retryable("not sent: the endpoint was unreachable (\(result.failureReason ?? "error"))", retryAfter: hint), highestAcceptedSequence)
+            failFast = (
+                .retryable(
+                    "not sent: the endpoint was unreachable (\(result.failureReason ?? "error"))",
+                    retryAfter: hint
+                ), highestAcceptedSequence
+            )
         case .healthy:
             if isFailing && (result.isDelivered || code == CURLE_OK) {
                 isFailing = false
                 failFast = nil
-                logger.info("webhook endpoint recovered", metadata: [
-                    "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
-                ])
+                logger.info(
+                    "webhook endpoint recovered",
+                    metadata: [
+                        "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                    ]
+                )
             }
         }
     }
@@ -435,15 +475,20 @@ final class CurlMultiLoop: @unchecked Sendable {
     /// Reports every message still waiting in a lane as retryable: an earlier message with
     /// the same key was not delivered, so sending them would break per-aggregate order.
     private func failRest(of lane: inout Lane, after eventID: String) {
-        let result = DeliveryResult.retryable("not sent: an earlier message with the same ordering key (event \(eventID)) was not delivered")
+        let result = DeliveryResult.retryable(
+            "not sent: an earlier message with the same ordering key (event \(eventID)) was not delivered"
+        )
         for item in lane.drain() { item.batch.resolve(item.index, result) }
     }
 
     private func disable() {
         guard !disabled.exchange(true, ordering: .relaxed) else { return }
-        logger.critical("WEBHOOK ENDPOINT DISABLED: it answered 410 Gone. Every message routed to it is now dead-lettered until the relay is restarted with a new URL.", metadata: [
-            "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
-        ])
+        logger.critical(
+            "WEBHOOK ENDPOINT DISABLED: it answered 410 Gone. Every message routed to it is now dead-lettered until the relay is restarted with a new URL.",
+            metadata: [
+                "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+            ]
+        )
         for (key, var lane) in lanes where !lane.inFlight {
             for item in lane.drain() { item.batch.resolve(item.index, Self.disabledResult) }
             lanes[key] = nil

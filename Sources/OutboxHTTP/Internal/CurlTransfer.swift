@@ -1,4 +1,5 @@
 import CCurl
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -97,7 +98,8 @@ final class CurlTransfer {
     func responseHeader(_ name: String) -> String? {
         var header: UnsafeMutablePointer<curl_header>?
         guard curl_easy_header(easy, name, 0, UInt32(CURLH_HEADER), -1, &header) == CURLHE_OK,
-              let header, let value = header.pointee.value else { return nil }
+            let header, let value = header.pointee.value
+        else { return nil }
         return String(cString: value)
     }
 

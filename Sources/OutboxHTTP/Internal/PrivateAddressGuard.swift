@@ -1,9 +1,10 @@
+import CCurl
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CCurl
 
 /// Decides whether an IP address is public, and vets curl's connections with it.
 ///
@@ -18,11 +19,15 @@ enum PrivateAddressGuard {
         if bytes.allSatisfy({ $0 == 0 }) { return "the unspecified address" }
         if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return "loopback" }
         // IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d
-        if bytes[0..<10].allSatisfy({ $0 == 0 }) && ((bytes[10] == 0xff && bytes[11] == 0xff) || (bytes[10] == 0 && bytes[11] == 0)) {
+        if bytes[0..<10].allSatisfy({ $0 == 0 })
+            && ((bytes[10] == 0xff && bytes[11] == 0xff) || (bytes[10] == 0 && bytes[11] == 0))
+        {
             return nonPublicReasonIPv4(bytes[12], bytes[13], bytes[14], bytes[15])
         }
         // NAT64 64:ff9b::/96 embeds an IPv4 address
-        if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b && bytes[4..<12].allSatisfy({ $0 == 0 }) {
+        if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b
+            && bytes[4..<12].allSatisfy({ $0 == 0 })
+        {
             return nonPublicReasonIPv4(bytes[12], bytes[13], bytes[14], bytes[15])
         }
         if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { return "link-local" }
@@ -55,7 +60,9 @@ enum PrivateAddressGuard {
     static func text(_ bytes: [UInt8]) -> String {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let family = bytes.count == 4 ? AF_INET : AF_INET6
-        let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) != nil }
+        let ok = bytes.withUnsafeBytes { raw in
+            inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) != nil
+        }
         return ok ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
     }
 

@@ -44,12 +44,20 @@ struct WebhookResponseClassifier: Sendable {
         now: Int64
     ) -> (DeliveryResult, EndpointSignal) {
         if let refusedAddress {
-            return (.retryable("refused to connect to \(refusedAddress): private networks are not allowed (set allow_private_networks to permit)"), .unreachable)
+            return (
+                .retryable(
+                    "refused to connect to \(refusedAddress): private networks are not allowed (set allow_private_networks to permit)"
+                ), .unreachable
+            )
         }
         if curlCode != CURLE_OK {
             switch curlCode {
             case CURLE_OPERATION_TIMEDOUT:
-                return (.retryable(connected ? "timed out (\(timeoutDescription))" : "timed out connecting (\(timeoutDescription))"), connected ? .healthy : .unreachable)
+                return (
+                    .retryable(
+                        connected ? "timed out (\(timeoutDescription))" : "timed out connecting (\(timeoutDescription))"
+                    ), connected ? .healthy : .unreachable
+                )
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
                 let text = String(cString: curl_easy_strerror(curlCode))
                 return (.retryable("request failed: \(text) (curl code \(curlCode.rawValue))"), .unreachable)
@@ -74,9 +82,18 @@ struct WebhookResponseClassifier: Sendable {
             return (.retryable("HTTP \(status)", retryAfter: hint), .healthy)
         case 400...499:
             if clientErrorAttempts >= maximumClientErrorAttempts {
-                return (.permanent("HTTP \(status) after \(clientErrorAttempts) attempt\(clientErrorAttempts == 1 ? "" : "s")"), .healthy)
+                return (
+                    .permanent(
+                        "HTTP \(status) after \(clientErrorAttempts) attempt\(clientErrorAttempts == 1 ? "" : "s")"
+                    ), .healthy
+                )
             }
-            return (.retryable("HTTP \(status) (attempt \(clientErrorAttempts) of \(maximumClientErrorAttempts))", retryAfter: hint), .healthy)
+            return (
+                .retryable(
+                    "HTTP \(status) (attempt \(clientErrorAttempts) of \(maximumClientErrorAttempts))",
+                    retryAfter: hint
+                ), .healthy
+            )
         case 300...399:
             return (.permanent("HTTP \(status) redirect not followed (follow_redirects is off)"), .healthy)
         default:
@@ -102,7 +119,8 @@ struct WebhookResponseClassifier: Sendable {
 extension String {
     func trimmingASCIISpaces() -> String {
         let bytes = Array(utf8)
-        var start = 0, end = bytes.count
+        var start = 0
+        var end = bytes.count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
         return String(decoding: bytes[start..<end], as: UTF8.self)

@@ -23,7 +23,10 @@ struct WebhookURL: Sendable, Hashable {
         }
         defer { curl_url_cleanup(handle) }
         guard curl_url_set(handle, CURLUPART_URL, text, 0) == CURLUE_OK else {
-            throw WebhookTransportError(code: .invalidURL, message: "the webhook URL is not a valid absolute URL (\(Self.roughRedaction(text)))")
+            throw WebhookTransportError(
+                code: .invalidURL,
+                message: "the webhook URL is not a valid absolute URL (\(Self.roughRedaction(text)))"
+            )
         }
         func part(_ which: CURLUPart, flags: UInt32 = 0) -> String? {
             var value: UnsafeMutablePointer<CChar>?
@@ -33,20 +36,30 @@ struct WebhookURL: Sendable, Hashable {
         }
         let scheme = (part(CURLUPART_SCHEME) ?? "").lowercased()
         guard scheme == "http" || scheme == "https" else {
-            throw WebhookTransportError(code: .invalidURL, message: "the webhook URL must start with https:// or http:// (\(Self.roughRedaction(text)))")
+            throw WebhookTransportError(
+                code: .invalidURL,
+                message: "the webhook URL must start with https:// or http:// (\(Self.roughRedaction(text)))"
+            )
         }
         guard let host = part(CURLUPART_HOST), !host.isEmpty else {
-            throw WebhookTransportError(code: .invalidURL, message: "the webhook URL has no host (\(Self.roughRedaction(text)))")
+            throw WebhookTransportError(
+                code: .invalidURL,
+                message: "the webhook URL has no host (\(Self.roughRedaction(text)))"
+            )
         }
-        let port = part(CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)).flatMap { Int($0) } ?? (scheme == "https" ? 443 : 80)
+        let port =
+            part(CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)).flatMap { Int($0) }
+            ?? (scheme == "https" ? 443 : 80)
         var redacted = "\(scheme)://\(host)"
         if let explicitPort = part(CURLUPART_PORT) { redacted += ":\(explicitPort)" }
         redacted += part(CURLUPART_PATH) ?? "/"
         if let query = part(CURLUPART_QUERY), !query.isEmpty {
-            redacted += "?" + query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
-                let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                return "\(name)=***"
-            }.joined(separator: "&")
+            redacted +=
+                "?"
+                + query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
+                    let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+                    return "\(name)=***"
+                }.joined(separator: "&")
         }
         self.text = text
         self.scheme = scheme

@@ -56,7 +56,9 @@ public enum Base64 {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(character - UInt8(ascii: "0")) + 52
             case UInt8(ascii: "+"), UInt8(ascii: "-"): value = 62
             case UInt8(ascii: "/"), UInt8(ascii: "_"): value = 63
-            case UInt8(ascii: "="): sawPadding = true; continue
+            case UInt8(ascii: "="):
+                sawPadding = true
+                continue
             default: return nil
             }
             if sawPadding { return nil }

@@ -89,7 +89,8 @@ public struct SHA256: Sendable {
                 w[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
             }
             for index in 16..<64 {
-                let w15 = w[index - 15], w2 = w[index - 2]
+                let w15 = w[index - 15]
+                let w2 = w[index - 2]
                 let s0 = rotateRight(w15, 7) ^ rotateRight(w15, 18) ^ (w15 >> 3)
                 let s1 = rotateRight(w2, 17) ^ rotateRight(w2, 19) ^ (w2 >> 10)
                 w[index] = w[index - 16] &+ s0 &+ w[index - 7] &+ s1
@@ -103,8 +104,14 @@ public struct SHA256: Sendable {
                     let s0 = rotateRight(a, 2) ^ rotateRight(a, 13) ^ rotateRight(a, 22)
                     let majority = (a & b) ^ (a & c) ^ (b & c)
                     let t2 = s0 &+ majority
-                    h = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
+                    h = g
+                    g = f
+                    f = e
+                    e = d &+ t1
+                    d = c
+                    c = b
+                    b = a
+                    a = t1 &+ t2
                 }
                 return (
                     state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,

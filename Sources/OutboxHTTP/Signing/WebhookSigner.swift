@@ -21,10 +21,17 @@ public struct WebhookSigner: Sendable {
         for (index, secret) in secrets.enumerated() {
             let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
             guard let key = Base64.decode(encoded), !encoded.isEmpty else {
-                throw WebhookTransportError(code: .invalidSecret, message: "signing secret #\(index + 1) is not `whsec_` followed by base64")
+                throw WebhookTransportError(
+                    code: .invalidSecret,
+                    message: "signing secret #\(index + 1) is not `whsec_` followed by base64"
+                )
             }
             guard key.count >= 16 else {
-                throw WebhookTransportError(code: .invalidSecret, message: "signing secret #\(index + 1) decodes to \(key.count) bytes; use at least 16 (Standard Webhooks recommends 24–64)")
+                throw WebhookTransportError(
+                    code: .invalidSecret,
+                    message:
+                        "signing secret #\(index + 1) decodes to \(key.count) bytes; use at least 16 (Standard Webhooks recommends 24–64)"
+                )
             }
             keys.append(HMACSHA256(key: key))
         }

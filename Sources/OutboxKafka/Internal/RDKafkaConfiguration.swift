@@ -13,11 +13,19 @@ enum RDKafkaConfiguration {
             guard status == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(configuration)
                 if status == RD_KAFKA_CONF_UNKNOWN {
-                    throw KafkaTransportError(code: .invalidConfiguration, message: "librdkafka has no property \"\(key)\"", setting: "properties." + key)
+                    throw KafkaTransportError(
+                        code: .invalidConfiguration,
+                        message: "librdkafka has no property \"\(key)\"",
+                        setting: "properties." + key
+                    )
                 }
                 var detail = cStringText(error)
                 if !value.isEmpty { detail = detail.replacing(value, with: "***") }
-                throw KafkaTransportError(code: .invalidConfiguration, message: "librdkafka rejects the value of \"\(key)\": \(detail)", setting: "properties." + key)
+                throw KafkaTransportError(
+                    code: .invalidConfiguration,
+                    message: "librdkafka rejects the value of \"\(key)\": \(detail)",
+                    setting: "properties." + key
+                )
             }
         }
         return configuration

@@ -16,24 +16,24 @@ enum RDKafkaDeliveryClassification {
 
     static func isPermanent(_ code: rd_kafka_resp_err_t) -> Bool {
         switch code {
-        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,        // larger than the broker's or the local message.max.bytes
-             RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
-             RD_KAFKA_RESP_ERR_INVALID_MSG,               // also CORRUPT_MESSAGE
-             RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE,
-             RD_KAFKA_RESP_ERR_INVALID_RECORD,
-             RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,     // topic absent, auto-create off
-             RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC,
-             RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
-             RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,           // invalid topic name
-             RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-             RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
-             RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-             RD_KAFKA_RESP_ERR_POLICY_VIOLATION,
-             RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
-             RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS,
-             RD_KAFKA_RESP_ERR__INVALID_ARG,
-             RD_KAFKA_RESP_ERR__KEY_SERIALIZATION,
-             RD_KAFKA_RESP_ERR__VALUE_SERIALIZATION:
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,  // larger than the broker's or the local message.max.bytes
+            RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+            RD_KAFKA_RESP_ERR_INVALID_MSG,  // also CORRUPT_MESSAGE
+            RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE,
+            RD_KAFKA_RESP_ERR_INVALID_RECORD,
+            RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,  // topic absent, auto-create off
+            RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC,
+            RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
+            RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,  // invalid topic name
+            RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_POLICY_VIOLATION,
+            RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
+            RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS,
+            RD_KAFKA_RESP_ERR__INVALID_ARG,
+            RD_KAFKA_RESP_ERR__KEY_SERIALIZATION,
+            RD_KAFKA_RESP_ERR__VALUE_SERIALIZATION:
             return true
         default:
             return false

@@ -1,10 +1,11 @@
+import CRdKafka
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CRdKafka
-import Logging
 
 /// One librdkafka producer handle and the thread that owns it.
 ///
@@ -93,7 +94,12 @@ final class RDKafkaProducer: @unchecked Sendable {
 
     /// Creates the handle (configuration errors surface here) and starts the thread.
     /// - Throws: ``KafkaTransportError`` for an invalid property or a failed `rd_kafka_new`.
-    init(name: String, properties: [(key: String, value: String)], deliveryTimeout: Duration, logger: Logger) throws(KafkaTransportError) {
+    init(
+        name: String,
+        properties: [(key: String, value: String)],
+        deliveryTimeout: Duration,
+        logger: Logger
+    ) throws(KafkaTransportError) {
         self.name = name
         self.properties = properties
         self.deliveryTimeout = deliveryTimeout
@@ -103,15 +109,23 @@ final class RDKafkaProducer: @unchecked Sendable {
         self.handle = try makeHandle()
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let producer = Unmanaged<RDKafkaProducer>.fromOpaque(argument!).takeRetainedValue()
-            producer.runLoop()
-            return nil
-        }, box.toOpaque())
+        let status = pthread_create(
+            &thread,
+            nil,
+            { argument in
+                let producer = Unmanaged<RDKafkaProducer>.fromOpaque(argument!).takeRetainedValue()
+                producer.runLoop()
+                return nil
+            },
+            box.toOpaque()
+        )
         if status != 0 {
             box.release()
             destroyHandle()
-            throw KafkaTransportError(code: .clientCreationFailed, message: "cannot start the producer thread (pthread_create: \(status))")
+            throw KafkaTransportError(
+                code: .clientCreationFailed,
+                message: "cannot start the producer thread (pthread_create: \(status))"
+            )
         }
         pthread_detach(thread)
     }
@@ -127,14 +141,20 @@ final class RDKafkaProducer: @unchecked Sendable {
     func deliver(_ batch: KafkaRecordBatch) async -> Results {
         let outcome: Outcome = await withUnsafeContinuation { continuation in
             if !enqueue(.deliver(batch, continuation)) {
-                continuation.resume(returning: .results(Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count)))
+                continuation.resume(
+                    returning: .results(
+                        Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count)
+                    )
+                )
             }
         }
         return outcome.results
     }
 
     /// Runs `body` on the producer thread with the handle (nil after a failed re-creation).
-    func withHandle<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer?) -> T) async throws(KafkaTransportError) -> T {
+    func withHandle<T: Sendable>(
+        _ body: @escaping @Sendable (OpaquePointer?) -> T
+    ) async throws(KafkaTransportError) -> T {
         let result: T? = await withUnsafeContinuation { continuation in
             let accepted = enqueue(.perform({ producer in continuation.resume(returning: body(producer.handle)) }))
             if !accepted { continuation.resume(returning: nil) }
@@ -231,7 +251,9 @@ final class RDKafkaProducer: @unchecked Sendable {
         guard let handle else {
             for index in 0..<batch.count where pendingBatch.states[index] == PendingBatch.unresolved {
                 pendingBatch.states[index] = PendingBatch.failed
-                pendingBatch.failures[index] = .retryable("the Kafka producer could not be created again after a fatal error")
+                pendingBatch.failures[index] = .retryable(
+                    "the Kafka producer could not be created again after a fatal error"
+                )
                 pendingBatch.remaining -= 1
             }
             finish(pendingBatch)
@@ -256,22 +278,32 @@ final class RDKafkaProducer: @unchecked Sendable {
         }
         headers.reserveCapacity(batch.headers.count)
         for header in batch.headers {
-            headers.append(outbox_kafka_header(
-                name_offset: header.name.lowerBound, name_size: header.name.count,
-                value_offset: header.value.lowerBound, value_size: header.value.count
-            ))
+            headers.append(
+                outbox_kafka_header(
+                    name_offset: header.name.lowerBound,
+                    name_size: header.name.count,
+                    value_offset: header.value.lowerBound,
+                    value_size: header.value.count
+                )
+            )
         }
         records.reserveCapacity(batch.count)
         messageIndices.reserveCapacity(batch.count)
         for index in 0..<batch.count {
             guard let record = batch.records[index] else { continue }
-            records.append(outbox_kafka_record(
-                topic: record.topic, has_key: record.key == nil ? 0 : 1,
-                key_offset: record.key?.lowerBound ?? 0, key_size: record.key?.count ?? 0,
-                value_offset: record.value.lowerBound, value_size: record.value.count,
-                first_header: record.headers.lowerBound, header_count: record.headers.count,
-                opaque: UnsafeMutableRawPointer(bitPattern: UInt(serial) << 32 | UInt(index))
-            ))
+            records.append(
+                outbox_kafka_record(
+                    topic: record.topic,
+                    has_key: record.key == nil ? 0 : 1,
+                    key_offset: record.key?.lowerBound ?? 0,
+                    key_size: record.key?.count ?? 0,
+                    value_offset: record.value.lowerBound,
+                    value_size: record.value.count,
+                    first_header: record.headers.lowerBound,
+                    header_count: record.headers.count,
+                    opaque: UnsafeMutableRawPointer(bitPattern: UInt(serial) << 32 | UInt(index))
+                )
+            )
             messageIndices.append(index)
         }
 
@@ -289,14 +321,28 @@ final class RDKafkaProducer: @unchecked Sendable {
                         var end = records.count
                         if !failedKeys.isEmpty {
                             if failedKeys.contains(batch.messages[messageIndices[next]].orderingKey) {
-                                resolve(pendingBatch, messageIndices[next], .retryable("not sent: an earlier message with the same ordering key failed in this batch"))
+                                resolve(
+                                    pendingBatch,
+                                    messageIndices[next],
+                                    .retryable(
+                                        "not sent: an earlier message with the same ordering key failed in this batch"
+                                    )
+                                )
                                 next += 1
                                 continue
                             }
                             end = next + 1
                         }
                         var error: OpaquePointer?
-                        let queued = outbox_kafka_produce_records(handle, topics.baseAddress, buffer, records.baseAddress! + next, end - next, headers.baseAddress, &error)
+                        let queued = outbox_kafka_produce_records(
+                            handle,
+                            topics.baseAddress,
+                            buffer,
+                            records.baseAddress! + next,
+                            end - next,
+                            headers.baseAddress,
+                            &error
+                        )
                         if queued > 0 { queueFullSince = nil }
                         next += queued
                         guard let error else { continue }
@@ -319,7 +365,11 @@ final class RDKafkaProducer: @unchecked Sendable {
     /// Handles a record librdkafka refused (destroying `error`): waits while the local queue is
     /// full (back-pressure, bounded by the delivery timeout) and returns `nil` to try again, or
     /// returns the record's failure.
-    private func produceFailure(_ error: OpaquePointer, handle: OpaquePointer, queueFullSince: inout ContinuousClock.Instant?) -> DeliveryResult? {
+    private func produceFailure(
+        _ error: OpaquePointer,
+        handle: OpaquePointer,
+        queueFullSince: inout ContinuousClock.Instant?
+    ) -> DeliveryResult? {
         let code = rd_kafka_error_code(error)
         let text = String(cString: rd_kafka_error_string(error))
         rd_kafka_error_destroy(error)
@@ -371,7 +421,10 @@ final class RDKafkaProducer: @unchecked Sendable {
         let result: DeliveryResult
         if code == RD_KAFKA_RESP_ERR_NO_ERROR {
             result = .delivered
-        } else if let fatalReason, code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
+        } else if let fatalReason,
+            code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE
+                || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT
+        {
             result = .retryable("the idempotent producer hit a fatal error; it is recreated: \(fatalReason)")
         } else {
             // Not rd_kafka_message_errstr: for a delivery report it returns the message's
@@ -398,7 +451,9 @@ final class RDKafkaProducer: @unchecked Sendable {
                 results[index] = batch.failures[index] ?? .retryable("no delivery report")
                 failedKeys.insert(key)
             } else if !failedKeys.isEmpty && failedKeys.contains(key) {
-                results[index] = .retryable("an earlier message with the same ordering key failed; resent to keep order")
+                results[index] = .retryable(
+                    "an earlier message with the same ordering key failed; resent to keep order"
+                )
             }
         }
         batch.continuation.resume(returning: .results(results))
@@ -449,7 +504,9 @@ final class RDKafkaProducer: @unchecked Sendable {
                 rd_kafka_flush(handle, 100)
             }
             if rd_kafka_outq_len(handle) > 0 {
-                logger.warning("Kafka transport \(name): \(rd_kafka_outq_len(handle)) messages not acknowledged within \(flushTimeout); purged, they stay undelivered")
+                logger.warning(
+                    "Kafka transport \(name): \(rd_kafka_outq_len(handle)) messages not acknowledged within \(flushTimeout); purged, they stay undelivered"
+                )
                 rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
                 rd_kafka_flush(handle, 1000)
             }
@@ -464,7 +521,11 @@ final class RDKafkaProducer: @unchecked Sendable {
         for command in late {
             switch command {
             case .deliver(let batch, let continuation):
-                continuation.resume(returning: .results(Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count)))
+                continuation.resume(
+                    returning: .results(
+                        Array(repeating: .retryable("the Kafka transport \"\(name)\" is shut down"), count: batch.count)
+                    )
+                )
             case .perform(let body):
                 body(self)
             case .stop(_, let continuation):
@@ -507,12 +568,16 @@ final class RDKafkaProducer: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(configuration) { _, code, reason, opaque in
             guard let opaque else { return }
             let text = reason.map { String(cString: $0) } ?? ""
-            Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue().errorReport(code: rd_kafka_resp_err_t(rawValue: code), reason: text)
+            Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue().errorReport(
+                code: rd_kafka_resp_err_t(rawValue: code),
+                reason: text
+            )
         }
         rd_kafka_conf_set_log_cb(configuration) { handle, level, facility, text in
             guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
             let producer = Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue()
-            let message = "Kafka transport \(producer.name): librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+            let message =
+                "Kafka transport \(producer.name): librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
             switch level {
             case ...3: producer.logger.error("\(message)")
             case 4: producer.logger.warning("\(message)")
@@ -524,7 +589,10 @@ final class RDKafkaProducer: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, configuration, &error, error.count) else {
             rd_kafka_conf_destroy(configuration)
-            throw KafkaTransportError(code: .clientCreationFailed, message: "librdkafka could not create the producer: \(cStringText(error))")
+            throw KafkaTransportError(
+                code: .clientCreationFailed,
+                message: "librdkafka could not create the producer: \(cStringText(error))"
+            )
         }
         handleGeneration += 1
         return handle

@@ -1,4 +1,5 @@
 import CLibPQ
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -22,7 +23,10 @@ final class PostgresConnection {
 
     /// Connects (blocking) with `conninfo` (URI or key=value; `PG*` variables fill the gaps).
     /// - Throws: ``PostgresError`` with code `authenticationFailed` or `connectionFailed`.
-    static func connect(_ connection: PostgresConnectionString, applicationName: String) throws(PostgresError) -> PostgresConnection {
+    static func connect(
+        _ connection: PostgresConnectionString,
+        applicationName: String
+    ) throws(PostgresError) -> PostgresConnection {
         let keywords = ["dbname", "fallback_application_name", "client_encoding"]
         let values = [connection.conninfo, applicationName, "UTF8"]
         let handle: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
@@ -37,11 +41,14 @@ final class PostgresConnection {
             let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
             PQfinish(handle)
             let lower = message.lowercased()
-            let isAuthentication = lower.contains("password authentication failed") || lower.contains("authentication failed")
-                || lower.contains("no password supplied") || lower.contains("no pg_hba.conf entry") || lower.contains("role \"")
+            let isAuthentication =
+                lower.contains("password authentication failed") || lower.contains("authentication failed")
+                || lower.contains("no password supplied") || lower.contains("no pg_hba.conf entry")
+                || lower.contains("role \"")
             throw PostgresError(
                 code: isAuthentication ? .authenticationFailed : .connectionFailed,
-                message: "cannot connect to \(connection.redacted.isEmpty ? "the server from PG* environment variables" : connection.redacted): \(message)"
+                message:
+                    "cannot connect to \(connection.redacted.isEmpty ? "the server from PG* environment variables" : connection.redacted): \(message)"
             )
         }
         return PostgresConnection(handle: handle)
@@ -110,7 +117,10 @@ final class PostgresConnection {
     /// - Throws: ``PostgresError`` (`connectionLost`) when the connection broke.
     func consumeInput() throws(PostgresError) {
         if PQconsumeInput(handle) == 0 {
-            throw PostgresError(code: .connectionLost, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace)
+            throw PostgresError(
+                code: .connectionLost,
+                message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+            )
         }
     }
 
@@ -126,7 +136,10 @@ final class PostgresConnection {
 
     private func check(_ result: OpaquePointer?, sql: String) throws(PostgresError) -> PostgresResult {
         guard let result else {
-            throw PostgresError(code: isHealthy ? .queryFailed : .connectionLost, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace)
+            throw PostgresError(
+                code: isHealthy ? .queryFailed : .connectionLost,
+                message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+            )
         }
         let wrapped = PostgresResult(result)
         switch PQresultStatus(result) {
@@ -144,7 +157,8 @@ final class PostgresConnection {
         let code: PostgresError.Code
         switch sqlState {
         case _ where !isHealthy: code = .connectionLost
-        case let state? where state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03": code = .connectionLost
+        case let state? where state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03":
+            code = .connectionLost
         case let state? where state.hasPrefix("28"): code = .authenticationFailed
         case "57014"?: code = .statementTimeout
         case "42501"?: code = .permissionDenied
@@ -203,7 +217,10 @@ final class PostgresResult {
         return value.withMemoryRebound(to: UInt8.self, capacity: length) { pointer -> Int64? in
             var index = 0
             var negative = false
-            if length > 0 && pointer[0] == UInt8(ascii: "-") { negative = true; index = 1 }
+            if length > 0 && pointer[0] == UInt8(ascii: "-") {
+                negative = true
+                index = 1
+            }
             guard index < length else { return nil }
             var magnitude: UInt64 = 0
             while index < length {
@@ -252,7 +269,10 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 }
 
 /// Calls `body` with parameter values as C strings (NULL for SQL NULL) that live for the call.
-private func withParameterPointers<R>(_ parameters: [String?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+private func withParameterPointers<R>(
+    _ parameters: [String?],
+    _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R
+) -> R {
     guard !parameters.isEmpty else { return body(0, nil) }
     let duplicates: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
     defer { duplicates.forEach { free($0) } }

@@ -1,6 +1,7 @@
 import CLibPQ
 import Logging
 import OutboxRelay
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -34,7 +35,10 @@ actor PostgresNotificationListener {
     /// Connects and subscribes.
     /// - Throws: ``PostgresError`` when the server cannot be reached.
     func start() throws(PostgresError) {
-        let connection = try PostgresConnection.connect(connectionString, applicationName: applicationName + " (listen)")
+        let connection = try PostgresConnection.connect(
+            connectionString,
+            applicationName: applicationName + " (listen)"
+        )
         try connection.execute("LISTEN \"\(channel)\"")
         self.connection = connection
     }
@@ -68,7 +72,10 @@ actor PostgresNotificationListener {
                 if ready > 0 {
                     try connection.consumeInput()
                     if !connection.takeNotifications().isEmpty { return }
-                    if !connection.isHealthy { self.connection = nil; return }
+                    if !connection.isHealthy {
+                        self.connection = nil
+                        return
+                    }
                 }
             }
         } catch {
@@ -91,4 +98,3 @@ actor PostgresNotificationListener {
         }
     }
 }
-

@@ -15,7 +15,11 @@ struct PostgresRowCompletion: Sendable {
     /// Ids go in chunks of ``PostgresSource/Configuration/completeChunkSize`` per `= ANY($1)`
     /// statement; a batch without dead letters that fits one chunk is one autocommitted
     /// statement.
-    func complete(_ connection: PostgresConnection, rows: [OutboxRowID], deadLetters: [DeadLetter]) throws(PostgresError) {
+    func complete(
+        _ connection: PostgresConnection,
+        rows: [OutboxRowID],
+        deadLetters: [DeadLetter]
+    ) throws(PostgresError) {
         try connection.prepare("outbox_relay_complete", statements.complete)
         if deadLetters.isEmpty && rows.count <= configuration.completeChunkSize {
             // One statement is atomic by itself: skip BEGIN/COMMIT (two round trips).
@@ -27,11 +31,14 @@ struct PostgresRowCompletion: Sendable {
             if !deadLetters.isEmpty {
                 try connection.prepare("outbox_relay_insert_dead_letter", statements.insertDeadLetter)
                 for letter in deadLetters {
-                    try connection.executePrepared("outbox_relay_insert_dead_letter", [
-                        table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
-                        letter.payload.postgresByteaHex, String(letter.attempts), letter.lastError,
-                        letter.firstFailedAt.rfc3339, letter.lastFailedAt.rfc3339,
-                    ])
+                    try connection.executePrepared(
+                        "outbox_relay_insert_dead_letter",
+                        [
+                            table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
+                            letter.payload.postgresByteaHex, String(letter.attempts), letter.lastError,
+                            letter.firstFailedAt.rfc3339, letter.lastFailedAt.rfc3339,
+                        ]
+                    )
                 }
             }
             var start = 0
@@ -71,7 +78,10 @@ struct PostgresRowCompletion: Sendable {
             try connection.prepare("outbox_relay_retention", sql)
             var deleted = 0
             for _ in 0..<retention.maximumBatchesPerRun {
-                let result = try connection.executePrepared("outbox_relay_retention", [first, String(retention.batchSize)])
+                let result = try connection.executePrepared(
+                    "outbox_relay_retention",
+                    [first, String(retention.batchSize)]
+                )
                 let count = result.affectedRows
                 deleted += count
                 if count < retention.batchSize { break }

@@ -47,7 +47,9 @@ struct PostgresStatements: Sendable {
             fetchAfter = "\(select) AND \(id) > $1::\(info.idType) ORDER BY \(id) LIMIT $2"
             fetchTieGroup = nil
             switch configuration.afterDelivery {
-            case .mark: complete = "UPDATE \(table) SET \(consumed) = true WHERE \(id) = ANY(\(idArray)) AND \(consumed) = false"
+            case .mark:
+                complete =
+                    "UPDATE \(table) SET \(consumed) = true WHERE \(id) = ANY(\(idArray)) AND \(consumed) = false"
             case .delete: complete = "DELETE FROM \(table) WHERE \(id) = ANY(\(idArray))"
             }
             if configuration.retention != nil {
@@ -64,13 +66,16 @@ struct PostgresStatements: Sendable {
             let dispatched = q(columns.dispatched)
             let time = q(columns.timeOfRecording)
             let timeOfDispatching = q(columns.timeOfDispatching)
-            let select = "SELECT \(id), \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) WHERE \(dispatched) = false"
+            let select =
+                "SELECT \(id), \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) WHERE \(dispatched) = false"
             fetchFirst = "\(select) ORDER BY \(time), \(id) LIMIT $1"
-            fetchAfter = "\(select) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType)) ORDER BY \(time), \(id) LIMIT $3"
+            fetchAfter =
+                "\(select) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType)) ORDER BY \(time), \(id) LIMIT $3"
             fetchTieGroup = "\(select) AND \(time) = $1 AND \(id) > $2::\(info.idType) ORDER BY \(id) LIMIT $3"
             switch configuration.afterDelivery {
             case .mark:
-                complete = "UPDATE \(table) SET \(dispatched) = true, \(timeOfDispatching) = \(now) WHERE \(id) = ANY(\(idArray)) AND \(dispatched) = false"
+                complete =
+                    "UPDATE \(table) SET \(dispatched) = true, \(timeOfDispatching) = \(now) WHERE \(id) = ANY(\(idArray)) AND \(dispatched) = false"
             case .delete:
                 complete = "DELETE FROM \(table) WHERE \(id) = ANY(\(idArray))"
             }
@@ -83,7 +88,8 @@ struct PostgresStatements: Sendable {
                 retention = nil
             }
             countBacklog = "SELECT count(*) FROM \(table) WHERE \(dispatched) = false"
-            oldestUndelivered = "SELECT extract(epoch FROM \(now) - min(\(time)))::float8::text FROM \(table) WHERE \(dispatched) = false"
+            oldestUndelivered =
+                "SELECT extract(epoch FROM \(now) - min(\(time)))::float8::text FROM \(table) WHERE \(dispatched) = false"
         }
 
         let deadLetters = configuration.effectiveDeadLetterTable.quoted(for: .postgres)

@@ -51,18 +51,28 @@ struct BatchPlan: Sendable {
                     do {
                         messages.append(contentsOf: try expander.expand(message))
                     } catch {
-                        throw EnvelopeDecodingError(code: .expanderFailed, rowID: row.id, detail: "the expander failed: \(error)")
+                        throw EnvelopeDecodingError(
+                            code: .expanderFailed,
+                            rowID: row.id,
+                            detail: "the expander failed: \(error)"
+                        )
                     }
                 } else {
                     messages.append(message)
                 }
             } catch {
                 undecodableRows += 1
-                deadLetters.append(DeadLetter(
-                    rowID: row.id, payload: row.payload, destination: nil, attempts: 0,
-                    lastError: (error as? EnvelopeDecodingError)?.detail ?? String(describing: error),
-                    firstFailedAt: now, lastFailedAt: now
-                ))
+                deadLetters.append(
+                    DeadLetter(
+                        rowID: row.id,
+                        payload: row.payload,
+                        destination: nil,
+                        attempts: 0,
+                        lastError: (error as? EnvelopeDecodingError)?.detail ?? String(describing: error),
+                        firstFailedAt: now,
+                        lastFailedAt: now
+                    )
+                )
             }
         }
         if flavour == .dispatcher { Self.orderByVersionWithinAggregates(&messages) }
@@ -82,12 +92,19 @@ struct BatchPlan: Sendable {
                     skippedUnrouted += 1
                     onUnrouted(message.eventType)
                 case .deadLetter:
-                    deadLetters.append(DeadLetter(
-                        rowID: message.rowID, payload: payloads[message.rowID] ?? message.envelope,
-                        eventID: message.eventID, eventType: message.eventType, destination: nil, attempts: 0,
-                        lastError: "no route matches the event type \"\(message.eventType)\"",
-                        firstFailedAt: now, lastFailedAt: now
-                    ))
+                    deadLetters.append(
+                        DeadLetter(
+                            rowID: message.rowID,
+                            payload: payloads[message.rowID] ?? message.envelope,
+                            eventID: message.eventID,
+                            eventType: message.eventType,
+                            destination: nil,
+                            attempts: 0,
+                            lastError: "no route matches the event type \"\(message.eventType)\"",
+                            firstFailedAt: now,
+                            lastFailedAt: now
+                        )
+                    )
                 }
                 continue
             }

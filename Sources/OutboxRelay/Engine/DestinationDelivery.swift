@@ -33,7 +33,9 @@ struct DestinationDelivery {
             let batch = pending.count == messages.count ? messages : pending.map { messages[$0] }
             var results = await transport.deliver(batch)
             if results.count != batch.count {
-                logger.error("transport \(transport.name) returned \(results.count) results for \(batch.count) messages; retrying the batch")
+                logger.error(
+                    "transport \(transport.name) returned \(results.count) results for \(batch.count) messages; retrying the batch"
+                )
                 results = Array(repeating: .retryable("the transport returned a malformed result"), count: batch.count)
             }
             let now = Timestamp.now()
@@ -53,7 +55,15 @@ struct DestinationDelivery {
                     delivered += 1
                 case .permanent(let reason):
                     attempts[index] += 1
-                    deadLetters.append(letter(for: message, attempts: attempts[index], reason: reason, first: firstFailure[index] ?? now, last: now))
+                    deadLetters.append(
+                        letter(
+                            for: message,
+                            attempts: attempts[index],
+                            reason: reason,
+                            first: firstFailure[index] ?? now,
+                            last: now
+                        )
+                    )
                 case .retryable(let reason, let hint):
                     attempts[index] += 1
                     if firstFailure[index] == nil { firstFailure[index] = now }
@@ -64,14 +74,24 @@ struct DestinationDelivery {
                         if let hint { retryAfter = max(retryAfter ?? hint, hint) }
                         lastReason = reason
                     } else {
-                        deadLetters.append(letter(for: message, attempts: attempts[index], reason: "gave up after \(attempts[index]) attempts: \(reason)", first: firstFailure[index]!, last: now))
+                        deadLetters.append(
+                            letter(
+                                for: message,
+                                attempts: attempts[index],
+                                reason: "gave up after \(attempts[index]) attempts: \(reason)",
+                                first: firstFailure[index]!,
+                                last: now
+                            )
+                        )
                     }
                 }
             }
             pending = next
             if !pending.isEmpty {
                 let delay = policy.delay(afterAttempt: max(highestAttempt, 1), retryAfter: retryAfter)
-                logger.warning("transport \(transport.name): \(pending.count) messages to retry in \(delay) (attempt \(highestAttempt)): \(lastReason)")
+                logger.warning(
+                    "transport \(transport.name): \(pending.count) messages to retry in \(delay) (attempt \(highestAttempt)): \(lastReason)"
+                )
                 do {
                     try await Task.sleep(for: delay)
                 } catch {
@@ -82,12 +102,26 @@ struct DestinationDelivery {
         return .completed(delivered: delivered, deadLetters: deadLetters)
     }
 
-    private func letter(for message: OutboxMessage, attempts: Int, reason: String, first: Timestamp, last: Timestamp) -> DeadLetter {
-        logger.error("transport \(transport.name): event \(message.eventID) (row \(message.rowID)) set aside: \(reason)")
+    private func letter(
+        for message: OutboxMessage,
+        attempts: Int,
+        reason: String,
+        first: Timestamp,
+        last: Timestamp
+    ) -> DeadLetter {
+        logger.error(
+            "transport \(transport.name): event \(message.eventID) (row \(message.rowID)) set aside: \(reason)"
+        )
         return DeadLetter(
-            rowID: message.rowID, payload: storedPayloads[message.rowID] ?? message.envelope,
-            eventID: message.eventID, eventType: message.eventType, destination: transport.name,
-            attempts: attempts, lastError: reason, firstFailedAt: first, lastFailedAt: last
+            rowID: message.rowID,
+            payload: storedPayloads[message.rowID] ?? message.envelope,
+            eventID: message.eventID,
+            eventType: message.eventType,
+            destination: transport.name,
+            attempts: attempts,
+            lastError: reason,
+            firstFailedAt: first,
+            lastFailedAt: last
         )
     }
 }

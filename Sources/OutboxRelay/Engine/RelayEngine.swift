@@ -53,7 +53,11 @@ public final class RelayEngine: Service, Sendable {
             retryOverrides: [String: RetryPolicy] = [:],
             idlePollInterval: ClosedRange<Duration> = .milliseconds(10) ... .seconds(1),
             shutdownGracePeriod: Duration = .seconds(10),
-            sourceRetry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(10), maximumAttempts: 20)
+            sourceRetry: RetryPolicy = RetryPolicy(
+                initialDelay: .milliseconds(100),
+                maximumDelay: .seconds(10),
+                maximumAttempts: 20
+            )
         ) {
             self.batchSize = batchSize
             self.maximumBatchesInFlight = maximumBatchesInFlight
@@ -93,7 +97,10 @@ public final class RelayEngine: Service, Sendable {
         var byName: [String: any Transport] = [:]
         for transport in transports { byName[transport.name] = transport }
         for destination in routing.destinations where byName[destination] == nil {
-            throw RoutingError(code: .unknownTransport, detail: "a route sends to \"\(destination)\", but no transport has that name")
+            throw RoutingError(
+                code: .unknownTransport,
+                detail: "a route sends to \"\(destination)\", but no transport has that name"
+            )
         }
         precondition(configuration.batchSize > 0 && configuration.maximumBatchesInFlight > 0)
         self.source = source
@@ -165,7 +172,9 @@ public final class RelayEngine: Service, Sendable {
             await source.close()
             throw error
         }
-        logger.info("relaying \(source.flavour) table \(source.table) to \(transports.keys.sorted().joined(separator: ", "))")
+        logger.info(
+            "relaying \(source.flavour) table \(source.table) to \(transports.keys.sorted().joined(separator: ", "))"
+        )
 
         let (events, eventSink) = AsyncStream<Event>.makeStream()
         let result: Result<RelaySummary, any Error>
@@ -188,7 +197,11 @@ public final class RelayEngine: Service, Sendable {
         return try result.get()
     }
 
-    private func pipeline(untilDrained: Bool, events: AsyncStream<Event>, eventSink: AsyncStream<Event>.Continuation) async throws -> RelaySummary {
+    private func pipeline(
+        untilDrained: Bool,
+        events: AsyncStream<Event>,
+        eventSink: AsyncStream<Event>.Continuation
+    ) async throws -> RelaySummary {
         try await withThrowingTaskGroup(of: Void.self) { group in
             // One lane per destination: batches are delivered in claim order.
             var lanes: [String: AsyncStream<Job>.Continuation] = [:]
@@ -199,7 +212,12 @@ public final class RelayEngine: Service, Sendable {
                 let logger = self.logger
                 group.addTask {
                     for await job in jobs {
-                        let delivery = DestinationDelivery(transport: transport, policy: policy, storedPayloads: job.storedPayloads, logger: logger)
+                        let delivery = DestinationDelivery(
+                            transport: transport,
+                            policy: policy,
+                            storedPayloads: job.storedPayloads,
+                            logger: logger
+                        )
                         let outcome = await delivery.run(job.messages)
                         eventSink.yield(.finished(sequence: job.sequence, destination: name, outcome: outcome))
                     }
@@ -239,7 +257,9 @@ public final class RelayEngine: Service, Sendable {
                 group.addTask {
                     if let delay { try? await Task.sleep(for: delay) }
                     do {
-                        eventSink.yield(.fetched(.success(try await source.fetch(limit: batchSize, after: from)), after: from))
+                        eventSink.yield(
+                            .fetched(.success(try await source.fetch(limit: batchSize, after: from)), after: from)
+                        )
                     } catch {
                         eventSink.yield(.fetched(.failure(error), after: from))
                     }
@@ -248,7 +268,9 @@ public final class RelayEngine: Service, Sendable {
 
             func startCompletion(_ sequence: Int) {
                 guard var batch = inFlight[sequence] else { return }
-                let delay = batch.completionAttempts > 0 ? configuration.sourceRetry.delay(afterAttempt: batch.completionAttempts) : nil
+                let delay =
+                    batch.completionAttempts > 0
+                    ? configuration.sourceRetry.delay(afterAttempt: batch.completionAttempts) : nil
                 batch.completing = true
                 inFlight[sequence] = batch
                 let rows = batch.rowIDs
@@ -265,7 +287,8 @@ public final class RelayEngine: Service, Sendable {
             }
 
             func completeIfDone(_ sequence: Int) {
-                guard let batch = inFlight[sequence], batch.plan != nil, batch.waitingFor.isEmpty, !batch.completing else { return }
+                guard let batch = inFlight[sequence], batch.plan != nil, batch.waitingFor.isEmpty, !batch.completing
+                else { return }
                 if batch.abandoned {
                     inFlight[sequence] = nil
                     summary.rowsLeftInFlight += batch.rowIDs.count
@@ -280,8 +303,12 @@ public final class RelayEngine: Service, Sendable {
                     batch.completing = false
                     batch.completionAttempts += 1
                     inFlight[sequence] = batch
-                    logger.error("could not mark \(batch.rowIDs.count) rows (attempt \(batch.completionAttempts)): \(error)")
-                    if stopping || (untilDrained && !configuration.sourceRetry.allowsRetry(after: batch.completionAttempts)) {
+                    logger.error(
+                        "could not mark \(batch.rowIDs.count) rows (attempt \(batch.completionAttempts)): \(error)"
+                    )
+                    if stopping
+                        || (untilDrained && !configuration.sourceRetry.allowsRetry(after: batch.completionAttempts))
+                    {
                         inFlight[sequence] = nil
                         summary.rowsLeftInFlight += batch.rowIDs.count
                         if untilDrained { throw Failure(description: "could not mark delivered rows: \(error)") }
@@ -312,7 +339,9 @@ public final class RelayEngine: Service, Sendable {
                     nextToDispatch += 1
                     guard var batch = inFlight[sequence] else { continue }
                     for (destination, messages) in plan.lanes {
-                        lanes[destination]?.yield(Job(sequence: sequence, messages: messages, storedPayloads: plan.storedPayloads))
+                        lanes[destination]?.yield(
+                            Job(sequence: sequence, messages: messages, storedPayloads: plan.storedPayloads)
+                        )
                     }
                     batch.waitingFor = Set(plan.lanes.keys)
                     batch.deadLetters = plan.deadLetters
@@ -361,11 +390,17 @@ public final class RelayEngine: Service, Sendable {
                 let flavour = source.flavour
                 group.addTask {
                     let plan = BatchPlan(
-                        sequence: sequence, rows: rows, flavour: flavour, decoder: decoder,
-                        expander: self.expander, routing: self.routing,
+                        sequence: sequence,
+                        rows: rows,
+                        flavour: flavour,
+                        decoder: decoder,
+                        expander: self.expander,
+                        routing: self.routing,
                         onUnrouted: { eventType in
                             if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
-                                self.logger.notice("no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)")
+                                self.logger.notice(
+                                    "no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)"
+                                )
                             }
                         }
                     )
@@ -378,8 +413,10 @@ public final class RelayEngine: Service, Sendable {
 
                 // Read while there is room and rows may be waiting; one read at a time (the
                 // next read starts after the last row of this one).
-                let hasRoom = inFlight.isEmpty || (inFlight.count < configuration.maximumBatchesInFlight
-                    && rowsInFlight() + batchSize <= configuration.maximumRowsInFlight)
+                let hasRoom =
+                    inFlight.isEmpty
+                    || (inFlight.count < configuration.maximumBatchesInFlight
+                        && rowsInFlight() + batchSize <= configuration.maximumRowsInFlight)
                 if !fetching && !stopping && !caughtUp && hasRoom {
                     startFetch()
                 }
@@ -438,7 +475,9 @@ public final class RelayEngine: Service, Sendable {
                     // Batches being marked finish (their rows were delivered); the rest stay.
                     let unfinished = inFlight.filter { !$0.value.completing }
                     let rows = unfinished.values.map(\.rowIDs.count).reduce(0, +)
-                    logger.warning("shutdown grace period over: \(rows) rows stay undelivered and will be relayed again")
+                    logger.warning(
+                        "shutdown grace period over: \(rows) rows stay undelivered and will be relayed again"
+                    )
                     summary.rowsLeftInFlight += rows
                     for sequence in unfinished.keys { inFlight[sequence] = nil }
                 }

@@ -23,13 +23,18 @@ public struct EnvelopeDecoder: Sendable {
     func decode(_ row: OutboxRow, interner: HeaderValueInterner?) throws(EnvelopeDecodingError) -> OutboxMessage {
         let bytes = row.payload
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            throw EnvelopeDecodingError(code: .emptyPayload, rowID: row.id, detail: "the payload column is empty (PHP stored a failed json_encode)")
+            throw EnvelopeDecodingError(
+                code: .emptyPayload,
+                rowID: row.id,
+                detail: "the payload column is empty (PHP stored a failed json_encode)"
+            )
         }
         // The headers are only *checked* here, and their EventSauce (`__…`) members read:
         // custom headers are parsed when someone asks for `OutboxMessage.headers`.
         let parsed: (headers: Range<Int>?, known: KnownHeaders?, payload: Range<Int>?)
         do {
-            parsed = try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (Range<Int>?, KnownHeaders?, Range<Int>?) in
+            parsed = try bytes.withUnsafeBufferPointer {
+                (buffer) throws(JSONParseError) -> (Range<Int>?, KnownHeaders?, Range<Int>?) in
                 var parser = JSONParser(bytes: buffer)
                 var headers: Range<Int>?
                 var known: KnownHeaders?
@@ -58,18 +63,39 @@ public struct EnvelopeDecoder: Sendable {
             }
         } catch {
             if error.isTruncated {
-                throw EnvelopeDecodingError(code: .truncatedJSON, rowID: row.id, detail: "the payload column holds truncated JSON (\(bytes.count) bytes; \(error))")
+                throw EnvelopeDecodingError(
+                    code: .truncatedJSON,
+                    rowID: row.id,
+                    detail: "the payload column holds truncated JSON (\(bytes.count) bytes; \(error))"
+                )
             }
             if error.offset == 0 || (error.reason == "expected an object") {
-                throw EnvelopeDecodingError(code: .notAnObject, rowID: row.id, detail: "the payload column is not a JSON object (\(error))")
+                throw EnvelopeDecodingError(
+                    code: .notAnObject,
+                    rowID: row.id,
+                    detail: "the payload column is not a JSON object (\(error))"
+                )
             }
-            throw EnvelopeDecodingError(code: .invalidJSON, rowID: row.id, detail: "the payload column is not valid JSON (\(error))")
+            throw EnvelopeDecodingError(
+                code: .invalidJSON,
+                rowID: row.id,
+                detail: "the payload column is not valid JSON (\(error))"
+            )
         }
         guard let headersRange = parsed.headers, let known = parsed.known else {
-            throw EnvelopeDecodingError(code: .missingHeaders, rowID: row.id, detail: parsed.headers == nil ? "the message has no \"headers\" object" : "\"headers\" is not a JSON object")
+            throw EnvelopeDecodingError(
+                code: .missingHeaders,
+                rowID: row.id,
+                detail: parsed.headers == nil
+                    ? "the message has no \"headers\" object" : "\"headers\" is not a JSON object"
+            )
         }
         guard let payloadRange = parsed.payload else {
-            throw EnvelopeDecodingError(code: .missingPayload, rowID: row.id, detail: "the message has no \"payload\" member")
+            throw EnvelopeDecodingError(
+                code: .missingPayload,
+                rowID: row.id,
+                detail: "the message has no \"payload\" member"
+            )
         }
         let fields = try Self.readFields(known, rowID: row.id)
         let storedEventID = known.eventID
@@ -87,11 +113,19 @@ public struct EnvelopeDecoder: Sendable {
             derived = false
         }
         return OutboxMessage(
-            rowID: row.id, eventID: eventID, eventIDIsDerived: derived, eventType: fields.eventType,
-            aggregateRootID: fields.aggregateRootID, aggregateRootIDType: fields.aggregateRootIDType,
-            aggregateRootType: fields.aggregateRootType, aggregateRootVersion: fields.aggregateRootVersion,
-            timeOfRecordingText: fields.timeOfRecordingText, timeOfRecording: fields.timeOfRecording,
-            headersRange: headersRange, envelope: bytes, payloadRange: payloadRange
+            rowID: row.id,
+            eventID: eventID,
+            eventIDIsDerived: derived,
+            eventType: fields.eventType,
+            aggregateRootID: fields.aggregateRootID,
+            aggregateRootIDType: fields.aggregateRootIDType,
+            aggregateRootType: fields.aggregateRootType,
+            aggregateRootVersion: fields.aggregateRootVersion,
+            timeOfRecordingText: fields.timeOfRecordingText,
+            timeOfRecording: fields.timeOfRecording,
+            headersRange: headersRange,
+            envelope: bytes,
+            payloadRange: payloadRange
         )
     }
 
@@ -174,8 +208,15 @@ public struct EnvelopeDecoder: Sendable {
                 switch key.count {
                 case 12: candidate = ("__event_type", .eventType)
                 case 10: candidate = ("__event_id", .eventID)
-                case 19: candidate = key[2] == UInt8(ascii: "a") ? ("__aggregate_root_id", .aggregateRootID) : ("__time_of_recording", .timeOfRecording)
-                case 24: candidate = key[17] == UInt8(ascii: "i") ? ("__aggregate_root_id_type", .aggregateRootIDType) : ("__aggregate_root_version", .aggregateRootVersion)
+                case 19:
+                    candidate =
+                        key[2] == UInt8(ascii: "a")
+                        ? ("__aggregate_root_id", .aggregateRootID) : ("__time_of_recording", .timeOfRecording)
+                case 24:
+                    candidate =
+                        key[17] == UInt8(ascii: "i")
+                        ? ("__aggregate_root_id_type", .aggregateRootIDType)
+                        : ("__aggregate_root_version", .aggregateRootVersion)
                 case 21: candidate = ("__aggregate_root_type", .aggregateRootType)
                 case 26: candidate = ("__time_of_recording_format", .timeOfRecordingFormat)
                 default: return nil
@@ -223,15 +264,27 @@ public struct EnvelopeDecoder: Sendable {
 
     static func readFields(_ known: KnownHeaders, rowID: OutboxRowID) throws(EnvelopeDecodingError) -> Fields {
         guard let typeValue = known.eventType else {
-            throw EnvelopeDecodingError(code: .missingHeader, rowID: rowID, detail: "the message has no \(EventSauceHeader.eventType) header")
+            throw EnvelopeDecodingError(
+                code: .missingHeader,
+                rowID: rowID,
+                detail: "the message has no \(EventSauceHeader.eventType) header"
+            )
         }
         guard case .string(let eventType) = typeValue, !eventType.isEmpty else {
-            throw EnvelopeDecodingError(code: .invalidHeader, rowID: rowID, detail: "\(EventSauceHeader.eventType) must be a non-empty string")
+            throw EnvelopeDecodingError(
+                code: .invalidHeader,
+                rowID: rowID,
+                detail: "\(EventSauceHeader.eventType) must be a non-empty string"
+            )
         }
         var version: Int64?
         if let value = known.aggregateRootVersion, value != .null {
             guard let number = value.int64Value else {
-                throw EnvelopeDecodingError(code: .invalidHeader, rowID: rowID, detail: "\(EventSauceHeader.aggregateRootVersion) must be an integer, found \(value.textValue)")
+                throw EnvelopeDecodingError(
+                    code: .invalidHeader,
+                    rowID: rowID,
+                    detail: "\(EventSauceHeader.aggregateRootVersion) must be an integer, found \(value.textValue)"
+                )
             }
             version = number
         }

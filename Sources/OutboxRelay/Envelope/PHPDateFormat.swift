@@ -25,8 +25,13 @@ public struct PHPDateFormat: Sendable, Hashable {
 
     private static func parse(_ input: UnsafeBufferPointer<UInt8>, format: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         var position = 0
-        var year: Int64 = 1970, month: Int64 = 1, day: Int64 = 1
-        var hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0, micros: Int64 = 0
+        var year: Int64 = 1970
+        var month: Int64 = 1
+        var day: Int64 = 1
+        var hour: Int64 = 0
+        var minute: Int64 = 0
+        var second: Int64 = 0
+        var micros: Int64 = 0
         var offsetSeconds: Int64 = 0
         var pm: Bool?
         var unixSeconds: Int64?
@@ -59,22 +64,41 @@ public struct PHPDateFormat: Sendable, Hashable {
         var formatIterator = format.makeIterator()
         while let character = formatIterator.next() {
             switch character {
-            case UInt8(ascii: "Y"): guard let value = number(maxDigits: 4, minDigits: 4) else { return nil }; year = value
-            case UInt8(ascii: "y"): guard let value = number(maxDigits: 2, minDigits: 2) else { return nil }; year = value < 70 ? 2000 + value : 1900 + value
-            case UInt8(ascii: "m"), UInt8(ascii: "n"): guard let value = number(maxDigits: 2), (1...12).contains(value) else { return nil }; month = value
-            case UInt8(ascii: "d"), UInt8(ascii: "j"): guard let value = number(maxDigits: 2), (1...31).contains(value) else { return nil }; day = value
+            case UInt8(ascii: "Y"):
+                guard let value = number(maxDigits: 4, minDigits: 4) else { return nil }
+                year = value
+            case UInt8(ascii: "y"):
+                guard let value = number(maxDigits: 2, minDigits: 2) else { return nil }
+                year = value < 70 ? 2000 + value : 1900 + value
+            case UInt8(ascii: "m"), UInt8(ascii: "n"):
+                guard let value = number(maxDigits: 2), (1...12).contains(value) else { return nil }
+                month = value
+            case UInt8(ascii: "d"), UInt8(ascii: "j"):
+                guard let value = number(maxDigits: 2), (1...31).contains(value) else { return nil }
+                day = value
             case UInt8(ascii: "H"), UInt8(ascii: "G"), UInt8(ascii: "h"), UInt8(ascii: "g"):
-                guard let value = number(maxDigits: 2), value < 24 else { return nil }; hour = value
-            case UInt8(ascii: "i"): guard let value = number(maxDigits: 2, minDigits: 2), value < 60 else { return nil }; minute = value
-            case UInt8(ascii: "s"): guard let value = number(maxDigits: 2, minDigits: 2), value < 61 else { return nil }; second = value
+                guard let value = number(maxDigits: 2), value < 24 else { return nil }
+                hour = value
+            case UInt8(ascii: "i"):
+                guard let value = number(maxDigits: 2, minDigits: 2), value < 60 else { return nil }
+                minute = value
+            case UInt8(ascii: "s"):
+                guard let value = number(maxDigits: 2, minDigits: 2), value < 61 else { return nil }
+                second = value
             case UInt8(ascii: "u"), UInt8(ascii: "v"):
                 let start = position
                 let limit = character == UInt8(ascii: "u") ? 9 : 3
                 guard let value = number(maxDigits: limit) else { return nil }
                 var digits = position - start
                 var scaled = value
-                while digits < 6 { scaled *= 10; digits += 1 }
-                while digits > 6 { scaled /= 10; digits -= 1 }
+                while digits < 6 {
+                    scaled *= 10
+                    digits += 1
+                }
+                while digits > 6 {
+                    scaled /= 10
+                    digits -= 1
+                }
                 micros = scaled
             case UInt8(ascii: "A"), UInt8(ascii: "a"):
                 guard position + 2 <= input.count else { return nil }
@@ -83,13 +107,17 @@ public struct PHPDateFormat: Sendable, Hashable {
                 pm = marker == "pm"
                 position += 2
             case UInt8(ascii: "O"), UInt8(ascii: "P"), UInt8(ascii: "p"):
-                guard let value = offset() else { return nil }; offsetSeconds = value
+                guard let value = offset() else { return nil }
+                offsetSeconds = value
             case UInt8(ascii: "T"), UInt8(ascii: "e"):
-                if position + 3 <= input.count, ["UTC", "GMT"].contains(String(decoding: input[position..<position + 3], as: UTF8.self)) {
+                if position + 3 <= input.count,
+                    ["UTC", "GMT"].contains(String(decoding: input[position..<position + 3], as: UTF8.self))
+                {
                     position += 3
                     offsetSeconds = 0
                 } else {
-                    guard let value = offset() else { return nil }; offsetSeconds = value
+                    guard let value = offset() else { return nil }
+                    offsetSeconds = value
                 }
             case UInt8(ascii: "U"):
                 let negative = position < input.count && input[position] == UInt8(ascii: "-")
@@ -97,7 +125,9 @@ public struct PHPDateFormat: Sendable, Hashable {
                 guard let value = number(maxDigits: 19) else { return nil }
                 unixSeconds = negative ? -value : value
             case UInt8(ascii: "\\"):
-                guard let literal = formatIterator.next(), position < input.count, input[position] == literal else { return nil }
+                guard let literal = formatIterator.next(), position < input.count, input[position] == literal else {
+                    return nil
+                }
                 position += 1
             default:
                 guard position < input.count, input[position] == character else { return nil }

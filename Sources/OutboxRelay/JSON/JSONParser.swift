@@ -8,7 +8,8 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
     public var isTruncated: Bool
 
     public var description: String {
-        isTruncated ? "JSON ends early at byte \(offset) (truncated?): \(reason)" : "invalid JSON at byte \(offset): \(reason)"
+        isTruncated
+            ? "JSON ends early at byte \(offset) (truncated?): \(reason)" : "invalid JSON at byte \(offset): \(reason)"
     }
 }
 
@@ -298,7 +299,9 @@ public struct JSONParser: ~Copyable {
             let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             let quote = word ^ (ones &* 0x22)
             let backslash = word ^ (ones &* 0x5C)
-            let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
+            let special =
+                (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word))
+                & highs
             if special != 0 {
                 // The lowest flagged byte is exact (a borrow only flags bytes above a match).
                 offset = index &+ special.trailingZeroBitCount &>> 3
@@ -352,7 +355,9 @@ public struct JSONParser: ~Copyable {
         }
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
             offset += 1
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") {
+                offset += 1
+            }
             guard offset < bytes.count else { throw truncated("incomplete number") }
             guard isDigit(bytes[offset]) else { throw error("invalid number") }
             while offset < bytes.count, isDigit(bytes[offset]) { offset += 1 }
@@ -461,7 +466,8 @@ public struct JSONParser: ~Copyable {
         if offset == bytes.count || (offset + 1 == bytes.count && bytes[offset] == UInt8(ascii: "\\")) {
             throw truncated("unterminated string")  // cut between the two halves of a pair
         }
-        guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+        guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u")
+        else {
             throw error("unpaired UTF-16 surrogate")
         }
         let low = try hex4(at: offset + 2)
@@ -471,7 +477,9 @@ public struct JSONParser: ~Copyable {
     }
 
     private func hex4(at position: Int) throws(JSONParseError) -> UInt16 {
-        guard position + 4 <= bytes.count else { throw JSONParseError(offset: bytes.count, reason: "incomplete \\u escape", isTruncated: true) }
+        guard position + 4 <= bytes.count else {
+            throw JSONParseError(offset: bytes.count, reason: "incomplete \\u escape", isTruncated: true)
+        }
         var value: UInt16 = 0
         for index in position..<(position + 4) {
             let byte = bytes[index]
@@ -511,7 +519,7 @@ public struct JSONParser: ~Copyable {
     private func isSimpleEscape(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             return true
         default:
             return false
@@ -547,11 +555,18 @@ extension UnsafeRawBufferPointer {
         guard count > 0, let base = baseAddress, let expected = other.baseAddress else { return true }
         var index = 0
         while index &+ 8 <= count {
-            if base.loadUnaligned(fromByteOffset: index, as: UInt64.self) != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
+            if base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            {
+                return false
+            }
             index &+= 8
         }
         while index < count {
-            if base.load(fromByteOffset: index, as: UInt8.self) != expected.load(fromByteOffset: index, as: UInt8.self) { return false }
+            if base.load(fromByteOffset: index, as: UInt8.self) != expected.load(fromByteOffset: index, as: UInt8.self)
+            {
+                return false
+            }
             index &+= 1
         }
         return true

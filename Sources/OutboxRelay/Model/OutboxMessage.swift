@@ -28,7 +28,22 @@ public struct OutboxMessage: Sendable {
         }
         var payloadRange: Range<Int>
 
-        init(rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String, aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?, aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?, headers: JSONObject?, headersRange: Range<Int>? = nil, envelope: [UInt8], payloadRange: Range<Int>) {
+        init(
+            rowID: OutboxRowID,
+            eventID: String,
+            eventIDIsDerived: Bool,
+            eventType: String,
+            aggregateRootID: String?,
+            aggregateRootIDType: String?,
+            aggregateRootType: String?,
+            aggregateRootVersion: Int64?,
+            timeOfRecordingText: String?,
+            timeOfRecording: Timestamp?,
+            headers: JSONObject?,
+            headersRange: Range<Int>? = nil,
+            envelope: [UInt8],
+            payloadRange: Range<Int>
+        ) {
             self.rowID = rowID
             self.eventID = eventID
             self.eventIDIsDerived = eventIDIsDerived
@@ -65,7 +80,22 @@ public struct OutboxMessage: Sendable {
         }
 
         func copy() -> Storage {
-            Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, headersRange: headersRange, envelope: envelope, payloadRange: payloadRange)
+            Storage(
+                rowID: rowID,
+                eventID: eventID,
+                eventIDIsDerived: eventIDIsDerived,
+                eventType: eventType,
+                aggregateRootID: aggregateRootID,
+                aggregateRootIDType: aggregateRootIDType,
+                aggregateRootType: aggregateRootType,
+                aggregateRootVersion: aggregateRootVersion,
+                timeOfRecordingText: timeOfRecordingText,
+                timeOfRecording: timeOfRecording,
+                headers: headers,
+                headersRange: headersRange,
+                envelope: envelope,
+                payloadRange: payloadRange
+            )
         }
     }
 
@@ -181,17 +211,55 @@ public struct OutboxMessage: Sendable {
         envelope: [UInt8],
         payloadRange: Range<Int>
     ) {
-        self.storage = Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: headers, envelope: envelope, payloadRange: payloadRange)
+        self.storage = Storage(
+            rowID: rowID,
+            eventID: eventID,
+            eventIDIsDerived: eventIDIsDerived,
+            eventType: eventType,
+            aggregateRootID: aggregateRootID,
+            aggregateRootIDType: aggregateRootIDType,
+            aggregateRootType: aggregateRootType,
+            aggregateRootVersion: aggregateRootVersion,
+            timeOfRecordingText: timeOfRecordingText,
+            timeOfRecording: timeOfRecording,
+            headers: headers,
+            envelope: envelope,
+            payloadRange: payloadRange
+        )
     }
 
     /// A decoded message whose headers are parsed from `envelope[headersRange]` on first use.
     init(
-        rowID: OutboxRowID, eventID: String, eventIDIsDerived: Bool, eventType: String,
-        aggregateRootID: String?, aggregateRootIDType: String?, aggregateRootType: String?,
-        aggregateRootVersion: Int64?, timeOfRecordingText: String?, timeOfRecording: Timestamp?,
-        headersRange: Range<Int>, envelope: [UInt8], payloadRange: Range<Int>
+        rowID: OutboxRowID,
+        eventID: String,
+        eventIDIsDerived: Bool,
+        eventType: String,
+        aggregateRootID: String?,
+        aggregateRootIDType: String?,
+        aggregateRootType: String?,
+        aggregateRootVersion: Int64?,
+        timeOfRecordingText: String?,
+        timeOfRecording: Timestamp?,
+        headersRange: Range<Int>,
+        envelope: [UInt8],
+        payloadRange: Range<Int>
     ) {
-        self.storage = Storage(rowID: rowID, eventID: eventID, eventIDIsDerived: eventIDIsDerived, eventType: eventType, aggregateRootID: aggregateRootID, aggregateRootIDType: aggregateRootIDType, aggregateRootType: aggregateRootType, aggregateRootVersion: aggregateRootVersion, timeOfRecordingText: timeOfRecordingText, timeOfRecording: timeOfRecording, headers: nil, headersRange: headersRange, envelope: envelope, payloadRange: payloadRange)
+        self.storage = Storage(
+            rowID: rowID,
+            eventID: eventID,
+            eventIDIsDerived: eventIDIsDerived,
+            eventType: eventType,
+            aggregateRootID: aggregateRootID,
+            aggregateRootIDType: aggregateRootIDType,
+            aggregateRootType: aggregateRootType,
+            aggregateRootVersion: aggregateRootVersion,
+            timeOfRecordingText: timeOfRecordingText,
+            timeOfRecording: timeOfRecording,
+            headers: nil,
+            headersRange: headersRange,
+            envelope: envelope,
+            payloadRange: payloadRange
+        )
     }
 
     /// The inner `payload` value's bytes, as stored.
@@ -226,15 +294,26 @@ public struct OutboxMessage: Sendable {
         let end = envelope.count
         envelope.append(UInt8(ascii: "}"))
         guard let eventID = headers[EventSauceHeader.eventID]?.stringValue else {
-            throw EnvelopeDecodingError(code: .missingHeader, rowID: rowID, detail: "the message has no \(EventSauceHeader.eventID) header")
+            throw EnvelopeDecodingError(
+                code: .missingHeader,
+                rowID: rowID,
+                detail: "the message has no \(EventSauceHeader.eventID) header"
+            )
         }
         let fields = try EnvelopeDecoder.readFields(headers, rowID: rowID)
         self.init(
-            rowID: rowID, eventID: eventID, eventType: fields.eventType,
-            aggregateRootID: fields.aggregateRootID, aggregateRootIDType: fields.aggregateRootIDType,
-            aggregateRootType: fields.aggregateRootType, aggregateRootVersion: fields.aggregateRootVersion,
-            timeOfRecordingText: fields.timeOfRecordingText, timeOfRecording: fields.timeOfRecording,
-            headers: headers, envelope: envelope, payloadRange: start..<end
+            rowID: rowID,
+            eventID: eventID,
+            eventType: fields.eventType,
+            aggregateRootID: fields.aggregateRootID,
+            aggregateRootIDType: fields.aggregateRootIDType,
+            aggregateRootType: fields.aggregateRootType,
+            aggregateRootVersion: fields.aggregateRootVersion,
+            timeOfRecordingText: fields.timeOfRecordingText,
+            timeOfRecording: fields.timeOfRecording,
+            headers: headers,
+            envelope: envelope,
+            payloadRange: start..<end
         )
     }
 }

@@ -47,8 +47,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let (year, month, day) = CivilDate.fromDays(days)
         let seconds = micros / 1_000_000
         return UTCComponents(
-            year: year, month: month, day: day,
-            hour: seconds / 3600, minute: seconds / 60 % 60, second: seconds % 60, microsecond: micros % 1_000_000
+            year: year,
+            month: month,
+            day: day,
+            hour: seconds / 3600,
+            minute: seconds / 60 % 60,
+            second: seconds % 60,
+            microsecond: micros % 1_000_000
         )
     }
 
@@ -61,7 +66,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     private func text(dateTimeSeparator: String) -> String {
         let c = utcComponents
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))\(dateTimeSeparator)\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))"
+        return
+            "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))\(dateTimeSeparator)\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))"
     }
 
     /// `value` zero-padded to `width` digits, a `-` before it when negative.

@@ -47,7 +47,11 @@ public struct RetryPolicy: Sendable, Hashable {
     ///   - retryAfter: the destination's hint, honoured as a lower bound (capped at `maximumDelay`
     ///     only if the hint is absent).
     ///   - random: a number in `0...1` (injectable for tests).
-    public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil, random: Double = Double.random(in: 0...1)) -> Duration {
+    public func delay(
+        afterAttempt attempt: Int,
+        retryAfter: Duration? = nil,
+        random: Double = Double.random(in: 0...1)
+    ) -> Duration {
         let base = initialDelay.seconds * pow(multiplier, Double(max(attempt, 1) - 1))
         let capped = min(base, maximumDelay.seconds)
         let factor = 1 + jitter * (2 * random - 1)

@@ -77,11 +77,15 @@ public struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
         self.pattern = pattern
         self.tokens = tokens
         self.exact = isExact ? pattern : nil
-        if tokens.last == .anyRun, tokens.dropLast().allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
-            self.prefix = String(tokens.dropLast().map { token -> Character in
-                if case .literal(let character) = token { return character }
-                return " "
-            })
+        if tokens.last == .anyRun,
+            tokens.dropLast().allSatisfy({ if case .literal = $0 { return true } else { return false } })
+        {
+            self.prefix = String(
+                tokens.dropLast().map { token -> Character in
+                    if case .literal(let character) = token { return character }
+                    return " "
+                }
+            )
         } else {
             self.prefix = nil
         }

@@ -37,17 +37,25 @@ public struct RoutingTable: Sendable {
     /// Creates a routing table.
     /// - Throws: ``RoutingError`` when a rule has no destination or names a transport not
     ///   in `knownTransports` (when given).
-    public init(rules: [Rule], unrouted: UnroutedPolicy = .skip, knownTransports: Set<String>? = nil) throws(RoutingError) {
+    public init(
+        rules: [Rule],
+        unrouted: UnroutedPolicy = .skip,
+        knownTransports: Set<String>? = nil
+    ) throws(RoutingError) {
         for (index, rule) in rules.enumerated() {
             if rule.destinations.isEmpty {
-                throw RoutingError(code: .emptyDestinations, detail: "routes[\(index)] (events: \(rule.events)) sends to no transport")
+                throw RoutingError(
+                    code: .emptyDestinations,
+                    detail: "routes[\(index)] (events: \(rule.events)) sends to no transport"
+                )
             }
             if let knownTransports {
                 for destination in rule.destinations where !knownTransports.contains(destination) {
                     let known = knownTransports.sorted().joined(separator: ", ")
                     throw RoutingError(
                         code: .unknownTransport,
-                        detail: "routes[\(index)].to names the transport \"\(destination)\", which is not configured (configured: \(known.isEmpty ? "none" : known))"
+                        detail:
+                            "routes[\(index)].to names the transport \"\(destination)\", which is not configured (configured: \(known.isEmpty ? "none" : known))"
                     )
                 }
             }

@@ -40,7 +40,11 @@ public enum OutboxSchema {
     ///   - table: the table name; `nil` means the flavour's PHP default
     ///     (``OutboxFlavour/defaultTable``).
     /// - Returns: one or more `;`-terminated statements, preceded by a comment naming the origin.
-    public static func outboxTable(flavour: OutboxFlavour, dialect: SQLIdentifier.Dialect, table: SQLIdentifier? = nil) -> String {
+    public static func outboxTable(
+        flavour: OutboxFlavour,
+        dialect: SQLIdentifier.Dialect,
+        table: SQLIdentifier? = nil
+    ) -> String {
         let table = table ?? defaultIdentifier(flavour.defaultTable)
         let name = table.quoted(for: dialect)
         let isDefault = table.name == flavour.defaultTable
@@ -94,7 +98,10 @@ public enum OutboxSchema {
 
                 """
         case (.dispatcher, .postgres):
-            let index = quote(isDefault ? "not_dispatched_ordered_by_time" : table.name + "_not_dispatched_ordered_by_time", .postgres)
+            let index = quote(
+                isDefault ? "not_dispatched_ordered_by_time" : table.name + "_not_dispatched_ordered_by_time",
+                .postgres
+            )
             return """
                 -- eventsauce/doctrine-outbox-message-dispatcher 0.1.0, tests/setup-postgres-schema.php
                 CREATE TABLE \(name) (
@@ -128,7 +135,10 @@ public enum OutboxSchema {
 
                 """
         case (.dispatcher, .sqlite):
-            let index = sqliteIndexName(isDefault ? "not_dispatched_ordered_by_time" : table.name + "_not_dispatched_ordered_by_time", table: table)
+            let index = sqliteIndexName(
+                isDefault ? "not_dispatched_ordered_by_time" : table.name + "_not_dispatched_ordered_by_time",
+                table: table
+            )
             return """
                 -- No EventSauce package ships SQLite DDL: doctrine-outbox-message-dispatcher 0.1.0's MySQL columns, translated
                 -- (times are 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC).

@@ -20,14 +20,23 @@ public struct SQLIdentifier: Sendable, Hashable, CustomStringConvertible {
     public init(_ name: String, allowsSchema: Bool = true) throws(SQLIdentifierError) {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 1 || (allowsSchema && parts.count == 2) else {
-            throw SQLIdentifierError(name: name, reason: allowsSchema ? "use NAME or SCHEMA.NAME" : "a column name cannot contain '.'")
+            throw SQLIdentifierError(
+                name: name,
+                reason: allowsSchema ? "use NAME or SCHEMA.NAME" : "a column name cannot contain '.'"
+            )
         }
         for part in parts {
             guard let first = part.utf8.first else { throw SQLIdentifierError(name: name, reason: "a part is empty") }
-            guard part.utf8.count <= 63 else { throw SQLIdentifierError(name: name, reason: "\"\(part)\" is longer than 63 bytes") }
+            guard part.utf8.count <= 63 else {
+                throw SQLIdentifierError(name: name, reason: "\"\(part)\" is longer than 63 bytes")
+            }
             let isLetter: (UInt8) -> Bool = { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
             guard isLetter(first), part.utf8.allSatisfy({ isLetter($0) || ($0 >= 48 && $0 <= 57) || $0 == 36 }) else {
-                throw SQLIdentifierError(name: name, reason: "\"\(part)\" may only contain letters, digits, '_' and '$', and must start with a letter or '_'")
+                throw SQLIdentifierError(
+                    name: name,
+                    reason:
+                        "\"\(part)\" may only contain letters, digits, '_' and '$', and must start with a letter or '_'"
+                )
             }
         }
         self.parts = parts

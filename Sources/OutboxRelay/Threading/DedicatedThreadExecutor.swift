@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// A serial executor that runs every job on one dedicated OS thread.
 ///
@@ -41,11 +42,16 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
         pthread_cond_init(&condition, nil)
         let box = Unmanaged.passRetained(self)
         var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { argument in
-            let executor = Unmanaged<DedicatedThreadExecutor>.fromOpaque(argument!).takeRetainedValue()
-            executor.runLoop()
-            return nil
-        }, box.toOpaque())
+        let result = pthread_create(
+            &handle,
+            nil,
+            { argument in
+                let executor = Unmanaged<DedicatedThreadExecutor>.fromOpaque(argument!).takeRetainedValue()
+                executor.runLoop()
+                return nil
+            },
+            box.toOpaque()
+        )
         precondition(result == 0, "pthread_create failed: \(result)")
         thread = handle
     }

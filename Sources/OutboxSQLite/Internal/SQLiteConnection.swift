@@ -17,13 +17,18 @@ final class SQLiteConnection {
     init(path: String, create: Bool, busyTimeout: Duration) throws(SQLiteError) {
         self.path = path
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | (create ? SQLITE_OPEN_CREATE : 0)
+        let flags =
+            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | (create ? SQLITE_OPEN_CREATE : 0)
         let result = sqlite3_open_v2(path, &db, flags, nil)
         guard result == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(result))
             sqlite3_close_v2(db)
             let hint = create ? "" : " (the file must exist; check the path in source.url)"
-            throw SQLiteError(code: .cannotOpen, message: "cannot open SQLite database \(path): \(message)\(hint)", resultCode: result)
+            throw SQLiteError(
+                code: .cannotOpen,
+                message: "cannot open SQLite database \(path): \(message)\(hint)",
+                resultCode: result
+            )
         }
         handle = db
         let milliseconds = max(0, min(Int64(Int32.max), busyTimeout.milliseconds))
@@ -43,7 +48,12 @@ final class SQLiteConnection {
         if result != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: Self.code(for: result), message: message, sql: sql, resultCode: sqlite3_extended_errcode(db))
+            throw SQLiteError(
+                code: Self.code(for: result),
+                message: message,
+                sql: sql,
+                resultCode: sqlite3_extended_errcode(db)
+            )
         }
     }
 
@@ -104,7 +114,9 @@ final class SQLiteConnection {
     }
 
     private func requireHandle() throws(SQLiteError) -> OpaquePointer {
-        guard let handle else { throw SQLiteError(code: .notOpen, message: "the SQLite connection to \(path) is closed") }
+        guard let handle else {
+            throw SQLiteError(code: .notOpen, message: "the SQLite connection to \(path) is closed")
+        }
         return handle
     }
 

@@ -39,7 +39,8 @@ struct SQLiteOutboxQueries: Sendable {
         case .outbox:
             return "SELECT \(id), \(payload) FROM \(table) WHERE \(consumed) = 0 AND \(id) > ?1 ORDER BY \(id) LIMIT ?2"
         case .dispatcher:
-            return "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 ORDER BY \(timeOfRecording), \(id) LIMIT ?1"
+            return
+                "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 ORDER BY \(timeOfRecording), \(id) LIMIT ?1"
         }
     }
 
@@ -57,7 +58,8 @@ struct SQLiteOutboxQueries: Sendable {
         case (.mark, .outbox):
             return "UPDATE \(table) SET \(consumed) = 1 WHERE \(id) IN (\(placeholders(from: 1, count: count)))"
         case (.mark, .dispatcher):
-            return "UPDATE \(table) SET \(dispatched) = 1, \(timeOfDispatching) = ?1 WHERE \(id) IN (\(placeholders(from: 2, count: count)))"
+            return
+                "UPDATE \(table) SET \(dispatched) = 1, \(timeOfDispatching) = ?1 WHERE \(id) IN (\(placeholders(from: 2, count: count)))"
         }
     }
 
@@ -67,7 +69,8 @@ struct SQLiteOutboxQueries: Sendable {
     /// Inserts one dead letter; parameters in ``OutboxSchema/deadLetterColumns`` order.
     var insertDeadLetter: String {
         let columns = OutboxSchema.deadLetterColumns
-        return "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(from: 1, count: columns.count)))"
+        return
+            "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(from: 1, count: columns.count)))"
     }
 
     /// Seeds one row (``SQLiteSource/insert(payloads:)``), returning its id.
@@ -77,7 +80,8 @@ struct SQLiteOutboxQueries: Sendable {
         case .outbox:
             return "INSERT INTO \(table) (\(payload), \(consumed)) VALUES (?1, 0) RETURNING \(id)"
         case .dispatcher:
-            return "INSERT INTO \(table) (\(id), \(payload), \(timeOfRecording), \(dispatched), \(timeOfDispatching)) VALUES (?1, ?2, ?3, 0, NULL) RETURNING \(id)"
+            return
+                "INSERT INTO \(table) (\(id), \(payload), \(timeOfRecording), \(dispatched), \(timeOfDispatching)) VALUES (?1, ?2, ?3, 0, NULL) RETURNING \(id)"
         }
     }
 

@@ -31,7 +31,12 @@ final class SQLiteStatement {
         guard var utf8 = text else { return try bindNull(at: index) }
         let result = utf8.withUTF8 { buffer in
             Self.withNonNullBase(buffer) { base, count in
-                csqlite_bind_text_transient(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), count)
+                csqlite_bind_text_transient(
+                    handle,
+                    index,
+                    UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                    count
+                )
             }
         }
         try check(result)
@@ -44,7 +49,12 @@ final class SQLiteStatement {
         let result = bytes.withUnsafeBufferPointer { buffer in
             Self.withNonNullBase(buffer) { base, count in
                 isText
-                    ? csqlite_bind_text_transient(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), count)
+                    ? csqlite_bind_text_transient(
+                        handle,
+                        index,
+                        UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                        count
+                    )
                     : csqlite_bind_blob_transient(handle, index, base, count)
             }
         }
@@ -53,7 +63,10 @@ final class SQLiteStatement {
 
     /// Empty buffers may have no base address, and SQLite binds a NULL pointer as SQL NULL:
     /// pass a pointer to a static byte instead so an empty value stays an empty value.
-    private static func withNonNullBase(_ buffer: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<UInt8>, Int32) -> Int32) -> Int32 {
+    private static func withNonNullBase(
+        _ buffer: UnsafeBufferPointer<UInt8>,
+        _ body: (UnsafePointer<UInt8>, Int32) -> Int32
+    ) -> Int32 {
         if let base = buffer.baseAddress, buffer.count > 0 {
             return body(base, Int32(clamping: buffer.count))
         }
@@ -72,8 +85,10 @@ final class SQLiteStatement {
         case SQLITE_DONE: return false
         default:
             let error = SQLiteError(
-                code: SQLiteConnection.code(for: result), message: String(cString: sqlite3_errmsg(database)),
-                sql: sql, resultCode: sqlite3_extended_errcode(database)
+                code: SQLiteConnection.code(for: result),
+                message: String(cString: sqlite3_errmsg(database)),
+                sql: sql,
+                resultCode: sqlite3_extended_errcode(database)
             )
             sqlite3_reset(handle)
             throw error
@@ -133,8 +148,10 @@ final class SQLiteStatement {
     private func check(_ result: Int32) throws(SQLiteError) {
         guard result == SQLITE_OK else {
             throw SQLiteError(
-                code: SQLiteConnection.code(for: result), message: String(cString: sqlite3_errmsg(database)),
-                sql: sql, resultCode: result
+                code: SQLiteConnection.code(for: result),
+                message: String(cString: sqlite3_errmsg(database)),
+                sql: sql,
+                resultCode: result
             )
         }
     }

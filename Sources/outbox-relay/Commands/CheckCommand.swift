@@ -37,7 +37,9 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap()
         let relayConfiguration = try RelayConfiguration.load(path: config) { print("config: FAILED — \($0)") }
-        print("config: ok (\(relayConfiguration.transports.count) transports, \(relayConfiguration.routing.rules.count) routes)")
+        print(
+            "config: ok (\(relayConfiguration.transports.count) transports, \(relayConfiguration.routing.rules.count) routes)"
+        )
         var failures = 0
 
         let source = relayConfiguration.source
@@ -45,7 +47,9 @@ struct CheckCommand: AsyncParsableCommand {
             if try await Self.openWithin(.seconds(openTimeout), source) {
                 print("source: ok (\(source.flavour) table \(source.table))")
             } else {
-                print("source: TIMEOUT — not open within \(openTimeout) s: the database does not answer, or another relay holds the table's lock (lock: advisory) and this one would wait as a hot standby; `outbox-relay status` shows which")
+                print(
+                    "source: TIMEOUT — not open within \(openTimeout) s: the database does not answer, or another relay holds the table's lock (lock: advisory) and this one would wait as a hot standby; `outbox-relay status` shows which"
+                )
                 failures += 1
             }
         } catch {

@@ -28,8 +28,11 @@ enum DemoEvents {
                 aggregateID = orders[Int(generator.next() % UInt64(orders.count))]
                 let version = (versions[aggregateID] ?? 0) + 1
                 let kind = version == 1 ? 0 : Int(generator.next() % 3) + 1
-                eventType = ["acme.shop.orders.order_was_placed", "acme.shop.orders.order_line_added",
-                             "acme.shop.orders.order_was_shipped", "acme.shop.orders.order_was_cancelled"][kind]
+                eventType =
+                    [
+                        "acme.shop.orders.order_was_placed", "acme.shop.orders.order_line_added",
+                        "acme.shop.orders.order_was_shipped", "acme.shop.orders.order_was_cancelled",
+                    ][kind]
                 let item = Int(generator.next() % UInt64(skus.count))
                 payload["customer_id"] = .string(customers[Int(generator.next() % UInt64(customers.count))])
                 payload["sku"] = .string(skus[item])
@@ -40,7 +43,9 @@ enum DemoEvents {
             case 6...8:
                 aggregateType = "acme.shop.customers.customer"
                 aggregateID = customers[Int(generator.next() % UInt64(customers.count))]
-                eventType = (versions[aggregateID] ?? 0) == 0 ? "acme.shop.customers.customer_registered" : "acme.shop.customers.customer_email_changed"
+                eventType =
+                    (versions[aggregateID] ?? 0) == 0
+                    ? "acme.shop.customers.customer_registered" : "acme.shop.customers.customer_email_changed"
                 payload["email"] = .string("customer\(generator.next() % 1000)@example.com")
                 payload["marketing_opt_in"] = .bool(generator.next() % 2 == 0)
             default:
@@ -82,7 +87,8 @@ enum DemoEvents {
     static func uuid(_ generator: inout SplitMix64, salt: Int) -> String {
         let hex = Array("0123456789abcdef")
         var characters: [Character] = []
-        let a = generator.next() ^ UInt64(salt), b = generator.next()
+        let a = generator.next() ^ UInt64(salt)
+        let b = generator.next()
         for index in 0..<32 {
             let word = index < 16 ? a : b
             var nibble = Int((word >> UInt64((index % 16) * 4)) & 0xF)

@@ -9,12 +9,12 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Relays until SIGINT/SIGTERM, or with --drain until no undelivered row remains.",
         discussion: """
-        On SIGINT or SIGTERM the relay stops claiming rows, lets the batches in flight finish \
-        (relay.shutdown_grace_period) and exits 0; unfinished rows are relayed again next time.
-        With --drain it exits 0 once every row was delivered or set aside in the dead-letter table, \
-        1 if it had to stop with rows it could neither deliver nor set aside, and with \
-        --fail-on-dead-letters 2 if it set any row aside.
-        """
+            On SIGINT or SIGTERM the relay stops claiming rows, lets the batches in flight finish \
+            (relay.shutdown_grace_period) and exits 0; unfinished rows are relayed again next time.
+            With --drain it exits 0 once every row was delivered or set aside in the dead-letter table, \
+            1 if it had to stop with rows it could neither deliver nor set aside, and with \
+            --fail-on-dead-letters 2 if it set any row aside.
+            """
     )
 
     @Option(name: .long, help: "The YAML configuration file.")
@@ -37,11 +37,13 @@ struct RunCommand: AsyncParsableCommand {
         // One service either way: the engine itself, or a drain that ends the group when done.
         let drainer = drain ? DrainService(engine: engine) : nil
         let service: any Service = if let drainer { drainer } else { engine }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         do {
             try await group.run()
         } catch {

@@ -9,7 +9,10 @@ struct SchemaCommand: ParsableCommand {
         abstract: "Prints the outbox table DDL PHP uses, plus the relay's dead-letter table."
     )
 
-    @Option(name: .long, help: "dispatcher (EventSauce 0.x messages_outbox) or outbox (EventSauce 1.x+ outbox_messages).")
+    @Option(
+        name: .long,
+        help: "dispatcher (EventSauce 0.x messages_outbox) or outbox (EventSauce 1.x+ outbox_messages)."
+    )
     var flavour: OutboxFlavour
 
     @Option(name: .long, help: "sqlite, postgres or mysql.")
@@ -21,7 +24,11 @@ struct SchemaCommand: ParsableCommand {
     @Option(name: .long, help: "The dead-letter table name.")
     var deadLetterTable: String = DeadLetter.defaultTable
 
-    @Flag(name: .long, help: "PostgreSQL: also print a trigger that notifies relays on insert (set source.notify_channel to the same channel).")
+    @Flag(
+        name: .long,
+        help:
+            "PostgreSQL: also print a trigger that notifies relays on insert (set source.notify_channel to the same channel)."
+    )
     var notify = false
 
     @Option(name: .long, help: "The LISTEN/NOTIFY channel for --notify.")
@@ -29,7 +36,9 @@ struct SchemaCommand: ParsableCommand {
 
     func validate() throws {
         if notify && dialect != .postgres {
-            throw ValidationError("--notify needs --dialect postgres: only PostgreSQL has LISTEN/NOTIFY; other databases are polled")
+            throw ValidationError(
+                "--notify needs --dialect postgres: only PostgreSQL has LISTEN/NOTIFY; other databases are polled"
+            )
         }
     }
 

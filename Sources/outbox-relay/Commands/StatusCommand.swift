@@ -34,7 +34,9 @@ struct StatusCommand: AsyncParsableCommand {
         await source.close()
         print("table:        \(source.table) (\(source.flavour))")
         print("backlog:      \(status.backlog) undelivered row\(status.backlog == 1 ? "" : "s")")
-        print("oldest:       \(status.oldestUndeliveredAge.map(Self.describe) ?? (status.backlog == 0 ? "-" : "unknown"))")
+        print(
+            "oldest:       \(status.oldestUndeliveredAge.map(Self.describe) ?? (status.backlog == 0 ? "-" : "unknown"))"
+        )
         print("dead letters: \(status.deadLetters)")
         print("active relay: \(status.lockHolder ?? "none")")
     }

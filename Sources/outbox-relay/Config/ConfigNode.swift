@@ -12,22 +12,34 @@ struct ConfigNode {
     private let mapping: Yams.Node.Mapping
     private let environment: [String: String]
 
-    init(path: String, mapping: Yams.Node.Mapping, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    init(path: String, mapping: Yams.Node.Mapping, environment: [String: String] = ProcessInfo.processInfo.environment)
+    {
         self.path = path
         self.mapping = mapping
         self.environment = environment
     }
 
     /// Parses a whole YAML document, which must be a mapping.
-    static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConfigNode {
+    static func parse(
+        yaml: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ConfigNode {
         let node: Yams.Node?
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
             throw ConfigError(keyPath: "", problem: "the file is not valid YAML: \(error)")
         }
-        guard let node else { throw ConfigError(keyPath: "", problem: "the file is empty", fix: "start from `outbox-relay demo`'s example or the README's config reference") }
-        guard let mapping = node.mapping else { throw ConfigError(keyPath: "", problem: "the top level must be a mapping (source:, transports:, routes:)") }
+        guard let node else {
+            throw ConfigError(
+                keyPath: "",
+                problem: "the file is empty",
+                fix: "start from `outbox-relay demo`'s example or the README's config reference"
+            )
+        }
+        guard let mapping = node.mapping else {
+            throw ConfigError(keyPath: "", problem: "the top level must be a mapping (source:, transports:, routes:)")
+        }
         return ConfigNode(path: "", mapping: mapping, environment: environment)
     }
 
@@ -42,7 +54,10 @@ struct ConfigNode {
 
     private func node(_ key: String) -> Yams.Node? {
         guard let value = mapping[key] else { return nil }
-        if case .scalar(let scalar) = value, scalar.tag.description == Tag.Name.null.rawValue || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
+        if case .scalar(let scalar) = value,
+            scalar.tag.description == Tag.Name.null.rawValue
+                || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string))
+        {
             return nil
         }
         return value
@@ -61,14 +76,24 @@ struct ConfigNode {
         if text.hasPrefix("env:") {
             let name = String(text.dropFirst(4))
             guard let value = environment[name] else {
-                throw ConfigError(keyPath: keyPath, problem: "refers to the environment variable \(name), which is not set", fix: "export \(name)=… before starting the relay")
+                throw ConfigError(
+                    keyPath: keyPath,
+                    problem: "refers to the environment variable \(name), which is not set",
+                    fix: "export \(name)=… before starting the relay"
+                )
             }
             return value
         }
         if text.hasPrefix("file:") {
             let filePath = String(text.dropFirst(5))
-            guard let data = FileManager.default.contents(atPath: filePath), var value = String(data: data, encoding: .utf8) else {
-                throw ConfigError(keyPath: keyPath, problem: "refers to the file \(filePath), which cannot be read", fix: "check the path and its permissions")
+            guard let data = FileManager.default.contents(atPath: filePath),
+                var value = String(data: data, encoding: .utf8)
+            else {
+                throw ConfigError(
+                    keyPath: keyPath,
+                    problem: "refers to the file \(filePath), which cannot be read",
+                    fix: "check the path and its permissions"
+                )
             }
             while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
             return value
@@ -117,16 +142,22 @@ struct ConfigNode {
     func duration(_ key: String) throws -> Duration? {
         guard let text = try string(key) else { return nil }
         guard let value = Self.parseDuration(text) else {
-            throw ConfigError(keyPath: keyPath(key), problem: "expected a duration such as 250ms, 5s, 2m or 1h, found \"\(text)\"")
+            throw ConfigError(
+                keyPath: keyPath(key),
+                problem: "expected a duration such as 250ms, 5s, 2m or 1h, found \"\(text)\""
+            )
         }
         return value
     }
 
     static func parseDuration(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        let units: [(String, Double)] = [
+            ("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400),
+        ]
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { return nil }
+            guard let number = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0
+            else { return nil }
             return .microseconds(Int64(number * factor * 1_000_000))
         }
         guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
@@ -142,7 +173,10 @@ struct ConfigNode {
         case .sequence(let sequence):
             return try sequence.enumerated().map { index, element in
                 guard case .scalar(let scalar) = element else {
-                    throw ConfigError(keyPath: "\(keyPath(key))[\(index)]", problem: "expected a string, found a \(element.kindName)")
+                    throw ConfigError(
+                        keyPath: "\(keyPath(key))[\(index)]",
+                        problem: "expected a string, found a \(element.kindName)"
+                    )
                 }
                 return try resolve(scalar.string, keyPath: "\(keyPath(key))[\(index)]")
             }
@@ -168,7 +202,10 @@ struct ConfigNode {
     func child(_ key: String) throws -> ConfigNode? {
         guard let value = node(key) else { return nil }
         guard case .mapping(let nested) = value else {
-            throw ConfigError(keyPath: keyPath(key), problem: "expected a mapping (key: value lines), found a \(value.kindName)")
+            throw ConfigError(
+                keyPath: keyPath(key),
+                problem: "expected a mapping (key: value lines), found a \(value.kindName)"
+            )
         }
         return ConfigNode(path: keyPath(key), mapping: nested, environment: environment)
     }
@@ -181,18 +218,26 @@ struct ConfigNode {
         }
         return try sequence.enumerated().map { index, element in
             guard case .mapping(let nested) = element else {
-                throw ConfigError(keyPath: "\(keyPath(key))[\(index)]", problem: "expected a mapping, found a \(element.kindName)")
+                throw ConfigError(
+                    keyPath: "\(keyPath(key))[\(index)]",
+                    problem: "expected a mapping, found a \(element.kindName)"
+                )
             }
             return ConfigNode(path: "\(keyPath(key))[\(index)]", mapping: nested, environment: environment)
         }
     }
 
     /// One of a fixed set of words.
-    func choice<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E? where E.RawValue == String {
+    func choice<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E?
+    where E.RawValue == String {
         guard let text = try string(key) else { return nil }
         guard let value = E(rawValue: text) else {
             let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigError(keyPath: keyPath(key), problem: "\"\(text)\" is not one of: \(allowed)", fix: "use one of \(allowed)")
+            throw ConfigError(
+                keyPath: keyPath(key),
+                problem: "\"\(text)\" is not one of: \(allowed)",
+                fix: "use one of \(allowed)"
+            )
         }
         return value
     }
@@ -211,7 +256,8 @@ struct ConfigNode {
     }
 
     private static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
             var current = [i] + Array(repeating: 0, count: b.count)

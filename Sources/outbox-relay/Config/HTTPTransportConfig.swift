@@ -30,7 +30,9 @@ enum HTTPTransportConfig: TransportConfigParser {
     /// - Throws: ``ConfigError`` naming the key that is wrong.
     static func configuration(_ node: ConfigNode) throws -> WebhookTransport.Configuration {
         var configuration = WebhookTransport.Configuration(url: try node.requiredString("url"))
-        if let body = try node.choice("body", as: WebhookTransport.Configuration.BodyFormat.self) { configuration.bodyFormat = body }
+        if let body = try node.choice("body", as: WebhookTransport.Configuration.BodyFormat.self) {
+            configuration.bodyFormat = body
+        }
         if let cloudEvents = try node.child("cloudevents") {
             try cloudEvents.rejectUnknownKeys(["source"])
             if let source = try cloudEvents.string("source") { configuration.cloudEvents.source = source }
@@ -39,32 +41,45 @@ enum HTTPTransportConfig: TransportConfigParser {
         if let secrets = try node.stringList("secrets") { configuration.signing.secrets = secrets }
         if let concurrency = try node.int("concurrency") {
             guard (1...1024).contains(concurrency) else {
-                throw ConfigError(keyPath: node.keyPath("concurrency"), problem: "must be between 1 and 1024, not \(concurrency)")
+                throw ConfigError(
+                    keyPath: node.keyPath("concurrency"),
+                    problem: "must be between 1 and 1024, not \(concurrency)"
+                )
             }
             configuration.concurrency = concurrency
         }
         if let timeout = try node.duration("connect_timeout") {
-            guard timeout > .zero else { throw ConfigError(keyPath: node.keyPath("connect_timeout"), problem: "must be positive") }
+            guard timeout > .zero else {
+                throw ConfigError(keyPath: node.keyPath("connect_timeout"), problem: "must be positive")
+            }
             configuration.timeouts.connect = timeout
         }
         if let timeout = try node.duration("timeout") {
-            guard timeout > .zero else { throw ConfigError(keyPath: node.keyPath("timeout"), problem: "must be positive") }
+            guard timeout > .zero else {
+                throw ConfigError(keyPath: node.keyPath("timeout"), problem: "must be positive")
+            }
             configuration.timeouts.total = timeout
         }
         if let size = try node.int("max_body_size") {
-            guard size > 0 else { throw ConfigError(keyPath: node.keyPath("max_body_size"), problem: "must be a positive number of bytes") }
+            guard size > 0 else {
+                throw ConfigError(keyPath: node.keyPath("max_body_size"), problem: "must be a positive number of bytes")
+            }
             configuration.maximumBodySize = size
         }
         if let follow = try node.bool("follow_redirects") { configuration.redirects.follow = follow }
         if let maximum = try node.int("max_redirects") {
-            guard maximum >= 0 else { throw ConfigError(keyPath: node.keyPath("max_redirects"), problem: "must not be negative") }
+            guard maximum >= 0 else {
+                throw ConfigError(keyPath: node.keyPath("max_redirects"), problem: "must not be negative")
+            }
             configuration.redirects.maximum = maximum
         }
         if let caFile = try node.string("ca_file") { configuration.tls.caFile = caFile }
         if let httpsOnly = try node.bool("https_only") { configuration.tls.httpsOnly = httpsOnly }
         if let allow = try node.bool("allow_private_networks") { configuration.network.allowPrivateNetworks = allow }
         if let attempts = try node.int("max_client_error_attempts") {
-            guard attempts >= 1 else { throw ConfigError(keyPath: node.keyPath("max_client_error_attempts"), problem: "must be at least 1") }
+            guard attempts >= 1 else {
+                throw ConfigError(keyPath: node.keyPath("max_client_error_attempts"), problem: "must be at least 1")
+            }
             configuration.maximumClientErrorAttempts = attempts
         }
         if let maximum = try node.duration("max_retry_after") { configuration.maximumRetryAfter = maximum }

@@ -29,16 +29,29 @@ enum KafkaTransportConfig: TransportConfigParser {
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         guard !servers.isEmpty else {
-            throw ConfigError(keyPath: node.keyPath("bootstrap_servers"), problem: "is required", fix: "list the brokers, e.g. `bootstrap_servers: [\"kafka-1:9092\", \"kafka-2:9092\"]`")
+            throw ConfigError(
+                keyPath: node.keyPath("bootstrap_servers"),
+                problem: "is required",
+                fix: "list the brokers, e.g. `bootstrap_servers: [\"kafka-1:9092\", \"kafka-2:9092\"]`"
+            )
         }
-        var configuration = KafkaTransport.Configuration(bootstrapServers: servers, topic: try node.requiredString("topic"))
+        var configuration = KafkaTransport.Configuration(
+            bootstrapServers: servers,
+            topic: try node.requiredString("topic")
+        )
         if let key = try node.string("key") { configuration.key = key }
-        if let format = try node.choice("value_format", as: KafkaTransport.Configuration.ValueFormat.self) { configuration.valueFormat = format }
-        if let partitioner = try node.choice("partitioner", as: KafkaTransport.Configuration.Partitioner.self) { configuration.partitioner = partitioner }
+        if let format = try node.choice("value_format", as: KafkaTransport.Configuration.ValueFormat.self) {
+            configuration.valueFormat = format
+        }
+        if let partitioner = try node.choice("partitioner", as: KafkaTransport.Configuration.Partitioner.self) {
+            configuration.partitioner = partitioner
+        }
         if let headers = try node.child("headers") {
             try headers.rejectUnknownKeys(["standard", "custom", "fixed"])
             if let standard = try headers.bool("standard") { configuration.headers.standard = standard }
-            if try headers.string("custom")?.lowercased() != "auto", let custom = try headers.bool("custom") { configuration.headers.custom = custom }
+            if try headers.string("custom")?.lowercased() != "auto", let custom = try headers.bool("custom") {
+                configuration.headers.custom = custom
+            }
             if let fixed = try headers.stringMap("fixed") { configuration.headers.fixed = fixed }
         }
         if let cloudEvents = try node.child("cloudevents") {
@@ -74,7 +87,9 @@ extension KafkaTransport: DestinationChecking {
 
     func checkDestinations(routing: RoutingTable) async throws -> [String] {
         guard let topic = fixedTopic else {
-            return ["topic template \"\(configuration.topic)\" has placeholders: topics are checked when first produced to (missing ones are dead-lettered unless the brokers create topics)"]
+            return [
+                "topic template \"\(configuration.topic)\" has placeholders: topics are checked when first produced to (missing ones are dead-lettered unless the brokers create topics)"
+            ]
         }
         let checks = try await checkTopics([topic])
         let unusable = checks.filter { !$0.isUsable }

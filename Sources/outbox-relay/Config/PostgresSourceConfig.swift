@@ -25,7 +25,9 @@ struct PostgresSourceConfig: SourceConfigParser {
         "columns", "notify_channel", "statement_timeout", "lock", "standby_poll_interval",
         "dead_letter_table", "retention", "reconnect_timeout", "write_connection",
     ]
-    static let columnKeys: Set<String> = ["id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed"]
+    static let columnKeys: Set<String> = [
+        "id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed",
+    ]
     static let retentionKeys: Set<String> = ["max_age", "keep", "batch_size", "max_batches_per_run", "interval"]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
@@ -34,7 +36,11 @@ struct PostgresSourceConfig: SourceConfigParser {
 
     /// Builds the source configuration (also used by `outbox-relay status`).
     /// - Throws: ``ConfigError`` naming the key that is wrong.
-    static func configuration(url: String, node: ConfigNode, common: SourceSettings) throws -> PostgresSource.Configuration {
+    static func configuration(
+        url: String,
+        node: ConfigNode,
+        common: SourceSettings
+    ) throws -> PostgresSource.Configuration {
         var columns = PostgresSource.Configuration.Columns()
         if let columnsNode = try node.child("columns") {
             try columnsNode.rejectUnknownKeys(columnKeys)
@@ -43,7 +49,11 @@ struct PostgresSourceConfig: SourceConfigParser {
                 do {
                     _ = try SQLIdentifier(name, allowsSchema: false)
                 } catch {
-                    throw ConfigError(keyPath: columnsNode.keyPath(key), problem: error.description, fix: "use a plain column name")
+                    throw ConfigError(
+                        keyPath: columnsNode.keyPath(key),
+                        problem: error.description,
+                        fix: "use a plain column name"
+                    )
                 }
                 assign(name)
             }
@@ -71,17 +81,34 @@ struct PostgresSourceConfig: SourceConfigParser {
             settings.maximumAge = try retentionNode.duration("max_age")
             settings.keepNewest = try retentionNode.int("keep")
             settings.batchSize = try retentionNode.int("batch_size") ?? settings.batchSize
-            settings.maximumBatchesPerRun = try retentionNode.int("max_batches_per_run") ?? settings.maximumBatchesPerRun
+            settings.maximumBatchesPerRun =
+                try retentionNode.int("max_batches_per_run") ?? settings.maximumBatchesPerRun
             settings.interval = try retentionNode.duration("interval") ?? settings.interval
             switch common.flavour {
             case .dispatcher where settings.keepNewest != nil:
-                throw ConfigError(keyPath: retentionNode.keyPath("keep"), problem: "applies to outbox-flavour tables only", fix: "use retention.max_age for dispatcher tables")
+                throw ConfigError(
+                    keyPath: retentionNode.keyPath("keep"),
+                    problem: "applies to outbox-flavour tables only",
+                    fix: "use retention.max_age for dispatcher tables"
+                )
             case .dispatcher where settings.maximumAge == nil:
-                throw ConfigError(keyPath: retentionNode.keyPath("max_age"), problem: "is required for dispatcher tables", fix: "e.g. max_age: 7d")
+                throw ConfigError(
+                    keyPath: retentionNode.keyPath("max_age"),
+                    problem: "is required for dispatcher tables",
+                    fix: "e.g. max_age: 7d"
+                )
             case .outbox where settings.maximumAge != nil:
-                throw ConfigError(keyPath: retentionNode.keyPath("max_age"), problem: "outbox-flavour tables have no time column", fix: "use retention.keep: N to keep the N newest consumed rows")
+                throw ConfigError(
+                    keyPath: retentionNode.keyPath("max_age"),
+                    problem: "outbox-flavour tables have no time column",
+                    fix: "use retention.keep: N to keep the N newest consumed rows"
+                )
             case .outbox where settings.keepNewest == nil:
-                throw ConfigError(keyPath: retentionNode.keyPath("keep"), problem: "is required for outbox tables", fix: "e.g. keep: 100000")
+                throw ConfigError(
+                    keyPath: retentionNode.keyPath("keep"),
+                    problem: "is required for outbox tables",
+                    fix: "e.g. keep: 100000"
+                )
             default:
                 break
             }
@@ -95,16 +122,25 @@ struct PostgresSourceConfig: SourceConfigParser {
         let deadLetterTable = try node.string("dead_letter_table")
         if let deadLetterTable {
             do { _ = try SQLIdentifier(deadLetterTable) } catch {
-                throw ConfigError(keyPath: node.keyPath("dead_letter_table"), problem: error.description, fix: "use NAME or SCHEMA.NAME")
+                throw ConfigError(
+                    keyPath: node.keyPath("dead_letter_table"),
+                    problem: error.description,
+                    fix: "use NAME or SCHEMA.NAME"
+                )
             }
         }
         let notifyChannel = try node.string("notify_channel")
         if let notifyChannel {
             do { _ = try SQLIdentifier(notifyChannel, allowsSchema: false) } catch {
-                throw ConfigError(keyPath: node.keyPath("notify_channel"), problem: error.description, fix: "use letters, digits and _")
+                throw ConfigError(
+                    keyPath: node.keyPath("notify_channel"),
+                    problem: error.description,
+                    fix: "use letters, digits and _"
+                )
             }
         }
-        let writeConnection = try node.choice("write_connection", as: PostgresSource.Configuration.WriteConnection.self) ?? .separate
+        let writeConnection =
+            try node.choice("write_connection", as: PostgresSource.Configuration.WriteConnection.self) ?? .separate
         var reconnect = PostgresSource.Configuration.Reconnect()
         if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
 

@@ -24,13 +24,24 @@ struct RelayConfiguration {
     static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay"]
     static let sharedSourceKeys: Set<String> = ["url", "flavour", "table", "batch_size", "after_delivery"]
     static let retryKeys: Set<String> = ["initial_delay", "multiplier", "max_delay", "jitter", "max_attempts"]
-    static let relayKeys: Set<String> = ["max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max", "shutdown_grace_period"]
+    static let relayKeys: Set<String> = [
+        "max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max",
+        "shutdown_grace_period",
+    ]
 
     /// Reads and validates a configuration file.
     /// - Throws: ``ConfigError`` naming the key that is wrong and how to fix it.
-    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RelayConfiguration {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(keyPath: "", problem: "cannot read the file \(path)", fix: "check the path; `outbox-relay demo` shows a working example")
+    static func load(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> RelayConfiguration {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw ConfigError(
+                keyPath: "",
+                problem: "cannot read the file \(path)",
+                fix: "check the path; `outbox-relay demo` shows a working example"
+            )
         }
         return try parse(yaml: text, environment: environment)
     }
@@ -48,13 +59,20 @@ struct RelayConfiguration {
 
     /// Parses configuration text.
     /// - Throws: ``ConfigError`` naming the key that is wrong and how to fix it.
-    static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RelayConfiguration {
+    static func parse(
+        yaml: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> RelayConfiguration {
         let root = try ConfigNode.parse(yaml: yaml, environment: environment)
         try root.rejectUnknownKeys(rootKeys)
 
         // source
         guard let sourceNode = try root.child("source") else {
-            throw ConfigError(keyPath: "source", problem: "is required", fix: "add `source: {url: \"sqlite:./outbox.db\"}` or a postgres:// URL")
+            throw ConfigError(
+                keyPath: "source",
+                problem: "is required",
+                fix: "add `source: {url: \"sqlite:./outbox.db\"}` or a postgres:// URL"
+            )
         }
         let url = try sourceNode.requiredString("url")
         let parser = try SourceRegistry.parser(for: url, keyPath: sourceNode.keyPath("url"))
@@ -65,27 +83,44 @@ struct RelayConfiguration {
         do {
             table = try SQLIdentifier(tableName)
         } catch {
-            throw ConfigError(keyPath: sourceNode.keyPath("table"), problem: error.description, fix: "use NAME or SCHEMA.NAME with letters, digits and _")
+            throw ConfigError(
+                keyPath: sourceNode.keyPath("table"),
+                problem: error.description,
+                fix: "use NAME or SCHEMA.NAME with letters, digits and _"
+            )
         }
         let batchSize = try sourceNode.int("batch_size") ?? 500
         guard (1...100_000).contains(batchSize) else {
-            throw ConfigError(keyPath: sourceNode.keyPath("batch_size"), problem: "must be between 1 and 100000, found \(batchSize)")
+            throw ConfigError(
+                keyPath: sourceNode.keyPath("batch_size"),
+                problem: "must be between 1 and 100000, found \(batchSize)"
+            )
         }
         let settings = SourceSettings(
-            flavour: flavour, table: table, batchSize: batchSize,
+            flavour: flavour,
+            table: table,
+            batchSize: batchSize,
             afterDelivery: try sourceNode.choice("after_delivery", as: AfterDelivery.self) ?? .mark
         )
         let source = try parser.makeSource(url: url, node: sourceNode, common: settings)
 
         // transports
         guard let transportsNode = try root.child("transports"), !transportsNode.keys.isEmpty else {
-            throw ConfigError(keyPath: "transports", problem: "is required and must name at least one transport", fix: "add e.g. `transports: {stdout: {type: file, path: \"-\"}}`")
+            throw ConfigError(
+                keyPath: "transports",
+                problem: "is required and must name at least one transport",
+                fix: "add e.g. `transports: {stdout: {type: file, path: \"-\"}}`"
+            )
         }
         var transports: [any Transport] = []
         var retryOverrides: [String: RetryPolicy] = [:]
         for name in transportsNode.keys {
             guard let node = try transportsNode.child(name) else {
-                throw ConfigError(keyPath: transportsNode.keyPath(name), problem: "has no settings", fix: "add at least `type:`")
+                throw ConfigError(
+                    keyPath: transportsNode.keyPath(name),
+                    problem: "has no settings",
+                    fix: "add at least `type:`"
+                )
             }
             let type = try node.requiredString("type")
             let transportParser = try TransportRegistry.parser(for: type, keyPath: node.keyPath("type"))
@@ -100,7 +135,11 @@ struct RelayConfiguration {
         let known = Set(transports.map(\.name))
         var rules: [RoutingTable.Rule] = []
         guard let routeNodes = try root.children("routes"), !routeNodes.isEmpty else {
-            throw ConfigError(keyPath: "routes", problem: "is required", fix: "add e.g. `routes: [{events: \"*\", to: [\(known.sorted().first ?? "NAME")]}]`")
+            throw ConfigError(
+                keyPath: "routes",
+                problem: "is required",
+                fix: "add e.g. `routes: [{events: \"*\", to: [\(known.sorted().first ?? "NAME")]}]`"
+            )
         }
         for node in routeNodes {
             try node.rejectUnknownKeys(["events", "to", "final"])
@@ -109,10 +148,18 @@ struct RelayConfiguration {
             do {
                 pattern = try EventTypePattern(patternText)
             } catch {
-                throw ConfigError(keyPath: node.keyPath("events"), problem: error.description, fix: "use an event type, or a glob with * ? [..]")
+                throw ConfigError(
+                    keyPath: node.keyPath("events"),
+                    problem: error.description,
+                    fix: "use an event type, or a glob with * ? [..]"
+                )
             }
             guard let destinations = try node.stringList("to"), !destinations.isEmpty else {
-                throw ConfigError(keyPath: node.keyPath("to"), problem: "is required", fix: "list the transports, e.g. to: [\(known.sorted().first ?? "NAME")]")
+                throw ConfigError(
+                    keyPath: node.keyPath("to"),
+                    problem: "is required",
+                    fix: "list the transports, e.g. to: [\(known.sorted().first ?? "NAME")]"
+                )
             }
             for destination in destinations where !known.contains(destination) {
                 throw ConfigError(
@@ -131,22 +178,38 @@ struct RelayConfiguration {
         if let relay = try root.child("relay") {
             try relay.rejectUnknownKeys(relayKeys)
             if let value = try relay.int("max_batches_in_flight") {
-                guard (1...64).contains(value) else { throw ConfigError(keyPath: relay.keyPath("max_batches_in_flight"), problem: "must be between 1 and 64") }
+                guard (1...64).contains(value) else {
+                    throw ConfigError(
+                        keyPath: relay.keyPath("max_batches_in_flight"),
+                        problem: "must be between 1 and 64"
+                    )
+                }
                 engine.maximumBatchesInFlight = value
             }
             if let value = try relay.int("max_rows_in_flight") {
-                guard value >= 1 else { throw ConfigError(keyPath: relay.keyPath("max_rows_in_flight"), problem: "must be at least 1") }
+                guard value >= 1 else {
+                    throw ConfigError(keyPath: relay.keyPath("max_rows_in_flight"), problem: "must be at least 1")
+                }
                 engine.maximumRowsInFlight = value
             }
             let lower = try relay.duration("poll_interval_min") ?? engine.idlePollInterval.lowerBound
             let upper = try relay.duration("poll_interval_max") ?? engine.idlePollInterval.upperBound
             guard lower > .zero, lower <= upper else {
-                throw ConfigError(keyPath: relay.keyPath("poll_interval_min"), problem: "must be above zero and not above poll_interval_max")
+                throw ConfigError(
+                    keyPath: relay.keyPath("poll_interval_min"),
+                    problem: "must be above zero and not above poll_interval_max"
+                )
             }
             engine.idlePollInterval = lower...upper
             engine.shutdownGracePeriod = try relay.duration("shutdown_grace_period") ?? engine.shutdownGracePeriod
         }
-        return RelayConfiguration(source: source, sourceSettings: settings, transports: transports, routing: routing, engine: engine)
+        return RelayConfiguration(
+            source: source,
+            sourceSettings: settings,
+            transports: transports,
+            routing: routing,
+            engine: engine
+        )
     }
 
     static func parseRetry(_ node: ConfigNode) throws -> RetryPolicy {
@@ -155,11 +218,15 @@ struct RelayConfiguration {
         policy.initialDelay = try node.duration("initial_delay") ?? policy.initialDelay
         policy.maximumDelay = try node.duration("max_delay") ?? policy.maximumDelay
         if let multiplier = try node.double("multiplier") {
-            guard multiplier >= 1 else { throw ConfigError(keyPath: node.keyPath("multiplier"), problem: "must be at least 1") }
+            guard multiplier >= 1 else {
+                throw ConfigError(keyPath: node.keyPath("multiplier"), problem: "must be at least 1")
+            }
             policy.multiplier = multiplier
         }
         if let jitter = try node.double("jitter") {
-            guard (0...1).contains(jitter) else { throw ConfigError(keyPath: node.keyPath("jitter"), problem: "must be between 0 and 1") }
+            guard (0...1).contains(jitter) else {
+                throw ConfigError(keyPath: node.keyPath("jitter"), problem: "must be between 0 and 1")
+            }
             policy.jitter = jitter
         }
         if let attempts = try node.string("max_attempts") {
@@ -168,7 +235,10 @@ struct RelayConfiguration {
             } else if let count = Int(attempts), count >= 1 {
                 policy.maximumAttempts = count
             } else {
-                throw ConfigError(keyPath: node.keyPath("max_attempts"), problem: "expected a number of attempts (1 or more) or `unlimited`, found \"\(attempts)\"")
+                throw ConfigError(
+                    keyPath: node.keyPath("max_attempts"),
+                    problem: "expected a number of attempts (1 or more) or `unlimited`, found \"\(attempts)\""
+                )
             }
         }
         return policy
@@ -176,6 +246,12 @@ struct RelayConfiguration {
 
     /// Builds the engine for this configuration.
     func makeEngine(logger: Logger, extraTransports: [any Transport] = []) throws -> RelayEngine {
-        try RelayEngine(source: source, transports: transports + extraTransports, routing: routing, configuration: engine, logger: logger)
+        try RelayEngine(
+            source: source,
+            transports: transports + extraTransports,
+            routing: routing,
+            configuration: engine,
+            logger: logger
+        )
     }
 }

@@ -16,7 +16,9 @@ import OutboxSQLite
 struct SQLiteSourceConfig: SourceConfigParser {
     static let schemes = ["sqlite"]
     static let keys: Set<String> = ["busy_timeout", "columns", "dead_letter_table"]
-    static let columnKeys: Set<String> = ["id", "payload", "consumed", "time_of_recording", "dispatched", "time_of_dispatching"]
+    static let columnKeys: Set<String> = [
+        "id", "payload", "consumed", "time_of_recording", "dispatched", "time_of_dispatching",
+    ]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
         SQLiteSource(configuration: try configuration(url: url, node: node, common: common))
@@ -24,13 +26,25 @@ struct SQLiteSourceConfig: SourceConfigParser {
 
     /// Builds the source configuration.
     /// - Throws: ``ConfigError`` naming the key that is wrong.
-    static func configuration(url: String, node: ConfigNode, common: SourceSettings) throws -> SQLiteSource.Configuration {
-        var configuration = SQLiteSource.Configuration(path: try path(from: url, keyPath: node.keyPath("url")), flavour: common.flavour, table: common.table)
+    static func configuration(
+        url: String,
+        node: ConfigNode,
+        common: SourceSettings
+    ) throws -> SQLiteSource.Configuration {
+        var configuration = SQLiteSource.Configuration(
+            path: try path(from: url, keyPath: node.keyPath("url")),
+            flavour: common.flavour,
+            table: common.table
+        )
         configuration.afterDelivery = common.afterDelivery
 
         if let timeout = try node.duration("busy_timeout") {
             guard timeout <= .seconds(Int64(Int32.max) / 1000) else {
-                throw ConfigError(keyPath: node.keyPath("busy_timeout"), problem: "is too long", fix: "use a few seconds, e.g. 5s")
+                throw ConfigError(
+                    keyPath: node.keyPath("busy_timeout"),
+                    problem: "is too long",
+                    fix: "use a few seconds, e.g. 5s"
+                )
             }
             configuration.busyTimeout = timeout
         }
@@ -43,7 +57,11 @@ struct SQLiteSourceConfig: SourceConfigParser {
                 do {
                     _ = try SQLIdentifier(name, allowsSchema: false)
                 } catch {
-                    throw ConfigError(keyPath: columnsNode.keyPath(key), problem: error.description, fix: "use a plain column name")
+                    throw ConfigError(
+                        keyPath: columnsNode.keyPath(key),
+                        problem: error.description,
+                        fix: "use a plain column name"
+                    )
                 }
                 overrides[key] = name
             }
@@ -54,7 +72,11 @@ struct SQLiteSourceConfig: SourceConfigParser {
             do {
                 configuration.deadLetterTable = try SQLIdentifier(name)
             } catch {
-                throw ConfigError(keyPath: node.keyPath("dead_letter_table"), problem: error.description, fix: "use NAME or SCHEMA.NAME with letters, digits and _")
+                throw ConfigError(
+                    keyPath: node.keyPath("dead_letter_table"),
+                    problem: error.description,
+                    fix: "use NAME or SCHEMA.NAME with letters, digits and _"
+                )
             }
         }
         return configuration
@@ -69,7 +91,11 @@ struct SQLiteSourceConfig: SourceConfigParser {
         var path = url[url.index(after: colon)...]
         if path.hasPrefix("//") { path = path.dropFirst(2) }
         guard !path.isEmpty else {
-            throw ConfigError(keyPath: keyPath, problem: "names no database file", fix: "use sqlite:./outbox.db or sqlite:///var/lib/app/outbox.db")
+            throw ConfigError(
+                keyPath: keyPath,
+                problem: "names no database file",
+                fix: "use sqlite:./outbox.db or sqlite:///var/lib/app/outbox.db"
+            )
         }
         return String(path)
     }

@@ -33,7 +33,7 @@ enum SourceRegistry {
     /// The parser for a URL, by scheme; libpq key=value strings (`host=… dbname=…`) go to PostgreSQL.
     static func parser(for url: String, keyPath: String) throws -> any SourceConfigParser.Type {
         let scheme: String
-        if let colon = url.firstIndex(of: ":"), !url[..<colon].contains("=") , !url[..<colon].contains(" ") {
+        if let colon = url.firstIndex(of: ":"), !url[..<colon].contains("="), !url[..<colon].contains(" ") {
             scheme = url[..<colon].lowercased()
         } else if url.contains("=") {
             scheme = "postgres"
@@ -42,7 +42,11 @@ enum SourceRegistry {
         }
         guard let parser = parsers.first(where: { $0.schemes.contains(scheme) }) else {
             let known = parsers.flatMap { $0.schemes }.map { "\($0):…" }.joined(separator: ", ")
-            throw ConfigError(keyPath: keyPath, problem: "cannot tell the database from \"\(scheme.isEmpty ? url : scheme + ":…")\"", fix: "start the URL with one of: \(known)")
+            throw ConfigError(
+                keyPath: keyPath,
+                problem: "cannot tell the database from \"\(scheme.isEmpty ? url : scheme + ":…")\"",
+                fix: "start the URL with one of: \(known)"
+            )
         }
         return parser
     }

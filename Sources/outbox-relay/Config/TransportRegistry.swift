@@ -22,7 +22,11 @@ enum TransportRegistry {
     static func parser(for type: String, keyPath: String) throws -> any TransportConfigParser.Type {
         guard let parser = parsers.first(where: { $0.type == type }) else {
             let known = parsers.map { $0.type }.joined(separator: ", ")
-            throw ConfigError(keyPath: keyPath, problem: "unknown transport type \"\(type)\"", fix: "use one of: \(known)")
+            throw ConfigError(
+                keyPath: keyPath,
+                problem: "unknown transport type \"\(type)\"",
+                fix: "use one of: \(known)"
+            )
         }
         return parser
     }

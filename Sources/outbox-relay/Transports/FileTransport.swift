@@ -1,9 +1,10 @@
+import OutboxRelay
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import OutboxRelay
 
 /// A transport that appends one JSON line per delivered message to a file, or to stdout.
 ///

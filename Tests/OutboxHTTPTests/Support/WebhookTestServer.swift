@@ -63,7 +63,9 @@ final class WebhookTestServer: @unchecked Sendable {
         self.scheme = certificates == nil ? "http" : "https"
         var port: Int?
         for _ in 0..<200 {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8),
+                let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 port = value
                 break
             }
@@ -72,7 +74,10 @@ final class WebhookTestServer: @unchecked Sendable {
         }
         guard let port else {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            throw TestServerError(description: "the Python webhook server did not start (exit status \(process.isRunning ? -1 : process.terminationStatus))")
+            throw TestServerError(
+                description:
+                    "the Python webhook server did not start (exit status \(process.isRunning ? -1 : process.terminationStatus))"
+            )
         }
         self.port = port
     }
@@ -84,7 +89,9 @@ final class WebhookTestServer: @unchecked Sendable {
     func requests() -> [Request] {
         guard let text = try? String(contentsOfFile: directory + "/requests.jsonl", encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return nil
+            }
             return Request(
                 path: object["path"] as? String ?? "",
                 webhookID: object["id"] as? String ?? "",
@@ -115,88 +122,88 @@ final class WebhookTestServer: @unchecked Sendable {
     deinit { stop() }
 
     private static let script = #"""
-    import base64, hashlib, hmac, http.server, json, os, signal, socketserver, ssl, sys, threading, time
+        import base64, hashlib, hmac, http.server, json, os, signal, socketserver, ssl, sys, threading, time
 
-    # Children of Swift's thread pool inherit a blocked signal mask: let SIGTERM work again.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+        # Children of Swift's thread pool inherit a blocked signal mask: let SIGTERM work again.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 
-    port_file, log_file = sys.argv[1], sys.argv[2]
-    secrets = [s for s in os.environ.get("SECRETS", "").split(",") if s]
-    lock = threading.Lock()
-    counts = {}
+        port_file, log_file = sys.argv[1], sys.argv[2]
+        secrets = [s for s in os.environ.get("SECRETS", "").split(",") if s]
+        lock = threading.Lock()
+        counts = {}
 
-    def expected_signature(wid, ts, body):
-        signed = ("%s.%s." % (wid, ts)).encode() + body
-        entries = []
-        for secret in secrets:
-            key = base64.b64decode(secret[6:] if secret.startswith("whsec_") else secret)
-            entries.append("v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode())
-        return " ".join(entries)
+        def expected_signature(wid, ts, body):
+            signed = ("%s.%s." % (wid, ts)).encode() + body
+            entries = []
+            for secret in secrets:
+                key = base64.b64decode(secret[6:] if secret.startswith("whsec_") else secret)
+                entries.append("v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode())
+            return " ".join(entries)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
 
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            try:
-                self.handle_post()
-            except (BrokenPipeError, ConnectionResetError):
+            def log_message(self, *args):
                 pass
 
-        def handle_post(self):
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            path = self.path.split("?")[0]
-            wid = self.headers.get("webhook-id", "")
-            ts = self.headers.get("webhook-timestamp", "")
-            sig = self.headers.get("webhook-signature", "")
-            valid = (sig == expected_signature(wid, ts, body)) if secrets else None
-            with lock:
-                attempt = counts.get((path, wid), 0) + 1
-                counts[(path, wid)] = attempt
-            parts = path.strip("/").split("/")
-            status, extra = 200, {}
-            if parts[0] == "flaky":
-                status = 503 if attempt <= int(parts[1]) else 200
-            elif parts[0] == "retry-after":
-                if attempt == 1:
-                    status, extra = 503, {"Retry-After": parts[1]}
-            elif parts[0] == "status":
-                status = int(parts[1])
-            elif parts[0] == "slow":
-                time.sleep(int(parts[1]) / 1000.0)
-            elif parts[0] == "redirect":
-                status, extra = 302, {"Location": "/ok"}
-            record = {
-                "path": path, "id": wid, "timestamp": ts, "signature": sig, "signature_valid": valid,
-                "content_type": self.headers.get("content-type", ""), "body": body.decode("utf-8", "replace"),
-                "attempt": attempt, "status": status, "time": time.time(),
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-            }
-            with lock:
-                with open(log_file, "a") as f:
-                    f.write(json.dumps(record) + "\n")
-            self.send_response(status)
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("content-length", "0")
-            self.end_headers()
+            def do_POST(self):
+                try:
+                    self.handle_post()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-        allow_reuse_address = True
+            def handle_post(self):
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                path = self.path.split("?")[0]
+                wid = self.headers.get("webhook-id", "")
+                ts = self.headers.get("webhook-timestamp", "")
+                sig = self.headers.get("webhook-signature", "")
+                valid = (sig == expected_signature(wid, ts, body)) if secrets else None
+                with lock:
+                    attempt = counts.get((path, wid), 0) + 1
+                    counts[(path, wid)] = attempt
+                parts = path.strip("/").split("/")
+                status, extra = 200, {}
+                if parts[0] == "flaky":
+                    status = 503 if attempt <= int(parts[1]) else 200
+                elif parts[0] == "retry-after":
+                    if attempt == 1:
+                        status, extra = 503, {"Retry-After": parts[1]}
+                elif parts[0] == "status":
+                    status = int(parts[1])
+                elif parts[0] == "slow":
+                    time.sleep(int(parts[1]) / 1000.0)
+                elif parts[0] == "redirect":
+                    status, extra = 302, {"Location": "/ok"}
+                record = {
+                    "path": path, "id": wid, "timestamp": ts, "signature": sig, "signature_valid": valid,
+                    "content_type": self.headers.get("content-type", ""), "body": body.decode("utf-8", "replace"),
+                    "attempt": attempt, "status": status, "time": time.time(),
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                }
+                with lock:
+                    with open(log_file, "a") as f:
+                        f.write(json.dumps(record) + "\n")
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", "0")
+                self.end_headers()
 
-    server = Server(("127.0.0.1", 0), Handler)
-    if os.environ.get("CERT"):
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(os.environ["CERT"], os.environ["KEY"])
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    with open(port_file + ".tmp", "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(port_file + ".tmp", port_file)
-    server.serve_forever()
-    """#
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        server = Server(("127.0.0.1", 0), Handler)
+        if os.environ.get("CERT"):
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(os.environ["CERT"], os.environ["KEY"])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        with open(port_file + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.rename(port_file + ".tmp", port_file)
+        server.serve_forever()
+        """#
 }
 
 struct TestServerError: Error, CustomStringConvertible {

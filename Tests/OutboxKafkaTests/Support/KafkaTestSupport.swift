@@ -19,19 +19,30 @@ enum KafkaTestSupport {
     static let fixtures = repositoryRoot + "/../shared/fixtures/eventsauce"
     static let fixturesPresent = FileManager.default.fileExists(atPath: fixtures + "/README.md")
     static let fixturesTestable = fixturesPresent || isCI
-    static let fixturesSkipMessage: Comment = "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository): skipped (CI=true makes this a failure)"
+    static let fixturesSkipMessage: Comment =
+        "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository): skipped (CI=true makes this a failure)"
 
     static let postgresURL: String? = environment["OUTBOX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     static let postgresTestable = postgresURL != nil || isCI
-    static let postgresSkipMessage: Comment = "OUTBOX_TEST_POSTGRES_URL is not set; run the tests through .ci/with-postgres.sh (skipped; CI=true makes this a failure)"
+    static let postgresSkipMessage: Comment =
+        "OUTBOX_TEST_POSTGRES_URL is not set; run the tests through .ci/with-postgres.sh (skipped; CI=true makes this a failure)"
 
     static func requirePostgresURL(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try #require(postgresURL, "CI=true but OUTBOX_TEST_POSTGRES_URL is not set: run the tests through .ci/with-postgres.sh", sourceLocation: sourceLocation)
+        try #require(
+            postgresURL,
+            "CI=true but OUTBOX_TEST_POSTGRES_URL is not set: run the tests through .ci/with-postgres.sh",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// The `payload` column of `outbox/pgsql/rows.jsonl` (real PHP rows), first `limit` rows.
-    static func fixtureRows(limit: Int = .max, sourceLocation: SourceLocation = #_sourceLocation) throws -> [OutboxRow] {
-        try #require(fixturesPresent, "CI=true but the EventSauce fixtures are missing at \(fixtures)", sourceLocation: sourceLocation)
+    static func fixtureRows(limit: Int = .max, sourceLocation: SourceLocation = #_sourceLocation) throws -> [OutboxRow]
+    {
+        try #require(
+            fixturesPresent,
+            "CI=true but the EventSauce fixtures are missing at \(fixtures)",
+            sourceLocation: sourceLocation
+        )
         let text = try String(contentsOfFile: fixtures + "/outbox/pgsql/rows.jsonl", encoding: .utf8)
         var rows: [OutboxRow] = []
         for line in text.split(separator: "\n") where rows.count < limit {
@@ -44,13 +55,22 @@ enum KafkaTestSupport {
     }
 
     /// Fixture rows decoded as the engine would (rows that do not decode are left out).
-    static func fixtureMessages(limit: Int = .max, sourceLocation: SourceLocation = #_sourceLocation) throws -> [OutboxMessage] {
+    static func fixtureMessages(
+        limit: Int = .max,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [OutboxMessage] {
         let decoder = EnvelopeDecoder(table: "outbox_messages")
         return try fixtureRows(limit: limit, sourceLocation: sourceLocation).compactMap { try? decoder.decode($0) }
     }
 
     /// A synthetic message of aggregate `aggregate` at `version`, with a payload of about `size` bytes.
-    static func message(row: Int64, aggregate: Int, version: Int, size: Int = 200, eventType: String = "acme.shop.orders.order_line_added") throws -> OutboxMessage {
+    static func message(
+        row: Int64,
+        aggregate: Int,
+        version: Int,
+        size: Int = 200,
+        eventType: String = "acme.shop.orders.order_line_added"
+    ) throws -> OutboxMessage {
         let headers: JSONObject = [
             EventSauceHeader.eventType: .string(eventType),
             EventSauceHeader.eventID: .string(UUID().uuidString.lowercased()),
@@ -59,7 +79,9 @@ enum KafkaTestSupport {
             EventSauceHeader.aggregateRootVersion: .number(String(version)),
             EventSauceHeader.timeOfRecording: .string("2024-03-14 05:04:50.163498+0000"),
         ]
-        let payload: JSONValue = .object(["line": .number(String(version)), "text": .string(String(repeating: "x", count: size))])
+        let payload: JSONValue = .object([
+            "line": .number(String(version)), "text": .string(String(repeating: "x", count: size)),
+        ])
         return try OutboxMessage(rowID: .integer(row), headers: headers, payload: payload)
     }
 
@@ -69,7 +91,12 @@ enum KafkaTestSupport {
         return try (0..<count).map { index in
             let aggregate = index % aggregates
             versions[aggregate] += 1
-            return try message(row: firstRow + Int64(index), aggregate: aggregate, version: versions[aggregate], size: size)
+            return try message(
+                row: firstRow + Int64(index),
+                aggregate: aggregate,
+                version: versions[aggregate],
+                size: size
+            )
         }
     }
 

@@ -35,7 +35,12 @@ final class MockKafkaCluster: @unchecked Sendable {
     }
 
     func createTopic(_ name: String, partitions: Int = 6, replicationFactor: Int = 3) throws {
-        let code = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
+        let code = rd_kafka_mock_topic_create(
+            cluster,
+            name,
+            Int32(partitions),
+            Int32(min(replicationFactor, brokerCount))
+        )
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw MockClusterError(description: "topic create: \(String(cString: rd_kafka_err2str(code)))")
         }

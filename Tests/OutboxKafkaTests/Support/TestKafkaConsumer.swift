@@ -37,7 +37,12 @@ actor TestKafkaConsumer {
     /// Reads every partition of `topics` from the beginning until `count` records arrived and
     /// nothing more came for `settle`, or `timeout` passed. Records per partition are in
     /// offset order.
-    func consume(topics: [String], atLeast count: Int, settle: Duration = .milliseconds(500), timeout: Duration = .seconds(30)) throws -> [ConsumedRecord] {
+    func consume(
+        topics: [String],
+        atLeast count: Int,
+        settle: Duration = .milliseconds(500),
+        timeout: Duration = .seconds(30)
+    ) throws -> [ConsumedRecord] {
         let configuration = rd_kafka_conf_new()
         for (key, value) in [
             ("bootstrap.servers", bootstrapServers), ("group.id", "outbox-relay-test"),
@@ -85,7 +90,9 @@ actor TestKafkaConsumer {
             let code = rd_kafka_metadata(handle, 0, topicHandle, &metadata, 5000)
             defer { if let metadata { rd_kafka_metadata_destroy(metadata) } }
             if code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata, metadata.pointee.topic_cnt > 0,
-               metadata.pointee.topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR, metadata.pointee.topics[0].partition_cnt > 0 {
+                metadata.pointee.topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR,
+                metadata.pointee.topics[0].partition_cnt > 0
+            {
                 return metadata.pointee.topics[0].partition_cnt
             }
             usleep(100_000)
@@ -105,15 +112,20 @@ actor TestKafkaConsumer {
                 var name: UnsafePointer<CChar>?
                 var valuePointer: UnsafeRawPointer?
                 var size = 0
-                guard rd_kafka_header_get_all(list, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else { break }
+                guard rd_kafka_header_get_all(list, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR
+                else { break }
                 let bytes = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
                 headers.append((String(cString: name!), bytes))
                 index += 1
             }
         }
         return ConsumedRecord(
-            topic: String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset,
-            key: key, value: value, headers: headers
+            topic: String(cString: rd_kafka_topic_name(m.rkt)),
+            partition: m.partition,
+            offset: m.offset,
+            key: key,
+            value: value,
+            headers: headers
         )
     }
 }
