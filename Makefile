@@ -5,11 +5,15 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# What `make lint` and `make format` cover, and the longest line allowed (as in .swift-format).
+FORMAT_PATHS := Sources Tests Examples Plugins Benchmarks Package.swift
+LINE_LENGTH := 120
+
 # C libraries and the services the tests start (Debian package names).
 APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcurl4-openssl-dev \
                 postgresql openssl nginx-light gcc python3
 
-.PHONY: deps build demo test bench bench-postgres bench-kafka bench-http clean
+.PHONY: deps build demo test lint format bench bench-postgres bench-kafka bench-http clean
 
 ## deps: apt-get install the Debian packages that are missing (no-op when all are there)
 deps:
@@ -31,9 +35,21 @@ demo: build
 ## test: every test, against a PostgreSQL server started in a temporary folder.
 ## Suites run one after another: several start servers, brokers and relay processes,
 ## and on two cores their timing assertions need the machine to themselves.
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	.ci/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
+
+## lint: fails when swift format would change anything or a tracked .swift line is over
+## 120 columns (characters: UTF-8 continuation bytes are not counted)
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
+	@LC_ALL=C awk -v max=$(LINE_LENGTH) '{ line = $$0; gsub(/[\200-\277]/, "", line) } \
+	  length(line) > max { print FILENAME ":" FNR ": " length(line) " columns (max " max ")"; bad = 1 } \
+	  END { exit bad }' $$(git ls-files '*.swift')
+
+## format: rewrite the sources in place with swift format (.swift-format)
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
 
 ## bench: every benchmark (release builds; see Benchmarks/README.md)
 bench: bench-postgres bench-kafka bench-http

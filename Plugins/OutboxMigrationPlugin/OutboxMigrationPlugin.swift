@@ -1,7 +1,8 @@
 import Foundation
 import PackagePlugin
 
-/// `swift package outbox-migration --flavour outbox --dialect postgres [--table NAME] [--notify [--channel NAME]] [--output PATH]`
+/// `swift package outbox-migration --flavour outbox --dialect postgres [--table NAME]
+/// [--notify [--channel NAME]] [--output PATH]`
 ///
 /// Writes the outbox table DDL PHP uses plus the relay's dead-letter table into the package
 /// (default `Migrations/<flavour>-<dialect>.sql`), by running `outbox-relay schema`.
@@ -17,7 +18,9 @@ struct OutboxMigrationPlugin: CommandPlugin {
         let output = extractor.extractOption(named: "output").last ?? "Migrations/\(flavour)-\(dialect).sql"
         if !extractor.remainingArguments.isEmpty {
             throw PluginError(
-                "unknown arguments: \(extractor.remainingArguments.joined(separator: " ")); expected --flavour dispatcher|outbox --dialect sqlite|postgres|mysql [--table NAME] [--notify [--channel NAME]] [--output PATH]"
+                "unknown arguments: \(extractor.remainingArguments.joined(separator: " ")); "
+                    + "expected --flavour dispatcher|outbox --dialect sqlite|postgres|mysql "
+                    + "[--table NAME] [--notify [--channel NAME]] [--output PATH]"
             )
         }
 

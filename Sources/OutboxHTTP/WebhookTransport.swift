@@ -55,7 +55,8 @@ public final class WebhookTransport: Transport {
             cloudEventsSource: configuration.cloudEvents.source
         )
         let timeoutText =
-            "connect \(Self.describe(configuration.timeouts.connect)), total \(Self.describe(configuration.timeouts.total))"
+            "connect \(Self.describe(configuration.timeouts.connect)), "
+            + "total \(Self.describe(configuration.timeouts.total))"
         let settings = CurlMultiLoopSettings(
             transportName: name,
             redactedURL: target.redacted,
@@ -115,7 +116,8 @@ public final class WebhookTransport: Transport {
             throw WebhookTransportError(
                 code: .privateAddressRefused,
                 message:
-                    "transport \(name): \(target.redacted) resolves only to non-public addresses: \(refused.joined(separator: ", ")). Set allow_private_networks: true if this is intended"
+                    "transport \(name): \(target.redacted) resolves only to non-public addresses: "
+                    + "\(refused.joined(separator: ", ")). Set allow_private_networks: true if this is intended"
             )
         }
     }

@@ -63,11 +63,13 @@ struct KafkaMessageTemplate: Sendable, Hashable {
                     let allowed =
                         purpose == .topic
                         ? "{event_type}, {aggregate_root_type}, {aggregate_root_id_type}, {header.NAME}"
-                        : "{aggregate_root_id}, {event_id}, {event_type}, {aggregate_root_type}, {aggregate_root_id_type}, {header.NAME}"
+                        : "{aggregate_root_id}, {event_id}, {event_type}, {aggregate_root_type}, "
+                            + "{aggregate_root_id_type}, {header.NAME}"
                     throw KafkaTransportError(
                         code: .invalidConfiguration,
                         message:
-                            "the \(what) template \"\(text)\" uses the unknown placeholder {\(name)}; allowed: \(allowed)",
+                            "the \(what) template \"\(text)\" uses the unknown placeholder {\(name)}; "
+                            + "allowed: \(allowed)",
                         setting: what
                     )
                 }
@@ -86,7 +88,8 @@ struct KafkaMessageTemplate: Sendable, Hashable {
                 throw KafkaTransportError(
                     code: .invalidConfiguration,
                     message:
-                        "the topic template's text \"\(text)\" has characters Kafka rejects in topic names (allowed: a-z A-Z 0-9 . _ -)",
+                        "the topic template's text \"\(text)\" has characters Kafka rejects in topic names "
+                        + "(allowed: a-z A-Z 0-9 . _ -)",
                     setting: "topic"
                 )
             }

@@ -296,7 +296,8 @@ struct KafkaRecordEncoder: Sendable {
 
     private func invalidTopic(_ name: String) -> DeliveryResult {
         .permanent(
-            "the topic template \"\(configuration.topic)\" renders \"\(name)\" for this message, which is not a valid Kafka topic name"
+            "the topic template \"\(configuration.topic)\" renders \"\(name)\" for this message, "
+                + "which is not a valid Kafka topic name"
         )
     }
 

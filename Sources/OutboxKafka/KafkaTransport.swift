@@ -97,7 +97,9 @@ public final class KafkaTransport: Transport, Sendable {
             throw KafkaTransportError(
                 code: .connectionFailed,
                 message:
-                    "no broker of \(configuration.bootstrapServers.joined(separator: ",")) answered a metadata request within \(configuration.timeouts.connect): \(failure); check bootstrap_servers and the security.protocol, ssl.* and sasl.* properties"
+                    "no broker of \(configuration.bootstrapServers.joined(separator: ",")) answered a metadata "
+                    + "request within \(configuration.timeouts.connect): \(failure); "
+                    + "check bootstrap_servers and the security.protocol, ssl.* and sasl.* properties"
             )
         }
         logger.info("Kafka transport \(name) connected to \(configuration.bootstrapServers.joined(separator: ","))")

@@ -270,11 +270,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             throw PostgresError(
                 code: .missingTable,
                 message:
-                    "the table \(configuredTable) does not exist (search_path: \(found.string(0, 1) ?? "?")); create it (see `outbox-relay schema`) or set source.table"
+                    "the table \(configuredTable) does not exist (search_path: \(found.string(0, 1) ?? "?")); "
+                    + "create it (see `outbox-relay schema`) or set source.table"
             )
         }
         let columns = try connection.execute(
-            "SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            "SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = $1::oid "
+                + "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             [oidText]
         )
         var types: [String: String] = [:]
@@ -296,7 +298,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             throw PostgresError(
                 code: .missingColumn,
                 message:
-                    "the table \(configuredTable) has no column \"\(column.name)\" (source.columns.\(column.key)); its columns are: \(names.joined(separator: ", "))"
+                    "the table \(configuredTable) has no column \"\(column.name)\" (source.columns.\(column.key)); "
+                    + "its columns are: \(names.joined(separator: ", "))"
             )
         }
         let payloadType = types[c.payload]!
@@ -304,7 +307,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             throw PostgresError(
                 code: .invalidConfiguration,
                 message:
-                    "the column \(configuredTable).\(c.payload) is \(payloadType); expected json, jsonb, text or varchar"
+                    "the column \(configuredTable).\(c.payload) is \(payloadType); "
+                    + "expected json, jsonb, text or varchar"
             )
         }
         let idType = types[c.id]!
@@ -312,7 +316,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             throw PostgresError(
                 code: .invalidConfiguration,
                 message:
-                    "the column \(configuredTable).\(c.id) is \(idType); the outbox flavour needs an integer id (is the table a dispatcher-flavour table?)"
+                    "the column \(configuredTable).\(c.id) is \(idType); the outbox flavour needs an integer id "
+                    + "(is the table a dispatcher-flavour table?)"
             )
         }
         var withoutZone = true
@@ -327,7 +332,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             withoutZone = timeType == "timestamp without time zone"
         }
         let privileges = try connection.execute(
-            "SELECT has_table_privilege($1::oid, 'SELECT'), has_table_privilege($1::oid, 'UPDATE'), has_table_privilege($1::oid, 'DELETE'), current_user::text",
+            "SELECT has_table_privilege($1::oid, 'SELECT'), has_table_privilege($1::oid, 'UPDATE'), "
+                + "has_table_privilege($1::oid, 'DELETE'), current_user::text",
             [oidText]
         )
         let user = privileges.string(0, 3) ?? "?"
@@ -341,7 +347,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             throw PostgresError(
                 code: .permissionDenied,
                 message:
-                    "the user \(user) lacks \(missing.joined(separator: ", ")) on \(configuredTable); GRANT \(missing.joined(separator: ", ")) ON \(configuredTable.quoted(for: .postgres)) TO \(user)"
+                    "the user \(user) lacks \(missing.joined(separator: ", ")) on \(configuredTable); "
+                    + "GRANT \(missing.joined(separator: ", ")) ON "
+                    + "\(configuredTable.quoted(for: .postgres)) TO \(user)"
             )
         }
         let info = PostgresTableInfo(oid: oid, idType: idType, timesWithoutZone: withoutZone)
@@ -364,7 +372,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 throw PostgresError(
                     code: .permissionDenied,
                     message:
-                        "the user \(user) lacks INSERT on the dead-letter table \(deadLetters); GRANT INSERT ON \(deadLetters.quoted(for: .postgres)) TO \(user) (and USAGE on its id sequence)"
+                        "the user \(user) lacks INSERT on the dead-letter table \(deadLetters); "
+                        + "GRANT INSERT ON \(deadLetters.quoted(for: .postgres)) TO \(user) "
+                        + "(and USAGE on its id sequence)"
                 )
             }
             return
@@ -387,7 +397,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                     code: .permissionDenied,
                     sqlState: error.sqlState,
                     message:
-                        "cannot create the dead-letter table \(deadLetters): \(error.message); create it with `outbox-relay schema` as an owner, or set source.dead_letter_table"
+                        "cannot create the dead-letter table \(deadLetters): \(error.message); "
+                        + "create it with `outbox-relay schema` as an owner, or set source.dead_letter_table"
                 )
             case (_, "23505"?), (_, "42P07"?):
                 return  // another relay created it at the same moment

@@ -256,7 +256,8 @@ extension PostgresSource {
                     throw PostgresError(
                         code: .invalidConfiguration,
                         message:
-                            "retention.max_age: outbox tables have no time column; use retention.keep (the number of newest consumed rows to keep)"
+                            "retention.max_age: outbox tables have no time column; use retention.keep "
+                            + "(the number of newest consumed rows to keep)"
                     )
                 case .outbox where retention.keepNewest == nil:
                     throw PostgresError(

@@ -51,7 +51,8 @@ extension SQLiteSource {
                         throw SQLiteError(
                             code: .missingColumn,
                             message:
-                                "unknown column role \"\(role)\"; use id, payload, consumed, dispatched, time_of_recording or time_of_dispatching"
+                                "unknown column role \"\(role)\"; use id, payload, consumed, dispatched, "
+                                + "time_of_recording or time_of_dispatching"
                         )
                     }
                 }

@@ -122,7 +122,8 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
                 throw SQLiteError(
                     code: .invalidCursor,
                     message:
-                        "the dispatcher flavour orders by (time_of_recording, id), got a cursor without time_of_recording"
+                        "the dispatcher flavour orders by (time_of_recording, id), "
+                        + "got a cursor without time_of_recording"
                 )
             }
             statement = try connection.statement(queries.fetchAfterDispatcher)
@@ -370,7 +371,8 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             throw SQLiteError(
                 code: .missingTable,
                 message:
-                    "the \(what) \"\(table)\" names the schema \"\(table.schema!)\", which is not a database of \(configuration.path) (main, temp); check source.table",
+                    "the \(what) \"\(table)\" names the schema \"\(table.schema!)\", "
+                    + "which is not a database of \(configuration.path) (main, temp); check source.table",
                 sql: sql,
                 resultCode: error.resultCode
             )
@@ -379,7 +381,8 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             throw SQLiteError(
                 code: .missingTable,
                 message:
-                    "the \(what) \"\(table)\" does not exist in \(configuration.path) (flavour \(flavour)); check source.table, or create it with OutboxSchema's SQLite DDL",
+                    "the \(what) \"\(table)\" does not exist in \(configuration.path) (flavour \(flavour)); "
+                    + "check source.table, or create it with OutboxSchema's SQLite DDL",
                 sql: sql
             )
         }
@@ -392,7 +395,8 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             throw SQLiteError(
                 code: .missingColumn,
                 message:
-                    "the \(what) \"\(table)\" in \(configuration.path) has no column \(list); it has: \(names.joined(separator: ", ")). Set source.columns if the application renamed it",
+                    "the \(what) \"\(table)\" in \(configuration.path) has no column \(list); it has: "
+                    + "\(names.joined(separator: ", ")). Set source.columns if the application renamed it",
                 sql: sql
             )
         }

@@ -89,7 +89,8 @@ struct PostgresToWebhookTests {
             .string(0, 0)
         #expect(unconsumed == "0")
         let letters = try admin.execute(
-            "SELECT count(*), count(DISTINCT event_id), min(destination), max(destination) FROM \"\(schema)\".outbox_relay_dead_letters"
+            "SELECT count(*), count(DISTINCT event_id), min(destination), max(destination) "
+                + "FROM \"\(schema)\".outbox_relay_dead_letters"
         )
         #expect(letters.string(0, 0) == String(customerEvents.count))
         #expect(letters.string(0, 1) == String(customerEvents.count))

@@ -21,8 +21,10 @@ struct KafkaCustomHeaderScanTests {
     func scanMatchesParsedHeaders() throws {
         let stored =
             #"{"headers": {"__event_type":"acme.order_placed", "x-plain" : "abc-123", "__event_id":"e-1","#
-            + #""x-escaped":"a\/b \"q\" \u00fc\n","x-utf8":"Grüße","x-number":-1.50e3,"x-true":true,"x-false":false,"x-null":null,"#
-            + #""x-object":{"b":[1,{"c":"\/"}],"a":"ü"},"x-array":[],"x-empty":"","\u005f_hidden":"no","_single":"yes","x\u0000nul":"no","#
+            + #""x-escaped":"a\/b \"q\" \u00fc\n","x-utf8":"Grüße","x-number":-1.50e3,"x-true":true,"#
+            + #""x-false":false,"x-null":null,"#
+            + #""x-object":{"b":[1,{"c":"\/"}],"a":"ü"},"x-array":[],"x-empty":"","\u005f_hidden":"no","#
+            + #""_single":"yes","x\u0000nul":"no","#
             + #""x-key-\u00e9":"k","x-plain":"again","__aggregate_root_id":"o-1"},"payload":{"a":1}}"#
         let message = try EnvelopeDecoder(table: "outbox").decode(
             OutboxRow(id: .integer(1), payload: Array(stored.utf8))
@@ -69,7 +71,8 @@ extension KafkaCustomHeaderScanTests {
                 let text =
                     String(repeating: "a", count: position) + special + String(repeating: "b", count: length - position)
                 let stored =
-                    #"{"headers":{"__event_type":"t\#(text)","__event_id":"e","x-\#(text)":"\#(text)","x-n":"\#(text)"},"payload":{}}"#
+                    #"{"headers":{"__event_type":"t\#(text)","__event_id":"e","x-\#(text)":"\#(text)","#
+                    + #""x-n":"\#(text)"},"payload":{}}"#
                 let message = try EnvelopeDecoder(table: "outbox").decode(
                     OutboxRow(id: .integer(1), payload: Array(stored.utf8))
                 )

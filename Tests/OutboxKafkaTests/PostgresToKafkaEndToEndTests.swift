@@ -134,7 +134,8 @@ struct PostgresToKafkaEndToEndTests {
         #expect(summary.deadLetters >= 1)
         let deadLetterTable = "\"\(database.schema)\".outbox_relay_dead_letters"
         let deadLetters = try database.count(
-            "SELECT count(*) FROM \(deadLetterTable) WHERE destination = 'kafka' AND last_error LIKE '%MSG_SIZE_TOO_LARGE%' AND attempts = 1"
+            "SELECT count(*) FROM \(deadLetterTable) WHERE destination = 'kafka' "
+                + "AND last_error LIKE '%MSG_SIZE_TOO_LARGE%' AND attempts = 1"
         )
         #expect(deadLetters == summary.deadLetters)
         #expect(

@@ -137,8 +137,10 @@ struct PostgresRelayCoordinationTests {
             """
             INSERT INTO messages_outbox (id, payload, dispatched, time_of_recording)
             SELECT md5(i::text)::uuid, json_build_object('headers', json_build_object('__event_type', 'a.b',
-                '__event_id', md5(i::text)::uuid::text, '__aggregate_root_id', (i % 7)::text, '__aggregate_root_version', i / 7 + 1),
-                'payload', json_build_object('n', i)), false, '2024-01-01'::timestamp + (i / 3) * interval '1 millisecond'
+                '__event_id', md5(i::text)::uuid::text, '__aggregate_root_id', (i % 7)::text, \
+            '__aggregate_root_version', i / 7 + 1),
+                'payload', json_build_object('n', i)), false, \
+            '2024-01-01'::timestamp + (i / 3) * interval '1 millisecond'
             FROM generate_series(0, 3999) AS i
             """
         )
@@ -246,7 +248,8 @@ final class PrivatePostgresServer: @unchecked Sendable {
             "--encoding=UTF8",
         ])
         let conf =
-            "listen_addresses = '127.0.0.1'\nport = \(server.port)\nunix_socket_directories = '\(directory)'\nfsync = off\n"
+            "listen_addresses = '127.0.0.1'\nport = \(server.port)\n"
+            + "unix_socket_directories = '\(directory)'\nfsync = off\n"
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/data/postgresql.conf"))
         handle.seekToEndOfFile()
         handle.write(conf.data(using: .utf8)!)
@@ -287,7 +290,7 @@ final class PrivatePostgresServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
         guard spawned == 0 else {
             throw PostgresError(code: .queryFailed, message: "cannot start \(arguments[0]): error \(spawned)")

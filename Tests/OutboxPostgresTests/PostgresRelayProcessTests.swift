@@ -124,7 +124,8 @@ struct PostgresRelayProcessTests {
         try admin.execute(
             """
             INSERT INTO outbox_messages (payload)
-            SELECT json_build_object('headers', json_build_object('__event_type', 'a.b', '__aggregate_root_id', (i % 20)::text,
+            SELECT json_build_object('headers', json_build_object('__event_type', 'a.b', \
+            '__aggregate_root_id', (i % 20)::text,
                 '__aggregate_root_version', i / 20 + 1), 'payload', json_build_object('n', i, 'pad', repeat('p', 1000)))
             FROM generate_series(0, 59999) AS i
             """
@@ -260,7 +261,8 @@ final class RelayProcess: @unchecked Sendable {
         guard let data = FileManager.default.contents(atPath: outputPath) else { return [] }
         var lines: [Line] = []
         for raw in data.split(separator: UInt8(ascii: "\n")) where !raw.isEmpty {
-            guard let object = try? JSONParser.parse(Array(raw)).objectValue else { continue }  // a SIGKILL may cut the last line
+            // a SIGKILL may cut the last line
+            guard let object = try? JSONParser.parse(Array(raw)).objectValue else { continue }
             lines.append(
                 Line(
                     rowID: object["row_id"]?.textValue ?? "",

@@ -89,7 +89,8 @@ struct PostgresSourceTests {
         try schema.createOutboxTable(.outbox, varcharPayload: true)
         #expect(
             try schema.scalar(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'outbox_messages'::regclass AND attname = 'payload'"
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                    + "WHERE attrelid = 'outbox_messages'::regclass AND attname = 'payload'"
             ) == "character varying(16001)"
         )
         try schema.insertOutboxRows(20)
@@ -129,7 +130,10 @@ struct PostgresSourceTests {
     }
 
     @Test(
-        "write_connection: separate marks on a second session, shared on the reading one; both mark every row and record dead letters",
+        """
+        write_connection: separate marks on a second session, shared on the reading one; \
+        both mark every row and record dead letters
+        """,
         arguments: [PostgresSource.Configuration.WriteConnection.separate, .shared]
     )
     func writeConnection(_ mode: PostgresSource.Configuration.WriteConnection) async throws {
@@ -197,7 +201,8 @@ struct PostgresSourceTests {
         try await source.complete(rows: rows.map(\.id), deadLetters: [letter])
         #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = false") == "0")
         let stored = try schema.execute(
-            "SELECT row_id, event_id, event_type, destination, attempts::text, last_error, payload = $1::bytea FROM outbox_relay_dead_letters",
+            "SELECT row_id, event_id, event_type, destination, attempts::text, last_error, payload = $1::bytea "
+                + "FROM outbox_relay_dead_letters",
             [rows[1].payload.postgresByteaHex]
         )
         #expect(stored.rowCount == 1)

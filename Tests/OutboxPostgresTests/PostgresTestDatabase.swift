@@ -13,7 +13,10 @@ enum PostgresTestDatabase {
     static let isCI = environment["CI"] == "true"
     static let isTestable = url != nil || isCI
     static let skipMessage: Comment =
-        "OUTBOX_TEST_POSTGRES_URL is not set; run the tests with .ci/with-postgres.sh (skipped; CI=true makes this a failure)"
+        """
+        OUTBOX_TEST_POSTGRES_URL is not set; run the tests with .ci/with-postgres.sh \
+        (skipped; CI=true makes this a failure)
+        """
 
     /// The server URL, or a recorded failure.
     static func requireURL(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {

@@ -21,7 +21,8 @@ enum CLI {
         let present = FileManager.default.fileExists(atPath: fixtures.path)
         if !present && !isCI {
             print(
-                "note: \(fixtures.path) is absent; the interop tests are skipped (they run, and must pass, with CI=true)"
+                "note: \(fixtures.path) is absent; the interop tests are skipped (they run, "
+                    + "and must pass, with CI=true)"
             )
         }
         return present || isCI

@@ -9,7 +9,8 @@ struct CheckCommandTests {
         let database = folder.appendingPathComponent("outbox.db")
         try SQLiteShell.run(
             database,
-            "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);"
+            "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                + "consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);"
         )
         let config = folder.appendingPathComponent("relay.yaml")
         try yaml.replacingOccurrences(of: "DATABASE", with: database.path).write(

@@ -102,13 +102,15 @@ struct RunCommandTests {
         let database = folder.appendingPathComponent("outbox.db")
         let output = folder.appendingPathComponent("out.jsonl")
         let good = { (n: Int) in
-            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","__aggregate_root_version":\#(n)},"payload":{"n":\#(n)}}"#
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","#
+                + #""__aggregate_root_version":\#(n)},"payload":{"n":\#(n)}}"#
         }
         let truncated = String(good(2).prefix(60))
         try SQLiteShell.run(
             database,
             """
-            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);
+            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, \
+            payload VARCHAR(16001) NOT NULL);
             INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(good(1))));
             INSERT INTO outbox_messages (payload) VALUES ('');
             INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(truncated)));
@@ -125,7 +127,8 @@ struct RunCommandTests {
 
         let letters = try SQLiteShell.run(
             database,
-            "SELECT row_id || '|' || payload || '|' || last_error FROM outbox_relay_dead_letters ORDER BY CAST(row_id AS INTEGER);"
+            "SELECT row_id || '|' || payload || '|' || last_error FROM outbox_relay_dead_letters "
+                + "ORDER BY CAST(row_id AS INTEGER);"
         )
         .split(separator: "\n").map(String.init)
         #expect(letters.count == 3)
@@ -148,10 +151,13 @@ struct RunCommandTests {
         try SQLiteShell.run(
             database,
             """
-            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);
+            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, \
+            payload VARCHAR(16001) NOT NULL);
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(rows))
             INSERT INTO outbox_messages (payload)
-            SELECT '{"headers":{"__event_type":"acme.shop.orders.order_line_added","__aggregate_root_id":"order-' || (i % 97) || '","__aggregate_root_version":' || i || '},"payload":{"line":' || i || ',"padding":"' || hex(zeroblob(200)) || '"}}' FROM n;
+            SELECT '{"headers":{"__event_type":"acme.shop.orders.order_line_added","__aggregate_root_id":"order-' \
+            || (i % 97) || '","__aggregate_root_version":' || i || '},"payload":{"line":' || i \
+            || ',"padding":"' || hex(zeroblob(200)) || '"}}' FROM n;
             """
         )
         let configURL = folder.appendingPathComponent("relay.yaml")
@@ -199,7 +205,8 @@ struct RunCommandTests {
         let output = folder.appendingPathComponent("out.jsonl")
         try SQLiteShell.run(
             database,
-            "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);"
+            "CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                + "consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);"
         )
         let configURL = folder.appendingPathComponent("relay.yaml")
         try Self.config(database: database, output: output).write(to: configURL, atomically: true, encoding: .utf8)

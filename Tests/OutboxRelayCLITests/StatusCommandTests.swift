@@ -10,8 +10,10 @@ struct StatusCommandTests {
         try SQLiteShell.run(
             database,
             """
-            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL);
-            INSERT INTO outbox_messages (payload) VALUES ('{"headers":{"__event_type":"a.b"},"payload":[]}'), (''), ('{"headers":{"__event_type":"a.b"},"payload":[]}');
+            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, \
+            payload VARCHAR(16001) NOT NULL);
+            INSERT INTO outbox_messages (payload) VALUES ('{"headers":{"__event_type":"a.b"},"payload":[]}'), \
+            (''), ('{"headers":{"__event_type":"a.b"},"payload":[]}');
             """
         )
         let config = folder.appendingPathComponent("relay.yaml")

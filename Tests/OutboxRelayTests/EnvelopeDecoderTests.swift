@@ -6,7 +6,11 @@ struct EnvelopeDecoderTests {
     let decoder = EnvelopeDecoder(table: "outbox_messages")
 
     static let headers =
-        #""__event_type":"acme.shop.orders.order_was_placed","__event_id":"25c29fdd-f0cf-4112-a421-9e1bfc3b78dd","__aggregate_root_id":"b230fe0e-6e36-47cc-85ea-c50eb21ec363","__aggregate_root_id_type":"acme.shop.orders.order_id","__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":7,"__time_of_recording":"2024-03-14 05:04:50.163498+0000""#
+        #""__event_type":"acme.shop.orders.order_was_placed","__event_id":"25c29fdd-f0cf-4112-a421-9e1bfc3b78dd","#
+        + #""__aggregate_root_id":"b230fe0e-6e36-47cc-85ea-c50eb21ec363","#
+        + #""__aggregate_root_id_type":"acme.shop.orders.order_id","#
+        + #""__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":7,"#
+        + #""__time_of_recording":"2024-03-14 05:04:50.163498+0000""#
 
     static func row(_ text: String, id: Int64 = 1) -> OutboxRow {
         OutboxRow(id: .integer(id), payload: Array(text.utf8))
@@ -58,7 +62,8 @@ struct EnvelopeDecoderTests {
         // python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "outbox-relay:outbox_messages:42"))'
         let expected = "f5d13ff5-7d80-51dc-8d12-83ecd1284137"
         let text =
-            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_version":1},"payload":[]}"#
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","#
+            + #""__aggregate_root_version":1},"payload":[]}"#
         let first = try decoder.decode(Self.row(text, id: 42))
         let second = try EnvelopeDecoder(table: "outbox_messages").decode(Self.row(text, id: 42))
         #expect(first.eventID == expected)
@@ -163,7 +168,8 @@ struct EnvelopeDecoderTests {
     @Test("custom headers are kept, in stored order")
     func customHeaders() throws {
         let headers =
-            #""x-b":{"type":"api-client","id":211592},"__event_type":"t","x-a":true,"x-n":null,"x-i":9223372036854775807"#
+            #""x-b":{"type":"api-client","id":211592},"__event_type":"t","x-a":true,"x-n":null,"#
+            + #""x-i":9223372036854775807"#
         let message = try decoder.decode(Self.row(Self.envelope(headers: headers)))
         #expect(message.headers.keys == ["x-b", "__event_type", "x-a", "x-n", "x-i"])
         #expect(message.headers["x-b"] == .object(["type": .string("api-client"), "id": .number("211592")]))
@@ -273,7 +279,8 @@ struct EnvelopeDecoderTests {
     @Test("members other than headers and payload are ignored; the last duplicate wins, as in PHP")
     func extraAndDuplicateMembers() throws {
         let text =
-            #"{"meta":{"x":[1,2]},"headers":{"__event_type":"first"},"payload":1,"headers":{"__event_type":"second"},"payload":2}"#
+            #"{"meta":{"x":[1,2]},"headers":{"__event_type":"first"},"payload":1,"#
+            + #""headers":{"__event_type":"second"},"payload":2}"#
         let message = try decoder.decode(Self.row(text))
         #expect(message.eventType == "second")
         #expect(Array(message.payloadBytes) == Array("2".utf8))
@@ -340,7 +347,11 @@ struct EnvelopeDecoderTests {
             let error = failure(OutboxRow(id: fixture.row.id, payload: Array(bytes[0..<length])))
             if error?.code != .truncatedJSON {
                 Issue.record(
-                    "prefix of \(length) of \(bytes.count) bytes (…\(String(decoding: bytes[max(0, length - 20)..<length], as: UTF8.self))): \(String(describing: error))"
+                    """
+                    prefix of \(length) of \(bytes.count) bytes \
+                    (…\(String(decoding: bytes[max(0, length - 20)..<length], as: UTF8.self))): \
+                    \(String(describing: error))
+                    """
                 )
                 break
             }

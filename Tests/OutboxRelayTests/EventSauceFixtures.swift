@@ -34,7 +34,10 @@ enum EventSauceFixtures {
 
     /// The message shown when fixture tests are skipped.
     static let skipMessage: Comment =
-        "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped (set CI=true to make this a failure)"
+        """
+        EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped \
+        (set CI=true to make this a failure)
+        """
 
     /// The fixture directories that exist by design (`original/sqlite` does not: the original
     /// package has no SQLite schema).

@@ -5,7 +5,10 @@ import Testing
 @Suite("HeaderValueInterner")
 struct HeaderValueInternerTests {
     @Test(
-        "equal bytes give equal strings; different lengths and contents stay apart; past capacity values are still right"
+        """
+        equal bytes give equal strings; different lengths and contents stay apart; \
+        past capacity values are still right
+        """
     )
     func strings() {
         let interner = HeaderValueInterner()
@@ -33,7 +36,11 @@ struct HeaderValueInternerTests {
         ]
         for (index, type) in types.enumerated() {
             let text =
-                #"{"headers":{"__event_type":"\#(type)","__event_id":"e\#(index)","__aggregate_root_id":"r","__aggregate_root_type":"acme.order","__aggregate_root_id_type":"acme.order_id","__aggregate_root_version":\#(index + 1),"__time_of_recording":"2024-03-14 05:04:50.163498+00:00","__time_of_recording_format":"Y-m-d H:i:s.uP"},"payload":{}}"#
+                #"{"headers":{"__event_type":"\#(type)","__event_id":"e\#(index)","__aggregate_root_id":"r","#
+                + #""__aggregate_root_type":"acme.order","__aggregate_root_id_type":"acme.order_id","#
+                + #""__aggregate_root_version":\#(index + 1),"#
+                + #""__time_of_recording":"2024-03-14 05:04:50.163498+00:00","#
+                + #""__time_of_recording_format":"Y-m-d H:i:s.uP"},"payload":{}}"#
             let row = OutboxRow(id: .integer(Int64(index + 1)), payload: Array(text.utf8))
             let alone = try decoder.decode(row)
             let shared = try decoder.decode(row, interner: interner)
@@ -48,7 +55,8 @@ struct HeaderValueInternerTests {
                 OutboxRow(
                     id: .integer(2),
                     payload: Array(
-                        (#"{"headers":{"__event_type":"acme\/shop.orders.order_was_shipped","__event_id":"x"},"payload":{}}"#)
+                        (#"{"headers":{"__event_type":"acme\/shop.orders.order_was_shipped","#
+                            + #""__event_id":"x"},"payload":{}}"#)
                             .utf8
                     )
                 ),

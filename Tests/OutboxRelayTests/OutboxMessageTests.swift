@@ -55,7 +55,10 @@ struct OutboxMessageTests {
         )
         #expect(
             String(decoding: message.envelope, as: UTF8.self)
-                == #"{"headers":{"__event_type":"acme.shop.orders.order_line_added","__event_id":"id#0","__aggregate_root_id":"o\/1","__aggregate_root_version":4,"__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":{"name":"Caf\u00e9\/\ud83c\udf3f"}}"#
+                == #"{"headers":{"__event_type":"acme.shop.orders.order_line_added","__event_id":"id#0","#
+                + #""__aggregate_root_id":"o\/1","__aggregate_root_version":4,"#
+                + #""__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"#
+                + #""payload":{"name":"Caf\u00e9\/\ud83c\udf3f"}}"#
         )
         #expect(String(decoding: message.payloadBytes, as: UTF8.self) == #"{"name":"Caf\u00e9\/\ud83c\udf3f"}"#)
         #expect(message.eventID == "id#0")

@@ -312,8 +312,12 @@ struct RelayEngineTests {
 
 func outboxPayload(type: String = "acme.shop.orders.order_was_placed", aggregate: String, version: Int) -> [UInt8] {
     Array(
-        #"{"headers":{"__event_type":"\#(type)","__event_id":"\#(aggregate)-\#(version)","__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version),"__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":{"n":\#(version)}}"#
-            .utf8
+        #"""
+        {"headers":{"__event_type":"\#(type)","__event_id":"\#(aggregate)-\#(version)",\#
+        "__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version),\#
+        "__time_of_recording":"2024-03-14 05:04:50.163498+0000"},"payload":{"n":\#(version)}}
+        """#
+        .utf8
     )
 }
 

@@ -36,7 +36,14 @@ struct SplitUpcasterExpander: MessageExpander {
 @Suite("SplitUpcasterExpander")
 struct SplitUpcasterExpanderTests {
     static let imported =
-        #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__time_of_recording":"2024-03-14 05:04:51.020552+0000","__aggregate_root_id":"db0a84a0-95f6-4fb2-8c69-f70dd05d1775","__aggregate_root_version":3,"__event_id":"0c25b9eb-7463-4574-ba4a-b80712dd2120","x-note":"\ud83d\ude9a","__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"source":"edi","lines":[{"sku":"SKU-PLANT-9","name":"Monstera \ud83c\udf3f (large)","quantity":6},{"sku":"SKU-TEA-88","name":"\u7dd1\u8336 green tea","quantity":12,"discount_rate":0.21,"attributes":[]}]}}"#
+        #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","#
+        + #""__time_of_recording":"2024-03-14 05:04:51.020552+0000","#
+        + #""__aggregate_root_id":"db0a84a0-95f6-4fb2-8c69-f70dd05d1775","__aggregate_root_version":3,"#
+        + #""__event_id":"0c25b9eb-7463-4574-ba4a-b80712dd2120","x-note":"\ud83d\ude9a","#
+        + #""__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"source":"edi","#
+        + #""lines":[{"sku":"SKU-PLANT-9","name":"Monstera \ud83c\udf3f (large)","quantity":6},"#
+        + #"{"sku":"SKU-TEA-88","name":"\u7dd1\u8336 green tea","quantity":12,"discount_rate":0.21,"#
+        + #""attributes":[]}]}}"#
 
     @Test("one imported message becomes one message per line, with the fields the rule sets")
     func splitsLines() throws {
@@ -97,7 +104,8 @@ struct SplitUpcasterExpanderTests {
     @Test("an import with no lines becomes no message; a malformed one throws")
     func edgeCases() throws {
         let empty =
-            #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__event_id":"e"},"payload":{"source":"edi","lines":[]}}"#
+            #"{"headers":{"__event_type":"acme.shop.orders.order_lines_were_imported","__event_id":"e"},"#
+            + #""payload":{"source":"edi","lines":[]}}"#
         let decoder = EnvelopeDecoder(table: "messages_outbox")
         #expect(
             try SplitUpcasterExpander().expand(decoder.decode(OutboxRow(id: .text("e"), payload: Array(empty.utf8))))

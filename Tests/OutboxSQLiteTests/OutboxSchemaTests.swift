@@ -53,7 +53,8 @@ struct OutboxSchemaTests {
         // SQLite qualifies the index, not the table, in CREATE INDEX.
         #expect(
             sqlite.contains(
-                #"CREATE INDEX IF NOT EXISTS "app"."events_not_dispatched_ordered_by_time" ON "events" (dispatched, time_of_recording ASC);"#
+                #"CREATE INDEX IF NOT EXISTS "app"."events_not_dispatched_ordered_by_time" ON "events" "#
+                    + #"(dispatched, time_of_recording ASC);"#
             )
         )
         let deadLetters = OutboxSchema.deadLetterTable(dialect: .postgres, table: try SQLIdentifier("relay.failures"))

@@ -121,8 +121,11 @@ struct SQLiteRelayEngineTests {
         try await crashed.createTables()
         let payloads = (1...40).map {
             Array(
-                #"{"headers":{"__event_type":"t","__aggregate_root_id":"a","__aggregate_root_version":\#($0)},"payload":{}}"#
-                    .utf8
+                #"""
+                {"headers":{"__event_type":"t","__aggregate_root_id":"a",\#
+                "__aggregate_root_version":\#($0)},"payload":{}}
+                """#
+                .utf8
             )
         }
         try await crashed.insert(payloads: payloads)
@@ -143,12 +146,18 @@ struct SQLiteRelayEngineTests {
         let source = try database.source(flavour: .dispatcher)
         try await source.createTables()
         let bad = Array(
-            #"{"headers":{"__event_type":"refused","__event_id":"11111111-1111-4111-8111-111111111111","__time_of_recording":"2024-03-14 05:04:50.000001+0000"},"payload":{"x":1}}"#
-                .utf8
+            #"""
+            {"headers":{"__event_type":"refused","__event_id":"11111111-1111-4111-8111-111111111111",\#
+            "__time_of_recording":"2024-03-14 05:04:50.000001+0000"},"payload":{"x":1}}
+            """#
+            .utf8
         )
         let good = Array(
-            #"{"headers":{"__event_type":"fine","__event_id":"22222222-2222-4222-8222-222222222222","__time_of_recording":"2024-03-14 05:04:50.000002+0000"},"payload":{}}"#
-                .utf8
+            #"""
+            {"headers":{"__event_type":"fine","__event_id":"22222222-2222-4222-8222-222222222222",\#
+            "__time_of_recording":"2024-03-14 05:04:50.000002+0000"},"payload":{}}
+            """#
+            .utf8
         )
         try await source.insert(payloads: [bad, good])
         let received = ReceivedMessages()

@@ -81,7 +81,8 @@ struct SQLiteSourceTests {
             let payload = try #require(object["payload"]?.stringValue)
             let time = try #require(object["time_of_recording"]?.stringValue)
             try database.execute(
-                "INSERT INTO messages_outbox (id, payload, time_of_recording, dispatched) VALUES ('\(id)', '\(payload.replacingOccurrences(of: "'", with: "''"))', '\(time)', 0)"
+                "INSERT INTO messages_outbox (id, payload, time_of_recording, dispatched) "
+                    + "VALUES ('\(id)', '\(payload.replacingOccurrences(of: "'", with: "''"))', '\(time)', 0)"
             )
         }
         try database.execute("COMMIT")
@@ -221,7 +222,8 @@ struct SQLiteSourceTests {
         try await source.complete(rows: ids, deadLetters: letters)
         #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 1") == 3)
         let stored = try database.connection.query(
-            "SELECT source_table, row_id, event_id, event_type, destination, attempts, last_error, first_failed_at, last_failed_at, typeof(payload), payload FROM outbox_relay_dead_letters ORDER BY id"
+            "SELECT source_table, row_id, event_id, event_type, destination, attempts, last_error, first_failed_at, "
+                + "last_failed_at, typeof(payload), payload FROM outbox_relay_dead_letters ORDER BY id"
         ) { statement in
             (
                 (0..<10).map { statement.isNull(at: Int32($0)) ? nil : statement.text(at: Int32($0)) },
@@ -382,8 +384,11 @@ struct SQLiteSourceTests {
         let source = try database.source(flavour: .dispatcher)
         try await source.createTables()
         let payload = Array(
-            #"{"headers":{"__event_type":"a.b","__event_id":"7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11","__time_of_recording":"2024-03-14 07:04:50.163498+0200"},"payload":{}}"#
-                .utf8
+            #"""
+            {"headers":{"__event_type":"a.b","__event_id":"7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11",\#
+            "__time_of_recording":"2024-03-14 07:04:50.163498+0200"},"payload":{}}
+            """#
+            .utf8
         )
         let ids = try await source.insert(payloads: [payload, Array("not json".utf8)])
         #expect(ids[0] == .text("7f1c1a52-4c3f-4f57-9a39-2b7d6a0f1e11"))
@@ -406,7 +411,8 @@ struct SQLiteSourceTests {
         let database = try TemporaryDatabase()
         try database.execute(
             """
-            CREATE TABLE app_outbox (msg_no INTEGER PRIMARY KEY AUTOINCREMENT, done BOOLEAN NOT NULL DEFAULT 0, body TEXT NOT NULL);
+            CREATE TABLE app_outbox (msg_no INTEGER PRIMARY KEY AUTOINCREMENT, done BOOLEAN NOT NULL DEFAULT 0, \
+            body TEXT NOT NULL);
             INSERT INTO app_outbox (body) VALUES ('one'), ('two'), ('three');
             """
         )
@@ -478,8 +484,11 @@ struct SQLiteSourceTests {
     func attachedSchema() async throws {
         let database = try TemporaryDatabase()
         let auxPath = database.directory + "/aux.db"
+        let auxTable = try SQLIdentifier("aux.outbox_messages")
         try database.execute(
-            "ATTACH DATABASE '\(auxPath)' AS aux; \(OutboxSchema.outboxTable(flavour: .outbox, dialect: .sqlite, table: try SQLIdentifier("aux.outbox_messages"))) INSERT INTO aux.outbox_messages (payload) VALUES ('x'); DETACH DATABASE aux;"
+            "ATTACH DATABASE '\(auxPath)' AS aux; "
+                + "\(OutboxSchema.outboxTable(flavour: .outbox, dialect: .sqlite, table: auxTable)) "
+                + "INSERT INTO aux.outbox_messages (payload) VALUES ('x'); DETACH DATABASE aux;"
         )
         // The source's own connection must attach it: opening reports the table missing in main.
         let source = try database.source(table: "aux.outbox_messages")

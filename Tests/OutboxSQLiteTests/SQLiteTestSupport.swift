@@ -23,7 +23,10 @@ enum SQLiteFixtures {
     /// Whether fixture tests run: present, or required because of `CI=true`.
     static let isTestable = isPresent || isCI
     static let skipMessage: Comment =
-        "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped (set CI=true to make this a failure)"
+        """
+        EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository); skipped \
+        (set CI=true to make this a failure)
+        """
 
     /// Fails the test when the fixtures are missing (only reached under `CI=true`).
     static func requirePresent(sourceLocation: SourceLocation = #_sourceLocation) throws {

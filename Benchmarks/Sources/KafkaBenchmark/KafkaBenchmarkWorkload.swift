@@ -24,19 +24,26 @@ struct KafkaBenchmarkWorkload: Sendable {
                     md5('aggregate-' || aggregate)::uuid::text AS aggregate_id,
                     md5('event-' || i)::uuid::text AS event_id,
                     md5('request-' || i)::uuid::text AS request_id,
-                    to_char(timestamp '2024-03-14 05:04:50' + make_interval(secs => i / 1000.0), 'YYYY-MM-DD HH24:MI:SS.US') || '+0000' AS recorded_text,
+                    to_char(timestamp '2024-03-14 05:04:50' + make_interval(secs => i / 1000.0), \
+            'YYYY-MM-DD HH24:MI:SS.US') || '+0000' AS recorded_text,
                     300 + (hashint4(i + 7) & 2147483647) % 500 AS pad_length
                 FROM versioned
             )
             SELECT i AS id,
-                '{"headers":{"__time_of_recording":"' || recorded_text || '","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"' || aggregate_id
-                || '","__aggregate_root_type":"' || (ARRAY['acme.shop.orders.order','acme.shop.customers.customer','acme.shop.documents.document','acme.shop.inventory.warehouse'])[1 + kind]
+                '{"headers":{"__time_of_recording":"' || recorded_text \
+            || '","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"' || aggregate_id
+                || '","__aggregate_root_type":"' || (ARRAY['acme.shop.orders.order','acme.shop.customers.customer',\
+            'acme.shop.documents.document','acme.shop.inventory.warehouse'])[1 + kind]
                 || '","__aggregate_root_version":' || version
-                || ',"__event_type":"' || (ARRAY['acme.shop.orders.order_line_added','acme.shop.customers.customer_note_added','acme.shop.documents.document_uploaded','acme.shop.inventory.stock_adjusted'])[1 + kind]
-                || '","__event_id":"' || event_id || '","x-request-id":"' || request_id || '","x-tenant":"' || (ARRAY['alpha-tenant','beta-tenant','gamma-tenant'])[1 + i % 3]
+                || ',"__event_type":"' || (ARRAY['acme.shop.orders.order_line_added',\
+            'acme.shop.customers.customer_note_added',\
+            'acme.shop.documents.document_uploaded','acme.shop.inventory.stock_adjusted'])[1 + kind]
+                || '","__event_id":"' || event_id || '","x-request-id":"' || request_id \
+            || '","x-tenant":"' || (ARRAY['alpha-tenant','beta-tenant','gamma-tenant'])[1 + i % 3]
                 || '"},"payload":{"note":"Lieferung \\u00fcber Tor ' || (i % 17) || ' \\/ Rampe ' || (i % 5)
                 || '","amount_cents":' || ((hashint4(i) & 65535) * 13) || ',"currency":"EUR","content_base64":"'
-                || replace(replace(substr(encode(decode(repeat(encode(sha512(int8send(i::bigint)), 'hex'), 14), 'hex'), 'base64'), 1, pad_length), E'\\n', ''), '/', '\\/')
+                || replace(replace(substr(encode(decode(repeat(encode(sha512(int8send(i::bigint)), 'hex'), 14), \
+            'hex'), 'base64'), 1, pad_length), E'\\n', ''), '/', '\\/')
                 || '"}}' AS payload
             FROM described;
             """

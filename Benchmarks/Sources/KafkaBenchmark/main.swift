@@ -5,7 +5,8 @@ import OutboxRelay
 
 // Outbox (PostgreSQL) → Kafka throughput, next to the same run's outbox → in-process figure.
 //
-//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500] [--batches-in-flight 8] [--topic outbox] [--no-control]
+//   KafkaBenchmark --bootstrap 127.0.0.1:PORT,… [--rows 100000] [--rounds 5] [--batch-size 500]
+//                  [--batches-in-flight 8] [--topic outbox] [--no-control]
 //
 // Needs OUTBOX_TEST_POSTGRES_URL (a scratch database: outbox_messages is dropped and
 // re-created) and a Kafka cluster; Benchmarks/run-kafka.sh provides both (librdkafka's mock
@@ -182,7 +183,8 @@ func drain(
         destination != .inProcess || consumer.messages == options.rows
     else {
         fail(
-            "\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) (consumer: \(consumer.messages))"
+            "\(destination.rawValue): expected \(options.rows) rows delivered, got \(summary) "
+                + "(consumer: \(consumer.messages))"
         )
     }
     let rows = Double(options.rows)
@@ -249,7 +251,14 @@ nonisolated func transportOnly(_ options: Options, logger: Logger) async throws 
         versions[aggregate] = version
         let (rootType, eventType) = types[aggregate % 4]
         let json =
-            #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(100_000 + index % 900_000)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"\#(uuid(aggregate))","__aggregate_root_type":"\#(rootType)","__aggregate_root_version":\#(version),"__event_type":"\#(eventType)","__event_id":"\#(uuid(-index))","x-request-id":"\#(uuid(index))","x-tenant":"\#(tenants[index % 3])"},"payload":{"note":"Lieferung \u00fcber Tor \#(index % 17) \/ Rampe \#(index % 5)","amount_cents":\#(index * 13 % 851_968),"currency":"EUR","content_base64":"\#(padding.prefix(300 + index * 7 % 500))"}}"#
+            #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(100_000 + index % 900_000)+0000","#
+            + #""__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"\#(uuid(aggregate))","#
+            + #""__aggregate_root_type":"\#(rootType)","__aggregate_root_version":\#(version),"#
+            + #""__event_type":"\#(eventType)","__event_id":"\#(uuid(-index))","x-request-id":"\#(uuid(index))","#
+            + #""x-tenant":"\#(tenants[index % 3])"},"#
+            + #""payload":{"note":"Lieferung \u00fcber Tor \#(index % 17) \/ Rampe \#(index % 5)","#
+            + #""amount_cents":\#(index * 13 % 851_968),"currency":"EUR","#
+            + #""content_base64":"\#(padding.prefix(300 + index * 7 % 500))"}}"#
         rows.append(OutboxRow(id: .integer(Int64(index)), payload: Array(json.utf8)))
     }
     let decoder = EnvelopeDecoder(table: "outbox_messages")
@@ -275,7 +284,11 @@ nonisolated func transportOnly(_ options: Options, logger: Logger) async throws 
     await transport.shutdown()
     let messages = Double(batches * options.batchSize)
     print(
-        "transport only: \(format(messages / elapsed.seconds)) msgs/s, \(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize); CPU \(String(format1: cpu * 1e6 / messages)) µs/msg (decoding alone \(String(format1: decodeCPU * 1e6 / messages)), so Kafka \(String(format1: (cpu - decodeCPU) * 1e6 / messages)))"
+        "transport only: \(format(messages / elapsed.seconds)) msgs/s, "
+            + "\(String(format1: elapsed.seconds * 1000 / Double(batches))) ms per batch of \(options.batchSize); "
+            + "CPU \(String(format1: cpu * 1e6 / messages)) µs/msg "
+            + "(decoding alone \(String(format1: decodeCPU * 1e6 / messages)), "
+            + "so Kafka \(String(format1: (cpu - decodeCPU) * 1e6 / messages)))"
     )
 }
 
@@ -288,7 +301,9 @@ let workload = KafkaBenchmarkWorkload(rows: options.rows)
 try psql.execute(workload.createSQL)
 let averageBytes = try psql.integer(workload.averageBytesSQL)
 print(
-    "outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), \(options.batchesInFlight) batches in flight, \(options.rounds) rounds, Kafka at \(options.bootstrap), topic \(options.topic)"
+    "outbox (PostgreSQL) -> Kafka: \(options.rows) rows of ~\(averageBytes) bytes, batch size \(options.batchSize), "
+        + "\(options.batchesInFlight) batches in flight, \(options.rounds) rounds, Kafka at \(options.bootstrap), "
+        + "topic \(options.topic)"
 )
 
 var results: [Destination: [Double]] = [:]
@@ -324,7 +339,8 @@ for round in 1...options.rounds {
         relayCPU[destination] = result.relayMicrosecondsPerMessage
         if destination == .kafka { kafkaMockCPU = result.mockMicrosecondsPerMessage }
         var line =
-            "round \(round) \(destination.rawValue.padding(10)) \(format(result.rate).leftPadded(8)) msgs/s   relay CPU \(String(format1: result.relayMicrosecondsPerMessage).leftPadded(5)) µs/msg"
+            "round \(round) \(destination.rawValue.padding(10)) \(format(result.rate).leftPadded(8)) msgs/s   "
+            + "relay CPU \(String(format1: result.relayMicrosecondsPerMessage).leftPadded(5)) µs/msg"
         if let busy = result.machineBusyPercent { line += "   machine busy \(format(busy).leftPadded(3)) %" }
         if let mock = result.mockMicrosecondsPerMessage {
             line += "   mock cluster CPU \(String(format1: mock).leftPadded(4)) µs/msg"
@@ -348,14 +364,18 @@ let kafka = median(results[.kafka]!)
 print("")
 print("median   in-process \(format(inProcess).leftPadded(8)) msgs/s   (reference: same run, same rows)")
 print(
-    "median   kafka      \(format(kafka).leftPadded(8)) msgs/s   = \(String(format1: 100 * kafka / inProcess)) % of in-process"
+    "median   kafka      \(format(kafka).leftPadded(8)) msgs/s   = "
+        + "\(String(format1: 100 * kafka / inProcess)) % of in-process"
 )
 print(
-    "median of the rounds' kafka / in-process = \(String(format1: median(roundRatios))) % (target >= 90 %; rounds: \(roundRatios.map { String(format1: $0) }.joined(separator: ", ")))"
+    "median of the rounds' kafka / in-process = \(String(format1: median(roundRatios))) % (target >= 90 %; rounds: "
+        + "\(roundRatios.map { String(format1: $0) }.joined(separator: ", ")))"
 )
 if !controlRatios.isEmpty {
     print(
-        "median of the rounds' control / in-process = \(String(format1: median(controlRatios))) % (a destination that only spends the Kafka drain's extra CPU; rounds: \(controlRatios.map { String(format1: $0) }.joined(separator: ", ")))"
+        "median of the rounds' control / in-process = \(String(format1: median(controlRatios))) % "
+            + "(a destination that only spends the Kafka drain's extra CPU; rounds: "
+            + "\(controlRatios.map { String(format1: $0) }.joined(separator: ", ")))"
     )
 }
 

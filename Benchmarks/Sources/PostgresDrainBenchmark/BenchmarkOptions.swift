@@ -71,7 +71,8 @@ struct BenchmarkOptions {
           --flavours LIST        outbox,dispatcher (default both; backlog outbox)
           --after LIST           mark,delete (default both; backlog mark)
           --batch-sizes LIST     default 100,1000,5000; backlog 500 (the relay's default)
-          --in-flight N          the engine's maximum batches in flight (default \(RelayEngine.Configuration().maximumBatchesInFlight))
+          --in-flight N          the engine's maximum batches in flight \
+        (default \(RelayEngine.Configuration().maximumBatchesInFlight))
           --write-connection M   the relay's write_connection: separate (default) or shared
           --reference-transaction  also run pg_drain with BEGIN/COMMIT around each mark
           --no-source-loop       matrix: skip the PostgresSource-only loop (fetch/complete, no engine)

@@ -63,7 +63,9 @@ struct DrainBenchmark {
         let configurations = options.configurations
         let expectedBytes = try prepareWorkloads(for: configurations, rows: rows)
         Console.line(
-            "# \(configurations.count) configurations x \(rounds) rounds x \(programs.count) programs, \(rows) rows each, \(options.maximumBatchesInFlight) batches in flight, write_connection \(options.writeConnection)"
+            "# \(configurations.count) configurations x \(rounds) rounds x \(programs.count) programs, "
+                + "\(rows) rows each, \(options.maximumBatchesInFlight) batches in flight, "
+                + "write_connection \(options.writeConnection)"
         )
 
         var samples: [DrainConfiguration: [Program: [DrainMeasurement]]] = [:]
@@ -83,7 +85,10 @@ struct DrainBenchmark {
                     )
                     samples[configuration, default: [:]][program, default: []].append(measurement)
                     Console.line(
-                        "round \(round)  \(pad(configuration.description, 30))  \(pad(program.rawValue, 26))  \(leftPad(format(measurement.messagesPerSecond), 9)) msgs/s  (\(format(measurement.seconds, decimals: 3)) s, client CPU \(format(measurement.cpuMicrosecondsPerMessage, decimals: 1)) µs/msg)"
+                        "round \(round)  \(pad(configuration.description, 30))  \(pad(program.rawValue, 26))  "
+                            + "\(leftPad(format(measurement.messagesPerSecond), 9)) msgs/s  "
+                            + "(\(format(measurement.seconds, decimals: 3)) s, "
+                            + "client CPU \(format(measurement.cpuMicrosecondsPerMessage, decimals: 1)) µs/msg)"
                     )
                 }
             }
@@ -112,7 +117,9 @@ struct DrainBenchmark {
                 )
                 referenceRate = measurement.messagesPerSecond
                 Console.line(
-                    "backlog  \(configuration)  C pg_drain  \(format(measurement.messagesPerSecond)) msgs/s  \(format(measurement.seconds, decimals: 2)) s  max RSS \(format(Double(measurement.peakResidentKiB ?? 0) / 1024, decimals: 1)) MiB"
+                    "backlog  \(configuration)  C pg_drain  \(format(measurement.messagesPerSecond)) msgs/s  "
+                        + "\(format(measurement.seconds, decimals: 2)) s  max RSS "
+                        + "\(format(Double(measurement.peakResidentKiB ?? 0) / 1024, decimals: 1)) MiB"
                 )
             }
             try psql.execute(workload.resetSQL)
@@ -127,9 +134,12 @@ struct DrainBenchmark {
             )
             let peak = ProcessMemory.peakResidentKiB
             var line =
-                "backlog  \(configuration)  relay       \(format(measurement.messagesPerSecond)) msgs/s  \(format(measurement.seconds, decimals: 2)) s"
+                "backlog  \(configuration)  relay       \(format(measurement.messagesPerSecond)) msgs/s  "
+                + "\(format(measurement.seconds, decimals: 2)) s"
             line +=
-                "  max RSS \(format(Double(peak) / 1024, decimals: 1)) MiB (before the drain: \(format(Double(before) / 1024, decimals: 1)) MiB; \(format(Double(measurement.bytes) / 1_048_576, decimals: 0)) MiB of payloads drained)"
+                "  max RSS \(format(Double(peak) / 1024, decimals: 1)) MiB (before the drain: "
+                + "\(format(Double(before) / 1024, decimals: 1)) MiB; "
+                + "\(format(Double(measurement.bytes) / 1_048_576, decimals: 0)) MiB of payloads drained)"
             if let referenceRate {
                 line += "  ratio \(format(100 * measurement.messagesPerSecond / referenceRate, decimals: 1)) %"
             }
@@ -157,7 +167,8 @@ struct DrainBenchmark {
             let average = try psql.integer(workload.averagePayloadSQL)
             let aggregates = try psql.integer(workload.aggregateCountSQL)
             Console.line(
-                "# \(flavour): \(reused ? "reused" : "generated") \(rows) rows, \(aggregates) aggregates, average payload \(average) bytes, in \(clock.now - started)"
+                "# \(flavour): \(reused ? "reused" : "generated") \(rows) rows, \(aggregates) aggregates, "
+                    + "average payload \(average) bytes, in \(clock.now - started)"
             )
         }
         return bytes
@@ -193,7 +204,8 @@ struct DrainBenchmark {
         else {
             throw VerificationFailure(
                 description: """
-                    \(program.rawValue), \(configuration): drained \(measurement.rows) rows / \(measurement.bytes) bytes \
+                    \(program.rawValue), \(configuration): drained \(measurement.rows) rows \
+                    / \(measurement.bytes) bytes \
                     (expected \(workload.rows) / \(expectedBytes)); afterwards \(undelivered) rows undelivered and \
                     \(remaining) in the table (expected 0 and \(expectedRemaining))
                     """
@@ -217,12 +229,15 @@ struct DrainBenchmark {
             return format(values.map(\.cpuMicrosecondsPerMessage).median, decimals: 1)
         }
         var header =
-            "\(pad("configuration", 30))  \(leftPad("relay msgs/s", 13))  \(leftPad("C msgs/s", 10))  \(leftPad("ratio", 7))"
+            "\(pad("configuration", 30))  \(leftPad("relay msgs/s", 13))  \(leftPad("C msgs/s", 10))  "
+            + "\(leftPad("ratio", 7))"
         if referenceTransaction != nil { header += "  \(leftPad("C+tx msgs/s", 12))  \(leftPad("ratio", 7))" }
         if sourceLoop != nil { header += "  \(leftPad("source loop msgs/s", 18))  \(leftPad("vs C", 7))" }
         Console.line("")
         Console.line(
-            "PostgreSQL drain, \(rows) rows per run, median of \(rounds) interleaved runs (relay: PostgresSource + RelayEngine + SynchronousDispatcher; C: pg_drain, same SQL; source loop: PostgresSource fetch/complete without the engine)"
+            "PostgreSQL drain, \(rows) rows per run, median of \(rounds) interleaved runs "
+                + "(relay: PostgresSource + RelayEngine + SynchronousDispatcher; C: pg_drain, same SQL; source loop: "
+                + "PostgresSource fetch/complete without the engine)"
         )
         Console.line(header)
         Console.line(String(repeating: "-", count: header.count))
@@ -239,19 +254,22 @@ struct DrainBenchmark {
             if referenceTransaction != nil {
                 let c = rate(configuration, .referenceTransaction)
                 line +=
-                    "  \(leftPad(format(c), 12))  \(leftPad(format(c > 0 ? 100 * relay / c : 0, decimals: 1) + " %", 7))"
+                    "  \(leftPad(format(c), 12))  "
+                    + "\(leftPad(format(c > 0 ? 100 * relay / c : 0, decimals: 1) + " %", 7))"
             }
             if sourceLoop != nil {
                 let loop = rate(configuration, .sourceLoop)
                 let c = rate(configuration, .reference)
                 line +=
-                    "  \(leftPad(format(loop), 18))  \(leftPad(c > 0 ? format(100 * loop / c, decimals: 1) + " %" : "-", 7))"
+                    "  \(leftPad(format(loop), 18))  "
+                    + "\(leftPad(c > 0 ? format(100 * loop / c, decimals: 1) + " %" : "-", 7))"
             }
             Console.line(line)
         }
         Console.line("")
         Console.line(
-            "client CPU per message (user + system of the draining process, median), µs: the database's own work is the same for all"
+            "client CPU per message (user + system of the draining process, median), µs: "
+                + "the database's own work is the same for all"
         )
         let cpuHeader =
             "\(pad("configuration", 30))  " + programs.map { leftPad($0.rawValue, 20) }.joined(separator: "  ")
@@ -269,7 +287,8 @@ struct DrainBenchmark {
             )
         }
         Console.line(
-            "peak RSS of this process (all runs): \(format(Double(ProcessMemory.peakResidentKiB) / 1024, decimals: 1)) MiB"
+            "peak RSS of this process (all runs): "
+                + "\(format(Double(ProcessMemory.peakResidentKiB) / 1024, decimals: 1)) MiB"
         )
     }
 }

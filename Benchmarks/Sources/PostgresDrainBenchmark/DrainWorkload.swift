@@ -39,19 +39,23 @@ struct DrainWorkload: Sendable {
         case .outbox:
             // EventSauce 3.x header order (see outbox/pgsql/rows.jsonl).
             headers = """
-                '{"__time_of_recording":"' || recorded_text || '","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"' || aggregate_id
+                '{"__time_of_recording":"' || recorded_text \
+                || '","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"' || aggregate_id
                 || '","__aggregate_root_type":"' || root_type || '","__aggregate_root_version":' || version
                 || ',"__event_type":"' || event_type || '","__event_id":"' || event_id
-                || '","x-request-id":"' || request_id || '","x-tenant":"' || tenant || '","x-causation-id":"' || causation_id
+                || '","x-request-id":"' || request_id || '","x-tenant":"' || tenant \
+                || '","x-causation-id":"' || causation_id
                 || '","x-actor":{"type":"api-client","id":' || actor || '},"x-retry-count":' || (i % 3)
                 || ',"__aggregate_root_id_type":"' || root_id_type || '"}'
                 """
         case .dispatcher:
             // EventSauce 0.8 header order (see original/pgsql/rows.jsonl).
             headers = """
-                '{"__event_type":"' || event_type || '","__time_of_recording":"' || recorded_text || '","__aggregate_root_id":"' || aggregate_id
+                '{"__event_type":"' || event_type || '","__time_of_recording":"' || recorded_text \
+                || '","__aggregate_root_id":"' || aggregate_id
                 || '","__aggregate_root_version":' || version || ',"__event_id":"' || event_id
-                || '","x-request-id":"' || request_id || '","x-tenant":"' || tenant || '","x-causation-id":"' || causation_id
+                || '","x-request-id":"' || request_id || '","x-tenant":"' || tenant \
+                || '","x-causation-id":"' || causation_id
                 || '","x-actor":{"type":"api-client","id":' || actor || '},"x-retry-count":' || (i % 3)
                 || ',"__aggregate_root_id_type":"' || root_id_type || '"}'
                 """
@@ -80,19 +84,28 @@ struct DrainWorkload: Sendable {
                     (ARRAY['alpha-tenant','beta-tenant','gamma-tenant'])[1 + i % 3] AS tenant,
                     100000 + (hashint4((i + 3)::int) & 262143) AS actor,
                     -- one event per millisecond plus a few microseconds, increasing with i
-                    timestamp '2024-03-14 05:04:50' + make_interval(secs => (i * 1000 + (i * 7919) % 1000) / 1000000.0) AS recorded_at,
+                    timestamp '2024-03-14 05:04:50' + \
+            make_interval(secs => (i * 1000 + (i * 7919) % 1000) / 1000000.0) AS recorded_at,
                     420 + (hashint4((i + 7)::int) & 2147483647) % 500 AS pad_length
                 FROM versioned
             ), typed AS (
                 SELECT d.*,
                     to_char(recorded_at, 'YYYY-MM-DD HH24:MI:SS.US') || '+0000' AS recorded_text,
-                    (ARRAY['acme.shop.orders.order','acme.shop.customers.customer','acme.shop.documents.document','acme.shop.inventory.warehouse'])[1 + kind] AS root_type,
-                    (ARRAY['acme.shop.orders.order_id','acme.shop.customers.customer_id','acme.shop.documents.document_id','acme.shop.inventory.warehouse_id'])[1 + kind] AS root_id_type,
+                    (ARRAY['acme.shop.orders.order','acme.shop.customers.customer',\
+            'acme.shop.documents.document','acme.shop.inventory.warehouse'])[1 + kind] AS root_type,
+                    (ARRAY['acme.shop.orders.order_id','acme.shop.customers.customer_id',\
+            'acme.shop.documents.document_id','acme.shop.inventory.warehouse_id'])[1 + kind] AS root_id_type,
                     CASE kind
-                        WHEN 0 THEN (ARRAY['acme.shop.orders.order_line_added','acme.shop.orders.order_was_placed','acme.shop.orders.order_lines_were_imported','acme.shop.orders.order_was_shipped'])[1 + (CASE WHEN version = 1 THEN 1 ELSE version % 4 END)]
-                        WHEN 1 THEN (ARRAY['acme.shop.customers.customer_note_added','acme.shop.customers.customer_registered','acme.shop.customers.customer_email_changed'])[1 + (CASE WHEN version = 1 THEN 1 ELSE version % 3 END)]
-                        WHEN 2 THEN (ARRAY['acme.shop.documents.document_archived','acme.shop.documents.document_uploaded'])[1 + (CASE WHEN version = 1 THEN 1 ELSE 0 END)]
-                        ELSE (ARRAY['acme.shop.inventory.stock_adjusted','acme.shop.inventory.stock_count_recorded'])[1 + version % 2]
+                        WHEN 0 THEN (ARRAY['acme.shop.orders.order_line_added','acme.shop.orders.order_was_placed',\
+            'acme.shop.orders.order_lines_were_imported','acme.shop.orders.order_was_shipped'])\
+            [1 + (CASE WHEN version = 1 THEN 1 ELSE version % 4 END)]
+                        WHEN 1 THEN (ARRAY['acme.shop.customers.customer_note_added',\
+            'acme.shop.customers.customer_registered','acme.shop.customers.customer_email_changed'])\
+            [1 + (CASE WHEN version = 1 THEN 1 ELSE version % 3 END)]
+                        WHEN 2 THEN (ARRAY['acme.shop.documents.document_archived',\
+            'acme.shop.documents.document_uploaded'])[1 + (CASE WHEN version = 1 THEN 1 ELSE 0 END)]
+                        ELSE (ARRAY['acme.shop.inventory.stock_adjusted','acme.shop.inventory.stock_count_recorded'])\
+            [1 + version % 2]
                     END AS event_type
                 FROM described d
             )
@@ -100,10 +113,13 @@ struct DrainWorkload: Sendable {
                 '{"headers":' || \(headers)
                 || ',"payload":{"note":"Lieferung \\u00fcber Tor ' || (i % 17) || ' \\/ Rampe ' || (i % 5)
                 || '","amount_cents":' || ((hashint4(i::int) & 65535) * 13)
-                || ',"currency":"EUR","lines":[{"sku":"SKU-' || lpad((i % 9973)::text, 5, '0') || '","quantity":' || (1 + i % 7)
-                || ',"unit_price":{"amount":"' || (i % 997) || '.95","currency":"EUR"}},{"sku":"SKU-' || lpad((i % 7919)::text, 5, '0')
+                || ',"currency":"EUR","lines":[{"sku":"SKU-' || lpad((i % 9973)::text, 5, '0') \
+            || '","quantity":' || (1 + i % 7)
+                || ',"unit_price":{"amount":"' || (i % 997) || '.95","currency":"EUR"}},{"sku":"SKU-' \
+            || lpad((i % 7919)::text, 5, '0')
                 || '","quantity":1,"unit_price":{"amount":"4.50","currency":"EUR"}}],"content_base64":"'
-                || replace(replace(substr(encode(decode(repeat(encode(sha512(int8send(i)), 'hex'), 14), 'hex'), 'base64'), 1, pad_length), E'\\n', ''), '/', '\\/')
+                || replace(replace(substr(encode(decode(repeat(encode(sha512(int8send(i)), 'hex'), 14), \
+            'hex'), 'base64'), 1, pad_length), E'\\n', ''), '/', '\\/')
                 || '"}}' AS payload
             FROM typed;
             """
@@ -116,7 +132,8 @@ struct DrainWorkload: Sendable {
         switch flavour {
         case .outbox:
             insert = """
-                INSERT INTO \(table) (id, consumed, payload) SELECT id, false, payload::json FROM \(templateTable) ORDER BY id;
+                INSERT INTO \(table) (id, consumed, payload) SELECT id, false, payload::json FROM \(templateTable) \
+                ORDER BY id;
                 SELECT setval(pg_get_serial_sequence('\(table)', 'id'), \(rows));
                 """
         case .dispatcher:
@@ -170,7 +187,8 @@ struct DrainWorkload: Sendable {
 
     /// Returns 1 when the template exists and was generated by this SQL, else 0.
     var templateIsCurrentSQL: String {
-        "SELECT count(*) FROM pg_class WHERE oid = to_regclass('\(templateTable)') AND obj_description(oid, 'pg_class') = '\(templateFingerprint)'"
+        "SELECT count(*) FROM pg_class WHERE oid = to_regclass('\(templateTable)') "
+            + "AND obj_description(oid, 'pg_class') = '\(templateFingerprint)'"
     }
 
     /// Drops the template table.

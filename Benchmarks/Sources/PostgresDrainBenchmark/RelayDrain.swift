@@ -58,7 +58,8 @@ struct RelayDrain {
         guard summary.rowsCompleted == expectedRows, consumer.messages == expectedRows, summary.deadLetters == 0 else {
             throw Failure(
                 description:
-                    "\(configuration): expected \(expectedRows) rows delivered and completed, the relay reports \(summary) and the consumer saw \(consumer.messages) messages"
+                    "\(configuration): expected \(expectedRows) rows delivered and completed, "
+                    + "the relay reports \(summary) and the consumer saw \(consumer.messages) messages"
             )
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -44,7 +44,14 @@ func payload(_ index: Int) -> [UInt8] {
     let micros = String(100_000 + index % 900_000)
     let note = String(repeating: "Lieferung f\\u00fcr Kunde \\/ Filiale \(aggregate); ", count: 28)
     let text =
-        #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(micros)+0000","__time_of_recording_format":"Y-m-d H:i:s.uO","__aggregate_root_id":"8f0c6a2e-0000-4000-8000-\#(String(100_000_000_000 + aggregate))","__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":\#(version),"__event_type":"acme.shop.orders.\#(types[index % 4])","x-request-id":"req-\#(index)","x-tenant":"acme-eu","__aggregate_root_id_type":"acme.shop.orders.order_id"},"payload":{"order_id":"\#(aggregate)","line":\#(version),"total_cents":\#(1000 + index % 5000),"note":"\#(note)"}}"#
+        #"{"headers":{"__time_of_recording":"2024-03-14 05:04:50.\#(micros)+0000","#
+        + #""__time_of_recording_format":"Y-m-d H:i:s.uO","#
+        + #""__aggregate_root_id":"8f0c6a2e-0000-4000-8000-\#(String(100_000_000_000 + aggregate))","#
+        + #""__aggregate_root_type":"acme.shop.orders.order","__aggregate_root_version":\#(version),"#
+        + #""__event_type":"acme.shop.orders.\#(types[index % 4])","x-request-id":"req-\#(index)","#
+        + #""x-tenant":"acme-eu","__aggregate_root_id_type":"acme.shop.orders.order_id"},"#
+        + #""payload":{"order_id":"\#(aggregate)","line":\#(version),"total_cents":\#(1000 + index % 5000),"#
+        + #""note":"\#(note)"}}"#
     return Array(text.utf8)
 }
 
@@ -127,7 +134,8 @@ case "relay":
     let seconds = monotonicSeconds() - start
     guard summary.rowsCompleted == counter.messages.load(ordering: .relaxed) else {
         fail(
-            "the relay completed \(summary.rowsCompleted) rows but delivered \(counter.messages.load(ordering: .relaxed)) messages"
+            "the relay completed \(summary.rowsCompleted) rows but delivered "
+                + "\(counter.messages.load(ordering: .relaxed)) messages"
         )
     }
     report(

@@ -44,8 +44,11 @@ struct Options {
         guard !url.isEmpty, !reference.isEmpty else {
             FileHandle.standardError.write(
                 Data(
-                    "usage: WebhookBenchmark --url URL --reference PATH [--count N] [--concurrency 16,64] [--rounds R] [--postgres URL]\n"
-                        .utf8
+                    """
+                    usage: WebhookBenchmark --url URL --reference PATH [--count N] [--concurrency 16,64] \
+                    [--rounds R] [--postgres URL]\n
+                    """
+                    .utf8
                 )
             )
             exit(2)
@@ -242,7 +245,8 @@ try Data(
 
 let averageBody = messages.reduce(0) { $0 + $1.envelope.count } / max(messages.count, 1)
 print(
-    "webhook benchmark: \(options.count) messages per run, \(averageBody) B average body, \(options.rounds) rounds, \(ProcessInfo.processInfo.activeProcessorCount) cores, server \(options.url)"
+    "webhook benchmark: \(options.count) messages per run, \(averageBody) B average body, \(options.rounds) rounds, "
+        + "\(ProcessInfo.processInfo.activeProcessorCount) cores, server \(options.url)"
 )
 print("relay runs sign every request (1 secret); the C reference sends a fixed signature header")
 var header =
@@ -275,7 +279,9 @@ for concurrency in options.concurrency {
         referenceCPU.append(reference.cpuMicrosecondsPerMessage)
         transportCPU.append(relay.cpuMicrosecondsPerMessage)
         var line =
-            "| \(concurrency) | \(round) | \(Int(reference.rate)) | \(Int(relay.rate)) | \(Int(relay.rate / reference.rate * 100)) % | \(format(reference.cpuMicrosecondsPerMessage)) | \(format(relay.cpuMicrosecondsPerMessage)) |"
+            "| \(concurrency) | \(round) | \(Int(reference.rate)) | \(Int(relay.rate)) | "
+            + "\(Int(relay.rate / reference.rate * 100)) % | \(format(reference.cpuMicrosecondsPerMessage)) | "
+            + "\(format(relay.cpuMicrosecondsPerMessage)) |"
         if let url = options.postgres {
             let drained = try await runPostgres(
                 options,
@@ -290,10 +296,13 @@ for concurrency in options.concurrency {
         print(line)
     }
     var summary =
-        "concurrency \(concurrency): median C \(Int(median(referenceRates))) msgs/s, transport \(Int(median(transportRates))) msgs/s (\(Int(median(transportRates) / median(referenceRates) * 100)) %)"
+        "concurrency \(concurrency): median C \(Int(median(referenceRates))) msgs/s, "
+        + "transport \(Int(median(transportRates))) msgs/s "
+        + "(\(Int(median(transportRates) / median(referenceRates) * 100)) %)"
     if !postgresRates.isEmpty {
         summary +=
-            ", postgres → webhook \(Int(median(postgresRates))) msgs/s (\(Int(median(postgresRates) / median(referenceRates) * 100)) %)"
+            ", postgres → webhook \(Int(median(postgresRates))) msgs/s "
+            + "(\(Int(median(postgresRates) / median(referenceRates) * 100)) %)"
     }
     summary += "; CPU per message: C \(format(median(referenceCPU))) µs, transport \(format(median(transportCPU))) µs"
     summaries.append(summary)

@@ -484,7 +484,10 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func disable() {
         guard !disabled.exchange(true, ordering: .relaxed) else { return }
         logger.critical(
-            "WEBHOOK ENDPOINT DISABLED: it answered 410 Gone. Every message routed to it is now dead-lettered until the relay is restarted with a new URL.",
+            """
+            WEBHOOK ENDPOINT DISABLED: it answered 410 Gone. \
+            Every message routed to it is now dead-lettered until the relay is restarted with a new URL.
+            """,
             metadata: [
                 "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
             ]

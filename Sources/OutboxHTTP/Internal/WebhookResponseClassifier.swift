@@ -46,7 +46,8 @@ struct WebhookResponseClassifier: Sendable {
         if let refusedAddress {
             return (
                 .retryable(
-                    "refused to connect to \(refusedAddress): private networks are not allowed (set allow_private_networks to permit)"
+                    "refused to connect to \(refusedAddress): private networks are not allowed "
+                        + "(set allow_private_networks to permit)"
                 ), .unreachable
             )
         }

@@ -30,7 +30,8 @@ public struct WebhookSigner: Sendable {
                 throw WebhookTransportError(
                     code: .invalidSecret,
                     message:
-                        "signing secret #\(index + 1) decodes to \(key.count) bytes; use at least 16 (Standard Webhooks recommends 24–64)"
+                        "signing secret #\(index + 1) decodes to \(key.count) bytes; use at least 16 "
+                        + "(Standard Webhooks recommends 24–64)"
                 )
             }
             keys.append(HMACSHA256(key: key))

@@ -505,7 +505,10 @@ final class RDKafkaProducer: @unchecked Sendable {
             }
             if rd_kafka_outq_len(handle) > 0 {
                 logger.warning(
-                    "Kafka transport \(name): \(rd_kafka_outq_len(handle)) messages not acknowledged within \(flushTimeout); purged, they stay undelivered"
+                    """
+                    Kafka transport \(name): \(rd_kafka_outq_len(handle)) messages not acknowledged within \
+                    \(flushTimeout); purged, they stay undelivered
+                    """
                 )
                 rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
                 rd_kafka_flush(handle, 1000)
@@ -577,7 +580,8 @@ final class RDKafkaProducer: @unchecked Sendable {
             guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
             let producer = Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue()
             let message =
-                "Kafka transport \(producer.name): librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+                "Kafka transport \(producer.name): librdkafka \(facility.map { String(cString: $0) } ?? ""): "
+                + "\(text.map { String(cString: $0) } ?? "")"
             switch level {
             case ...3: producer.logger.error("\(message)")
             case 4: producer.logger.warning("\(message)")

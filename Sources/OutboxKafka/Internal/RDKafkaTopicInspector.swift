@@ -48,7 +48,8 @@ actor RDKafkaTopicInspector {
                 throw KafkaTransportError(
                     code: .connectionFailed,
                     message:
-                        "no broker of \(bootstrapServers.joined(separator: ",")) answered a metadata request: \(String(cString: rd_kafka_err2str(code)))"
+                        "no broker of \(bootstrapServers.joined(separator: ",")) answered a metadata request: "
+                        + "\(String(cString: rd_kafka_err2str(code)))"
                 )
             }
             let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
@@ -88,7 +89,8 @@ actor RDKafkaTopicInspector {
                     .init(
                         topic: name,
                         status: .failed(
-                            "\(String(cString: rd_kafka_err2str(entry.err))) [\(String(cString: rd_kafka_err2name(entry.err)))]"
+                            "\(String(cString: rd_kafka_err2str(entry.err))) "
+                                + "[\(String(cString: rd_kafka_err2name(entry.err)))]"
                         )
                     )
                 )

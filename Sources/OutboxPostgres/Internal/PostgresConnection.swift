@@ -45,10 +45,10 @@ final class PostgresConnection {
                 lower.contains("password authentication failed") || lower.contains("authentication failed")
                 || lower.contains("no password supplied") || lower.contains("no pg_hba.conf entry")
                 || lower.contains("role \"")
+            let server = connection.redacted.isEmpty ? "the server from PG* environment variables" : connection.redacted
             throw PostgresError(
                 code: isAuthentication ? .authenticationFailed : .connectionFailed,
-                message:
-                    "cannot connect to \(connection.redacted.isEmpty ? "the server from PG* environment variables" : connection.redacted): \(message)"
+                message: "cannot connect to \(server): \(message)"
             )
         }
         return PostgresConnection(handle: handle)
@@ -262,7 +262,7 @@ extension String {
 /// Calls `body` with a NULL-terminated array of C strings that live for the call.
 private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
     let duplicates = strings.map { strdup($0) }
-    defer { duplicates.forEach { free($0) } }
+    defer { for duplicate in duplicates { free(duplicate) } }
     var pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) }
     pointers.append(nil)
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
@@ -275,7 +275,7 @@ private func withParameterPointers<R>(
 ) -> R {
     guard !parameters.isEmpty else { return body(0, nil) }
     let duplicates: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
-    defer { duplicates.forEach { free($0) } }
+    defer { for duplicate in duplicates { free(duplicate) } }
     let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } }
     return pointers.withUnsafeBufferPointer { body(Int32(parameters.count), $0.baseAddress) }
 }

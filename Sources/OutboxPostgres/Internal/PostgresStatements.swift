@@ -54,8 +54,10 @@ struct PostgresStatements: Sendable {
             }
             if configuration.retention != nil {
                 retention = """
-                    DELETE FROM \(table) WHERE \(id) IN (SELECT \(id) FROM \(table) WHERE \(consumed) = true AND \(id) <= \
-                    (SELECT \(id) FROM \(table) WHERE \(consumed) = true ORDER BY \(id) DESC OFFSET $1 LIMIT 1) ORDER BY \(id) LIMIT $2)
+                    DELETE FROM \(table) WHERE \(id) IN \
+                    (SELECT \(id) FROM \(table) WHERE \(consumed) = true AND \(id) <= \
+                    (SELECT \(id) FROM \(table) WHERE \(consumed) = true ORDER BY \(id) DESC OFFSET $1 LIMIT 1) \
+                    ORDER BY \(id) LIMIT $2)
                     """
             } else {
                 retention = nil
@@ -67,15 +69,18 @@ struct PostgresStatements: Sendable {
             let time = q(columns.timeOfRecording)
             let timeOfDispatching = q(columns.timeOfDispatching)
             let select =
-                "SELECT \(id), \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) WHERE \(dispatched) = false"
+                "SELECT \(id), \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) "
+                + "WHERE \(dispatched) = false"
             fetchFirst = "\(select) ORDER BY \(time), \(id) LIMIT $1"
             fetchAfter =
-                "\(select) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType)) ORDER BY \(time), \(id) LIMIT $3"
+                "\(select) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType)) "
+                + "ORDER BY \(time), \(id) LIMIT $3"
             fetchTieGroup = "\(select) AND \(time) = $1 AND \(id) > $2::\(info.idType) ORDER BY \(id) LIMIT $3"
             switch configuration.afterDelivery {
             case .mark:
                 complete =
-                    "UPDATE \(table) SET \(dispatched) = true, \(timeOfDispatching) = \(now) WHERE \(id) = ANY(\(idArray)) AND \(dispatched) = false"
+                    "UPDATE \(table) SET \(dispatched) = true, \(timeOfDispatching) = \(now) "
+                    + "WHERE \(id) = ANY(\(idArray)) AND \(dispatched) = false"
             case .delete:
                 complete = "DELETE FROM \(table) WHERE \(id) = ANY(\(idArray))"
             }
@@ -89,7 +94,8 @@ struct PostgresStatements: Sendable {
             }
             countBacklog = "SELECT count(*) FROM \(table) WHERE \(dispatched) = false"
             oldestUndelivered =
-                "SELECT extract(epoch FROM \(now) - min(\(time)))::float8::text FROM \(table) WHERE \(dispatched) = false"
+                "SELECT extract(epoch FROM \(now) - min(\(time)))::float8::text FROM \(table) "
+                + "WHERE \(dispatched) = false"
         }
 
         let deadLetters = configuration.effectiveDeadLetterTable.quoted(for: .postgres)
@@ -103,7 +109,8 @@ struct PostgresStatements: Sendable {
             SELECT l.pid::text, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), \
             coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', '?') \
             FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
-            WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+            WHERE l.locktype = 'advisory' AND l.granted \
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
             AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
             """
     }

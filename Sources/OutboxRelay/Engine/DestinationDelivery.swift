@@ -34,7 +34,10 @@ struct DestinationDelivery {
             var results = await transport.deliver(batch)
             if results.count != batch.count {
                 logger.error(
-                    "transport \(transport.name) returned \(results.count) results for \(batch.count) messages; retrying the batch"
+                    """
+                    transport \(transport.name) returned \(results.count) results for \(batch.count) messages; \
+                    retrying the batch
+                    """
                 )
                 results = Array(repeating: .retryable("the transport returned a malformed result"), count: batch.count)
             }
@@ -90,7 +93,10 @@ struct DestinationDelivery {
             if !pending.isEmpty {
                 let delay = policy.delay(afterAttempt: max(highestAttempt, 1), retryAfter: retryAfter)
                 logger.warning(
-                    "transport \(transport.name): \(pending.count) messages to retry in \(delay) (attempt \(highestAttempt)): \(lastReason)"
+                    """
+                    transport \(transport.name): \(pending.count) messages to retry in \(delay) \
+                    (attempt \(highestAttempt)): \(lastReason)
+                    """
                 )
                 do {
                     try await Task.sleep(for: delay)

@@ -399,7 +399,10 @@ public final class RelayEngine: Service, Sendable {
                         onUnrouted: { eventType in
                             if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
                                 self.logger.notice(
-                                    "no route matches event type \"\(eventType)\"; skipping such messages (unrouted: skip)"
+                                    """
+                                    no route matches event type \"\(eventType)\"; skipping such messages \
+                                    (unrouted: skip)
+                                    """
                                 )
                             }
                         }

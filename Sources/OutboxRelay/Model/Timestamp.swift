@@ -67,7 +67,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     private func text(dateTimeSeparator: String) -> String {
         let c = utcComponents
         return
-            "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))\(dateTimeSeparator)\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))"
+            """
+            \(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))\(dateTimeSeparator)\(pad(c.hour, 2)):\
+            \(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.microsecond, 6))
+            """
     }
 
     /// `value` zero-padded to `width` digits, a `-` before it when negative.

@@ -55,7 +55,8 @@ public struct RoutingTable: Sendable {
                     throw RoutingError(
                         code: .unknownTransport,
                         detail:
-                            "routes[\(index)].to names the transport \"\(destination)\", which is not configured (configured: \(known.isEmpty ? "none" : known))"
+                            "routes[\(index)].to names the transport \"\(destination)\", which is not configured "
+                            + "(configured: \(known.isEmpty ? "none" : known))"
                     )
                 }
             }

@@ -27,7 +27,8 @@ public enum MemoryAllocator {
         #if canImport(Glibc)
         // `mallopt` is declared in <malloc.h>, which the Glibc module does not export.
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }  // RTLD_DEFAULT
+        // RTLD_DEFAULT
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
         let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD

@@ -140,7 +140,8 @@ public enum OutboxSchema {
                 table: table
             )
             return """
-                -- No EventSauce package ships SQLite DDL: doctrine-outbox-message-dispatcher 0.1.0's MySQL columns, translated
+                -- No EventSauce package ships SQLite DDL: \
+                doctrine-outbox-message-dispatcher 0.1.0's MySQL columns, translated
                 -- (times are 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC).
                 CREATE TABLE IF NOT EXISTS \(name) (
                     id VARCHAR(36) NOT NULL PRIMARY KEY,
@@ -149,7 +150,8 @@ public enum OutboxSchema {
                     dispatched BOOLEAN NOT NULL,
                     time_of_dispatching DATETIME NULL
                 );
-                CREATE INDEX IF NOT EXISTS \(index) ON \(quote(table.name, .sqlite)) (dispatched, time_of_recording ASC);
+                CREATE INDEX IF NOT EXISTS \(index) ON \(quote(table.name, .sqlite)) \
+                (dispatched, time_of_recording ASC);
 
                 """
         }
@@ -186,7 +188,8 @@ public enum OutboxSchema {
                     first_failed_at TEXT NOT NULL,
                     last_failed_at TEXT NOT NULL
                 );
-                CREATE INDEX IF NOT EXISTS \(sqliteIndexName(indexBase, table: table)) ON \(quote(table.name, .sqlite)) (source_table, row_id);
+                CREATE INDEX IF NOT EXISTS \(sqliteIndexName(indexBase, table: table)) \
+                ON \(quote(table.name, .sqlite)) (source_table, row_id);
 
                 """
         case .postgres:

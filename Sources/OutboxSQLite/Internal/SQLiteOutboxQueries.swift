@@ -40,13 +40,15 @@ struct SQLiteOutboxQueries: Sendable {
             return "SELECT \(id), \(payload) FROM \(table) WHERE \(consumed) = 0 AND \(id) > ?1 ORDER BY \(id) LIMIT ?2"
         case .dispatcher:
             return
-                "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 ORDER BY \(timeOfRecording), \(id) LIMIT ?1"
+                "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 "
+                + "ORDER BY \(timeOfRecording), \(id) LIMIT ?1"
         }
     }
 
     /// `dispatcher` only: `?1` = time_of_recording after, `?2` = id after, `?3` = limit.
     var fetchAfterDispatcher: String {
-        "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 AND (\(timeOfRecording), \(id)) > (?1, ?2) ORDER BY \(timeOfRecording), \(id) LIMIT ?3"
+        "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 "
+            + "AND (\(timeOfRecording), \(id)) > (?1, ?2) ORDER BY \(timeOfRecording), \(id) LIMIT ?3"
     }
 
     /// Marks or deletes `count` rows: ids are `?2…` (`dispatcher` mark: `?1` = time of dispatching)
@@ -59,7 +61,8 @@ struct SQLiteOutboxQueries: Sendable {
             return "UPDATE \(table) SET \(consumed) = 1 WHERE \(id) IN (\(placeholders(from: 1, count: count)))"
         case (.mark, .dispatcher):
             return
-                "UPDATE \(table) SET \(dispatched) = 1, \(timeOfDispatching) = ?1 WHERE \(id) IN (\(placeholders(from: 2, count: count)))"
+                "UPDATE \(table) SET \(dispatched) = 1, \(timeOfDispatching) = ?1 "
+                + "WHERE \(id) IN (\(placeholders(from: 2, count: count)))"
         }
     }
 
@@ -70,7 +73,8 @@ struct SQLiteOutboxQueries: Sendable {
     var insertDeadLetter: String {
         let columns = OutboxSchema.deadLetterColumns
         return
-            "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) VALUES (\(placeholders(from: 1, count: columns.count)))"
+            "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) "
+            + "VALUES (\(placeholders(from: 1, count: columns.count)))"
     }
 
     /// Seeds one row (``SQLiteSource/insert(payloads:)``), returning its id.
@@ -81,7 +85,8 @@ struct SQLiteOutboxQueries: Sendable {
             return "INSERT INTO \(table) (\(payload), \(consumed)) VALUES (?1, 0) RETURNING \(id)"
         case .dispatcher:
             return
-                "INSERT INTO \(table) (\(id), \(payload), \(timeOfRecording), \(dispatched), \(timeOfDispatching)) VALUES (?1, ?2, ?3, 0, NULL) RETURNING \(id)"
+                "INSERT INTO \(table) (\(id), \(payload), \(timeOfRecording), \(dispatched), \(timeOfDispatching)) "
+                + "VALUES (?1, ?2, ?3, 0, NULL) RETURNING \(id)"
         }
     }
 

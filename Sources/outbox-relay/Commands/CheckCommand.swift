@@ -38,7 +38,8 @@ struct CheckCommand: AsyncParsableCommand {
         let logger = logging.bootstrap()
         let relayConfiguration = try RelayConfiguration.load(path: config) { print("config: FAILED — \($0)") }
         print(
-            "config: ok (\(relayConfiguration.transports.count) transports, \(relayConfiguration.routing.rules.count) routes)"
+            "config: ok (\(relayConfiguration.transports.count) transports, "
+                + "\(relayConfiguration.routing.rules.count) routes)"
         )
         var failures = 0
 
@@ -48,7 +49,10 @@ struct CheckCommand: AsyncParsableCommand {
                 print("source: ok (\(source.flavour) table \(source.table))")
             } else {
                 print(
-                    "source: TIMEOUT — not open within \(openTimeout) s: the database does not answer, or another relay holds the table's lock (lock: advisory) and this one would wait as a hot standby; `outbox-relay status` shows which"
+                    "source: TIMEOUT — not open within \(openTimeout) s: the database does not answer, "
+                        + "or another relay holds the table's lock "
+                        + "(lock: advisory) and this one would wait as a hot standby; "
+                        + "`outbox-relay status` shows which"
                 )
                 failures += 1
             }

@@ -9,7 +9,8 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract:
-            "Creates an SQLite outbox with realistic EventSauce messages and relays them to stdout and an in-process consumer."
+            "Creates an SQLite outbox with realistic EventSauce messages and relays them to stdout and an "
+            + "in-process consumer."
     )
 
     @Option(name: .long, help: "The folder to create the demo in (default: a new temporary folder).")

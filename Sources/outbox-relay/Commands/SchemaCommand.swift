@@ -26,8 +26,10 @@ struct SchemaCommand: ParsableCommand {
 
     @Flag(
         name: .long,
-        help:
-            "PostgreSQL: also print a trigger that notifies relays on insert (set source.notify_channel to the same channel)."
+        help: """
+            PostgreSQL: also print a trigger that notifies relays on insert \
+            (set source.notify_channel to the same channel).
+            """
     )
     var notify = false
 

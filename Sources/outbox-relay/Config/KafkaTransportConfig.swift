@@ -88,7 +88,9 @@ extension KafkaTransport: DestinationChecking {
     func checkDestinations(routing: RoutingTable) async throws -> [String] {
         guard let topic = fixedTopic else {
             return [
-                "topic template \"\(configuration.topic)\" has placeholders: topics are checked when first produced to (missing ones are dead-lettered unless the brokers create topics)"
+                "topic template \"\(configuration.topic)\" has placeholders: "
+                    + "topics are checked when first produced to "
+                    + "(missing ones are dead-lettered unless the brokers create topics)"
             ]
         }
         let checks = try await checkTopics([topic])

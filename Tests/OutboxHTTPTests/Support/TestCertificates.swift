@@ -13,9 +13,11 @@ struct TestCertificates: Sendable {
     static func make() throws -> TestCertificates {
         let directory = NSTemporaryDirectory() + "webhook-tls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-            .write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
+        try """
+        subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+        keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n
+        """
+        .write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
         let steps: [[String]] = [
             [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",

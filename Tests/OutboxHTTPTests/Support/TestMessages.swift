@@ -28,14 +28,20 @@ enum TestEnvironment {
 
     static let fixtureTestsEnabled = (WebhookTestServer.toolsAvailable && fixturesPresent) || isCI
     static let fixtureSkipMessage: Comment =
-        "EventSauce fixtures not found at ../shared/fixtures/eventsauce or python3 missing: skipped (CI=true makes this a failure)"
+        """
+        EventSauce fixtures not found at ../shared/fixtures/eventsauce or python3 missing: skipped \
+        (CI=true makes this a failure)
+        """
 
     /// `OUTBOX_TEST_POSTGRES_URL`, the database the end-to-end test uses.
     static let postgresURL = ProcessInfo.processInfo.environment["OUTBOX_TEST_POSTGRES_URL"]
     static let postgresTestsEnabled =
         (postgresURL != nil && WebhookTestServer.toolsAvailable && fixturesPresent) || isCI
     static let postgresSkipMessage: Comment =
-        "OUTBOX_TEST_POSTGRES_URL not set (or python3/fixtures missing): PostgreSQL → webhook test skipped (CI=true makes this a failure)"
+        """
+        OUTBOX_TEST_POSTGRES_URL not set (or python3/fixtures missing): PostgreSQL → webhook test skipped \
+        (CI=true makes this a failure)
+        """
 }
 
 /// Messages for tests.

@@ -76,7 +76,8 @@ final class WebhookTestServer: @unchecked Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             throw TestServerError(
                 description:
-                    "the Python webhook server did not start (exit status \(process.isRunning ? -1 : process.terminationStatus))"
+                    "the Python webhook server did not start "
+                    + "(exit status \(process.isRunning ? -1 : process.terminationStatus))"
             )
         }
         self.port = port

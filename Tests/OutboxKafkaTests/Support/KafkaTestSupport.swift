@@ -20,12 +20,18 @@ enum KafkaTestSupport {
     static let fixturesPresent = FileManager.default.fileExists(atPath: fixtures + "/README.md")
     static let fixturesTestable = fixturesPresent || isCI
     static let fixturesSkipMessage: Comment =
-        "EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository): skipped (CI=true makes this a failure)"
+        """
+        EventSauce fixtures not found at ../shared/fixtures/eventsauce (relative to the repository): skipped \
+        (CI=true makes this a failure)
+        """
 
     static let postgresURL: String? = environment["OUTBOX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     static let postgresTestable = postgresURL != nil || isCI
     static let postgresSkipMessage: Comment =
-        "OUTBOX_TEST_POSTGRES_URL is not set; run the tests through .ci/with-postgres.sh (skipped; CI=true makes this a failure)"
+        """
+        OUTBOX_TEST_POSTGRES_URL is not set; run the tests through .ci/with-postgres.sh \
+        (skipped; CI=true makes this a failure)
+        """
 
     static func requirePostgresURL(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         try #require(
