@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "OutboxPostgres", targets: ["OutboxPostgres"]),
         .library(name: "OutboxKafka", targets: ["OutboxKafka"]),
         .library(name: "OutboxHTTP", targets: ["OutboxHTTP"]),
+        .library(name: "OutboxRelayCLI", targets: ["OutboxRelayCLI"]),
         .executable(name: "outbox-relay", targets: ["outbox-relay"]),
         .plugin(name: "OutboxMigrationPlugin", targets: ["OutboxMigrationPlugin"]),
     ],
@@ -63,9 +64,9 @@ let package = Package(
             dependencies: ["OutboxRelay", "CCurl", .product(name: "Logging", package: "swift-log")]
         ),
 
-        // MARK: The daemon
-        .executableTarget(
-            name: "outbox-relay",
+        // MARK: The daemon: its command line as a library, and a thin executable over it
+        .target(
+            name: "OutboxRelayCLI",
             dependencies: [
                 "OutboxRelay", "OutboxSQLite", "OutboxPostgres", "OutboxKafka", "OutboxHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,6 +75,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(name: "outbox-relay", dependencies: ["OutboxRelayCLI"]),
 
         // MARK: Plugins
         .plugin(

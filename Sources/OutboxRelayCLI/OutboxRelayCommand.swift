@@ -2,13 +2,17 @@ import ArgumentParser
 import Logging
 
 /// `outbox-relay`: moves events out of EventSauce outbox tables.
-@main
-struct OutboxRelayCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+///
+/// The daemon's whole command line (`run`, `check`, `status`, `schema`, `demo`). The `outbox-relay`
+/// executable is a `main.swift` that calls ``main()``.
+public struct OutboxRelayCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "outbox-relay",
         abstract: "Relays EventSauce outbox tables to Kafka, webhooks, files and in-process consumers.",
         subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, SchemaCommand.self, DemoCommand.self]
     )
+
+    public init() {}
 }
 
 /// Options every command that logs shares.
