@@ -9,6 +9,7 @@ public struct OutboxRelayCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "outbox-relay",
         abstract: "Relays EventSauce outbox tables to Kafka, webhooks, files and in-process consumers.",
+        version: RelayVersion.description,
         subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, SchemaCommand.self, DemoCommand.self]
     )
 
