@@ -113,11 +113,12 @@ struct DeadLetterCommandTests {
     /// rows 2 and 3 aside; then a webhook failure on row 1 from three days ago is added.
     static func prepare(_ database: DeadLetterTestDatabase) async throws -> URL {
         try await database.createTables()
+        let insert = "INSERT INTO \(database.table) (payload, consumed) VALUES"
         try database.run(
             """
-            INSERT INTO \(database.table) (payload, consumed) VALUES (\(SQLiteShell.literal(event(placed, 1))), false);
-            INSERT INTO \(database.table) (payload, consumed) VALUES ('{"payload":{"n":2}}', false);
-            INSERT INTO \(database.table) (payload, consumed) VALUES (\(SQLiteShell.literal(event("acme.billing.x", 3))), false);
+            \(insert) (\(SQLiteShell.literal(event(placed, 1))), false);
+            \(insert) ('{"payload":{"n":2}}', false);
+            \(insert) (\(SQLiteShell.literal(event("acme.billing.x", 3))), false);
             """
         )
         let folder = try CLI.temporaryFolder()
