@@ -3,13 +3,18 @@ import Logging
 
 /// `outbox-relay`: moves events out of EventSauce outbox tables.
 ///
-/// The daemon's whole command line (`run`, `check`, `status`, `schema`, `demo`). The `outbox-relay`
+/// The daemon's whole command line (`run`, `check`, `status`, `schema`, `demo`,
+/// `dlq`). The `outbox-relay`
 /// executable is a `main.swift` that calls ``main()``.
 public struct OutboxRelayCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "outbox-relay",
         abstract: "Relays EventSauce outbox tables to Kafka, webhooks, files and in-process consumers.",
-        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, SchemaCommand.self, DemoCommand.self]
+        version: RelayVersion.description,
+        subcommands: [
+            RunCommand.self, CheckCommand.self, StatusCommand.self, SchemaCommand.self, DemoCommand.self,
+            DeadLetterCommand.self,
+        ]
     )
 
     public init() {}

@@ -83,10 +83,9 @@ struct CheckCommandTests {
     ])
     func mistakesNameTheKey(yaml: String, keyPath: String, explanation: String) async throws {
         let files = try Self.write(yaml)
-        for command in ["check", "run"] {
-            let result = try await CLI.run(
-                [command, "--config", files.config.path, "--drain"].filter { command == "run" || $0 != "--drain" }
-            )
+        for arguments in [["check"], ["check", "--offline"], ["run", "--drain"]] {
+            let command = arguments.joined(separator: " ")
+            let result = try await CLI.run(arguments + ["--config", files.config.path])
             #expect(result.status != 0, "\(command) accepted a broken config")
             #expect(
                 result.output.contains("\"\(keyPath)\""),
@@ -104,5 +103,36 @@ struct CheckCommandTests {
         #expect(result.status != 0)
         #expect(result.stdout.contains("source: FAILED"))
         #expect(result.stdout.contains("no_such_table"), "\(result.output)")
+    }
+
+    /// A config whose database and brokers do not answer (port 1 on loopback: nothing listens).
+    static let unreachable = """
+        source:
+          url: "postgres://relay@127.0.0.1:1/shop?connect_timeout=2"
+        transports:
+          kafka:
+            type: kafka
+            bootstrap_servers: ["127.0.0.1:1"]
+            topic: orders
+          unused:
+            type: file
+            path: /dev/null
+        routes:
+          - events: "*"
+            to: [kafka]
+        """
+
+    @Test func offlineValidatesWithoutConnecting() async throws {
+        let files = try Self.write(Self.unreachable)
+        let offline = try await CLI.run(["check", "--offline", "--config", files.config.path])
+        #expect(offline.status == 0, "\(offline.output)")
+        #expect(offline.stdout.contains("config: ok (2 transports, 1 routes)"), "\(offline.output)")
+        #expect(offline.stdout.contains("source: not opened (--offline)"), "\(offline.output)")
+        #expect(offline.stdout.contains("transport kafka: not started (--offline)"), "\(offline.output)")
+        #expect(offline.stdout.contains("transport unused is configured but no route sends to it"))
+        // The same file fails a full check: the offline pass did not just skip a failing connection.
+        let online = try await CLI.run(["check", "--open-timeout", "5", "--config", files.config.path])
+        #expect(online.status != 0, "\(online.output)")
+        #expect(online.stdout.contains("source: FAILED") || online.stdout.contains("source: TIMEOUT"))
     }
 }

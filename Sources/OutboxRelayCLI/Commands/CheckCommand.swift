@@ -2,11 +2,16 @@ import ArgumentParser
 import Logging
 import OutboxRelay
 
-/// `outbox-relay check --config FILE`.
+/// `outbox-relay check --config FILE [--offline]`.
+///
+/// Validates the configuration, then (unless `--offline`) opens the source and starts every
+/// transport. `--offline` connects to nothing: it is for CI jobs and config reviews on a machine
+/// without the database or the brokers.
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validates the configuration, opens the source and starts every transport, and says what is wrong."
+        abstract: "Validates the configuration, opens the source and starts every transport, and says what is wrong.",
+        discussion: "With --offline only the configuration is validated; nothing is connected to."
     )
 
     @Option(name: .long, help: "The YAML configuration file.")
@@ -14,6 +19,9 @@ struct CheckCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Seconds to wait for the source to open (a standby waits for the active relay's lock).")
     var openTimeout: Int = 15
+
+    @Flag(name: .long, help: "Validate the configuration only: connect to no database, broker or endpoint.")
+    var offline = false
 
     @OptionGroup var logging: LoggingOptions
 
@@ -41,6 +49,17 @@ struct CheckCommand: AsyncParsableCommand {
             "config: ok (\(relayConfiguration.transports.count) transports, "
                 + "\(relayConfiguration.routing.rules.count) routes)"
         )
+        let unused = Set(relayConfiguration.transports.map(\.name)).subtracting(relayConfiguration.routing.destinations)
+        if offline {
+            let source = relayConfiguration.source
+            print("source: not opened (--offline) — \(source.flavour) table \(source.table)")
+            for transport in relayConfiguration.transports {
+                print("transport \(transport.name): not started (--offline)")
+            }
+            for name in unused.sorted() { print("warning: transport \(name) is configured but no route sends to it") }
+            print("configuration is valid (nothing was connected to)")
+            return
+        }
         var failures = 0
 
         let source = relayConfiguration.source
@@ -77,7 +96,6 @@ struct CheckCommand: AsyncParsableCommand {
             }
             await transport.shutdown()
         }
-        let unused = Set(relayConfiguration.transports.map(\.name)).subtracting(relayConfiguration.routing.destinations)
         for name in unused.sorted() {
             logger.warning("transport \(name) is configured but no route sends to it")
         }
