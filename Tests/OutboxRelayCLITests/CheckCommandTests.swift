@@ -96,6 +96,31 @@ struct CheckCommandTests {
         }
     }
 
+    /// Numbers that would overflow or trap when converted (issue 11): (config, key path, explanation).
+    static let hostileNumbers: [(String, String, String)] = [
+        (Self.valid + "\nrelay:\n  shutdown_grace_period: inf\n", "relay.shutdown_grace_period", "too long"),
+        (Self.valid + "\nrelay:\n  shutdown_grace_period: 1e20s\n", "relay.shutdown_grace_period", "too long"),
+        (Self.valid + "\nrelay:\n  poll_interval_max: 1e300d\n", "relay.poll_interval_max", "too long"),
+        (Self.valid + "\nrelay:\n  poll_interval_max: nan\n", "relay.poll_interval_max", "expected a duration"),
+        (
+            Self.valid.replacingOccurrences(
+                of: "path: /dev/null",
+                with: "path: /dev/null\n    retry: {max_delay: 99999999999999999999d}"
+            ), "transports.out.retry.max_delay", "too long"
+        ),
+        (
+            Self.valid.replacingOccurrences(
+                of: "flavour: outbox",
+                with: "flavour: outbox\n  batch_size: 99999999999999999999999"
+            ), "source.batch_size", "whole number"
+        ),
+    ]
+
+    @Test(arguments: Self.hostileNumbers)
+    func hostileNumbersNameTheKey(yaml: String, keyPath: String, explanation: String) async throws {
+        try await mistakesNameTheKey(yaml: yaml, keyPath: keyPath, explanation: explanation)
+    }
+
     @Test func aMissingTableIsNamed() async throws {
         let files = try Self.write(
             Self.valid.replacingOccurrences(of: "flavour: outbox", with: "flavour: outbox\n  table: no_such_table")
