@@ -64,8 +64,12 @@ public final class WebhookTransport: Transport {
                 url: configuration.url,
                 connectTimeoutMilliseconds: Self.milliseconds(configuration.timeouts.connect),
                 totalTimeoutMilliseconds: Self.milliseconds(configuration.timeouts.total),
-                followRedirects: configuration.redirects.follow,
-                maximumRedirects: configuration.redirects.maximum,
+                redirectPolicy: configuration.redirects.follow
+                    ? WebhookRedirectPolicy(
+                        maximumRedirects: configuration.redirects.maximum,
+                        allowsInsecure: configuration.redirects.allowInsecure,
+                        httpsOnly: configuration.tls.httpsOnly
+                    ) : nil,
                 caFile: configuration.tls.caFile,
                 httpsOnly: configuration.tls.httpsOnly,
                 guardPrivateAddresses: !configuration.network.allowPrivateNetworks,

@@ -52,16 +52,23 @@ extension WebhookTransport {
 
         /// Redirect handling.
         public struct Redirects: Sendable, Hashable {
-            /// Whether 3xx responses are followed (keeping the `POST`). Default `false`: a 3xx
-            /// is a permanent failure, because a webhook URL that moved is a configuration error.
+            /// Whether 3xx responses are followed (keeping the `POST`, body and signature).
+            /// Default `false`: a 3xx is a permanent failure, because a webhook URL that moved is
+            /// a configuration error. A redirect to another origin (scheme, host or port) is sent
+            /// without the custom ``Configuration/headers``; every hop is checked by the
+            /// private-address guard.
             public var follow: Bool
             /// Most redirects followed for one request. Default 5.
             public var maximum: Int
+            /// Whether an `https` URL may redirect to an `http` one (which sends the body and
+            /// signature in clear text). Default `false`: such a redirect is a permanent failure.
+            public var allowInsecure: Bool
 
             /// Creates redirect settings.
-            public init(follow: Bool = false, maximum: Int = 5) {
+            public init(follow: Bool = false, maximum: Int = 5, allowInsecure: Bool = false) {
                 self.follow = follow
                 self.maximum = maximum
+                self.allowInsecure = allowInsecure
             }
         }
 

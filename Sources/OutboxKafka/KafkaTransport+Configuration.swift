@@ -50,6 +50,13 @@ extension KafkaTransport {
         /// Values are never logged.
         public var properties: [String: String]
 
+        /// How many librdkafka topic handles the producer keeps open at most. A templated topic
+        /// can name a new topic per aggregate or tenant; once this many are open, the handles
+        /// the next batch does not use are released (librdkafka keeps the topics of messages
+        /// still in flight alive on its own) and recreated on next use. A single batch with more
+        /// distinct topics holds them all while it is produced. Default 1000.
+        public var maximumTopicHandles: Int = 1000
+
         /// Creates a configuration; every other setting has the default documented on it.
         public init(
             bootstrapServers: [String],

@@ -76,6 +76,7 @@ public final class KafkaTransport: Transport, Sendable {
                     name: name,
                     properties: configuration.librdkafkaProperties,
                     deliveryTimeout: configuration.timeouts.delivery,
+                    maximumTopicHandles: configuration.maximumTopicHandles,
                     logger: logger
                 )
                 state = .started(producer)
@@ -168,5 +169,15 @@ public final class KafkaTransport: Transport, Sendable {
         }
         guard let producer else { return 0 }
         return try await producer.generation()
+    }
+
+    /// How many topic handles the started producer holds open (tests).
+    func openTopicHandleCount() async throws -> Int {
+        let producer: RDKafkaProducer? = state.withLock { state in
+            if case .started(let producer) = state { return producer }
+            return nil
+        }
+        guard let producer else { return 0 }
+        return try await producer.openTopicHandleCount()
     }
 }

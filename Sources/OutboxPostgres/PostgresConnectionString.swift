@@ -1,3 +1,5 @@
+import CLibPQ
+
 /// A libpq connection string: a `postgres://` / `postgresql://` URI or `key=value` pairs.
 ///
 /// The relay hands the text to libpq unchanged (apart from an optional `postgres:` prefix
@@ -22,102 +24,44 @@ public struct PostgresConnectionString: Sendable, Hashable, CustomStringConverti
         self.conninfo = text
     }
 
-    /// The connection string with any password replaced by `***`, safe to log.
+    /// The connection string as libpq reads it, safe to log: `key=value` pairs of the options
+    /// it sets, every secret option (`password`, `sslpassword`, any libpq marks secret)
+    /// shown as `***`.
     ///
-    /// Covers `user:password@` in URIs, `password=` query parameters, and `password=` pairs
-    /// (quoted or not) in conninfo strings.
+    /// libpq's own parser (`PQconninfoParse`) decides what is a secret, so URIs and `key=value`
+    /// strings, percent-encoded or quoted values and passwords with unescaped `/` are all
+    /// covered; text libpq cannot parse is not shown at all.
     public var redacted: String {
-        if conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://") {
-            return Self.redactURI(conninfo)
+        if conninfo.isEmpty { return "" }
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &error) else {
+            if let error { PQfreemem(error) }
+            return "(a connection string libpq cannot parse)"
         }
-        return Self.redactKeyValues(conninfo)
+        defer { PQconninfoFree(options) }
+        var pairs: [String] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                let isSecret = option.pointee.dispchar.map { String(cString: $0).contains("*") } ?? false
+                pairs.append("\(String(cString: keyword))=\(isSecret ? "***" : Self.quoted(String(cString: value)))")
+            }
+            option += 1
+        }
+        return pairs.joined(separator: " ")
+    }
+
+    /// A conninfo value, single-quoted when it is empty or holds spaces, quotes or backslashes.
+    private static func quoted(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "'" || $0 == "\\" }) else { return value }
+        var quoted = "'"
+        for character in value {
+            if character == "\\" || character == "'" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "'"
     }
 
     /// The redacted form; see ``redacted``.
     public var description: String { redacted }
-
-    private static func redactURI(_ uri: String) -> String {
-        var text = Substring(uri)
-        var result = ""
-        // scheme://
-        let schemeLength = uri.hasPrefix("postgresql://") ? 13 : 11
-        result += text.prefix(schemeLength)
-        text = text.dropFirst(schemeLength)
-        // authority up to the first '/' or '?'
-        let authorityEnd = text.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? text.endIndex
-        var authority = text[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
-            if let colon = userInfo.firstIndex(of: ":") {
-                result += userInfo[..<colon] + ":***"
-            } else {
-                result += userInfo
-            }
-            authority = authority[at...]
-        }
-        result += authority
-        var rest = String(text[authorityEnd...])
-        if let question = rest.firstIndex(of: "?") {
-            let path = rest[...question]
-            let query = rest[rest.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map
-            { pair -> String in
-                pair.lowercased().hasPrefix("password=") ? "password=***" : String(pair)
-            }
-            rest = path + query.joined(separator: "&")
-        }
-        return result + rest
-    }
-
-    private static func redactKeyValues(_ text: String) -> String {
-        var result = ""
-        var index = text.startIndex
-        while index < text.endIndex {
-            // Copy whitespace.
-            if text[index] == " " || text[index] == "\t" || text[index] == "\n" {
-                result.append(text[index])
-                index = text.index(after: index)
-                continue
-            }
-            // key
-            let keyStart = index
-            while index < text.endIndex, text[index] != "=", text[index] != " " { index = text.index(after: index) }
-            let key = text[keyStart..<index]
-            result += key
-            // optional spaces and '='
-            while index < text.endIndex, text[index] == " " {
-                result.append(" ")
-                index = text.index(after: index)
-            }
-            guard index < text.endIndex, text[index] == "=" else { continue }
-            result.append("=")
-            index = text.index(after: index)
-            while index < text.endIndex, text[index] == " " {
-                result.append(" ")
-                index = text.index(after: index)
-            }
-            // value: quoted ('…' with \' and \\ escapes) or up to whitespace
-            let valueStart = index
-            if index < text.endIndex, text[index] == "'" {
-                index = text.index(after: index)
-                while index < text.endIndex, text[index] != "'" {
-                    if text[index] == "\\" {
-                        index = text.index(after: index)
-                        if index == text.endIndex { break }
-                    }
-                    index = text.index(after: index)
-                }
-                if index < text.endIndex { index = text.index(after: index) }
-            } else {
-                while index < text.endIndex, text[index] != " ", text[index] != "\t", text[index] != "\n" {
-                    if text[index] == "\\" {
-                        index = text.index(after: index)
-                        if index == text.endIndex { break }
-                    }
-                    index = text.index(after: index)
-                }
-            }
-            result += key.lowercased() == "password" ? "***" : text[valueStart..<index]
-        }
-        return result
-    }
 }

@@ -513,11 +513,11 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         if oldest.rowCount > 0, !oldest.isNull(0, 0) {
             switch configuration.flavour {
             case .dispatcher:
-                if let seconds = Double(oldest.string(0, 0) ?? "") { age = .microseconds(Int64(seconds * 1_000_000)) }
+                if let seconds = Double(oldest.string(0, 0) ?? "") { age = Duration(saturatingSeconds: seconds) }
             case .outbox:
                 let row = OutboxRow(id: .integer(0), payload: oldest.bytes(0, 0))
                 if let recorded = try? EnvelopeDecoder(table: table).decode(row).timeOfRecording {
-                    age = .microseconds(Timestamp.now().microsecondsSinceEpoch - recorded.microsecondsSinceEpoch)
+                    age = Timestamp.now().duration(since: recorded)
                 }
             }
         }

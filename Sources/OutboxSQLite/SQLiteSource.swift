@@ -261,9 +261,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             try statement.bind(table, at: 1)
             if try statement.step() { deadLetters = statement.int64(at: 0) }
         }
-        let age = recordedAt.map {
-            Duration.microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - $0.microsecondsSinceEpoch))
-        }
+        let age = recordedAt.map { max(.zero, Timestamp.now().duration(since: $0)) }
         return OutboxStatus(
             backlog: Int(backlog),
             oldestUndeliveredAge: age,

@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 import Logging
 import OutboxRelay
@@ -144,6 +145,39 @@ struct WebhookTransportTests {
         #expect(delay >= .seconds(7))
     }
 
+    @Test("a refused address only matters when the transfer failed: a 2xx from the next address is delivered")
+    func refusedThenDelivered() {
+        let classifier = WebhookResponseClassifier(
+            maximumClientErrorAttempts: 1,
+            maximumRetryAfter: .seconds(3600),
+            timeoutDescription: ""
+        )
+        let refused = "10.0.0.1 (private)"
+        let delivered = classifier.classify(
+            curlCode: CURLE_OK,
+            status: 204,
+            retryAfterHeader: nil,
+            clientErrorAttempts: 0,
+            refusedAddress: refused,
+            now: 0
+        )
+        #expect(delivered.0 == .delivered)
+        let failed = classifier.classify(
+            curlCode: CURLE_COULDNT_CONNECT,
+            status: 0,
+            retryAfterHeader: nil,
+            clientErrorAttempts: 0,
+            refusedAddress: refused,
+            connected: false,
+            now: 0
+        )
+        guard case .retryable(let reason, _) = failed.0 else {
+            Issue.record("expected retryable, got \(failed.0)")
+            return
+        }
+        #expect(reason.contains("private networks are not allowed"))
+    }
+
     @Test("Retry-After as an HTTP date, capped, or garbage")
     func retryAfterParsing() {
         let classifier = WebhookResponseClassifier(
@@ -234,6 +268,145 @@ struct WebhookTransportTests {
         let requests = server.requests()
         #expect(requests.map(\.path) == ["/redirect", "/redirect", "/ok"])
         #expect(requests.last?.body == String(decoding: message.envelope, as: UTF8.self))
+    }
+
+    static func redirectPath(to url: String) -> String {
+        "/redirect-to/" + (url.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? url)
+    }
+
+    @Test("a followed redirect to another host drops the custom headers; to the same origin it keeps them")
+    func redirectsDropCustomHeadersOnHostChange() async throws {
+        let server = try await WebhookTestServer(secrets: [Self.secret])
+        defer { server.stop() }
+        // 127.0.0.1 and localhost are the same server but different hosts.
+        let elsewhere = Self.redirectPath(to: "http://localhost:\(server.port)/ok")
+        let transport = try Self.transport(server.url(elsewhere)) {
+            $0.redirects.follow = true
+            $0.headers = ["x-api-key": "k3y-s3cret"]
+            $0.signing.secrets = [Self.secret]
+        }
+        #expect(await transport.deliver([try TestMessages.make(row: 1)]) == [.delivered])
+        await transport.shutdown()
+        let sameOrigin = try Self.transport(server.url("/redirect")) {
+            $0.redirects.follow = true
+            $0.headers = ["x-api-key": "k3y-s3cret"]
+        }
+        #expect(await sameOrigin.deliver([try TestMessages.make(row: 2)]) == [.delivered])
+        await sameOrigin.shutdown()
+
+        let requests = server.requests()
+        try #require(requests.count == 4, "\(requests.map(\.path))")
+        #expect(requests[0].headers["x-api-key"] == "k3y-s3cret")
+        #expect(requests[1].path == "/ok" && requests[1].headers["host"]?.hasPrefix("localhost") == true)
+        #expect(requests[1].headers["x-api-key"] == nil, "the custom header went to another host")
+        #expect(requests[1].signatureValid == true, "the signature and body travel on")
+        #expect(requests[2].path == "/redirect" && requests[3].path == "/ok")
+        #expect(requests[3].headers["x-api-key"] == "k3y-s3cret")
+    }
+
+    @Test("max_redirects is enforced by the transport's own redirect following")
+    func redirectLimit() async throws {
+        let server = try await WebhookTestServer()
+        defer { server.stop() }
+        let transport = try Self.transport(server.url("/redirect")) {
+            $0.redirects.follow = true
+            $0.redirects.maximum = 0
+        }
+        let results = await transport.deliver([try TestMessages.make(row: 1)])
+        await transport.shutdown()
+        guard case .permanent(let reason) = results.first else {
+            Issue.record("expected permanent, got \(results)")
+            return
+        }
+        #expect(reason.contains("too many redirects"))
+        #expect(server.requests().map(\.path) == ["/redirect"])
+    }
+
+    @Test(
+        "an https → http redirect is refused unless allow_insecure_redirects",
+        .enabled(if: TestEnvironment.tlsTestsEnabled, TestEnvironment.tlsSkipMessage)
+    )
+    func httpsToHTTPRedirect() async throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let secure = try await WebhookTestServer(certificates: certificates)
+        defer { secure.stop() }
+        let plain = try await WebhookTestServer()
+        defer { plain.stop() }
+        let downgrade = secure.url(Self.redirectPath(to: plain.url("/ok")))
+
+        let refusing = try Self.transport(downgrade) {
+            $0.tls.caFile = certificates.caCertificate
+            $0.redirects.follow = true
+        }
+        let refused = await refusing.deliver([try TestMessages.make(row: 1)])
+        await refusing.shutdown()
+        guard case .permanent(let reason) = refused.first else {
+            Issue.record("expected permanent, got \(refused)")
+            return
+        }
+        #expect(reason.contains("allow_insecure_redirects"))
+        #expect(plain.requests().isEmpty)
+
+        let allowing = try Self.transport(downgrade) {
+            $0.tls.caFile = certificates.caCertificate
+            $0.redirects.follow = true
+            $0.redirects.allowInsecure = true
+        }
+        #expect(await allowing.deliver([try TestMessages.make(row: 2)]) == [.delivered])
+        await allowing.shutdown()
+        #expect(plain.requests().map(\.path) == ["/ok"])
+    }
+
+    @Test(
+        "redirect policy decisions",
+        arguments: [
+            (
+                "https://a.example/x", "https://a.example/y", 0,
+                WebhookRedirectPolicy.Decision.follow(url: "https://a.example/y", keepsCustomHeaders: true)
+            ),
+            (
+                "https://a.example/x", "https://A.EXAMPLE:443/y", 0,
+                .follow(url: "https://A.EXAMPLE:443/y", keepsCustomHeaders: true)
+            ),
+            (
+                "https://a.example/x", "https://b.example/y", 0,
+                .follow(url: "https://b.example/y", keepsCustomHeaders: false)
+            ),
+            (
+                "https://a.example/x", "https://a.example:8443/y", 0,
+                .follow(url: "https://a.example:8443/y", keepsCustomHeaders: false)
+            ),
+            (
+                "http://a.example/x", "https://a.example/y", 0,
+                .follow(url: "https://a.example/y", keepsCustomHeaders: false)
+            ),
+        ]
+    )
+    func redirectPolicy(from: String, to: String, followed: Int, expected: WebhookRedirectPolicy.Decision) {
+        let policy = WebhookRedirectPolicy(maximumRedirects: 5, allowsInsecure: false, httpsOnly: false)
+        #expect(policy.decide(from: from, to: to, followed: followed) == expected)
+    }
+
+    @Test("redirect policy refusals")
+    func redirectPolicyRefusals() {
+        let policy = WebhookRedirectPolicy(maximumRedirects: 2, allowsInsecure: false, httpsOnly: false)
+        func isRefused(_ decision: WebhookRedirectPolicy.Decision, _ word: String) -> Bool {
+            if case .refuse(let reason) = decision { return reason.contains(word) }
+            return false
+        }
+        #expect(isRefused(policy.decide(from: "https://a.example/", to: "http://a.example/", followed: 0), "insecure"))
+        #expect(isRefused(policy.decide(from: "https://a.example/", to: "ftp://a.example/", followed: 0), "not http"))
+        #expect(isRefused(policy.decide(from: "https://a.example/", to: "https://a.example/", followed: 2), "too many"))
+        let httpsOnly = WebhookRedirectPolicy(maximumRedirects: 2, allowsInsecure: true, httpsOnly: true)
+        #expect(
+            isRefused(httpsOnly.decide(from: "https://a.example/", to: "http://b.example/", followed: 0), "https_only")
+        )
+        let allowing = WebhookRedirectPolicy(maximumRedirects: 2, allowsInsecure: true, httpsOnly: false)
+        #expect(
+            allowing.decide(from: "https://a.example/", to: "http://b.example/", followed: 0)
+                == .follow(url: "http://b.example/", keepsCustomHeaders: false)
+        )
     }
 
     @Test("after a failure, later messages of the same aggregate are not sent; other aggregates are")
@@ -364,9 +537,15 @@ struct WebhookTransportTests {
             "0.0.0.0",
             "::1", "::", "fe80::1", "fd00::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
             "224.0.0.1",
+            // Special ranges found in review (issue 11)
+            "192.88.99.1", "2002:c0a8:101::1", "2002:808:808::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::a00:1", "64:ff9b:1::808:808", "100::1", "100::ffff:ffff:ffff:ffff", "2001:2::1",
+            "2001:10::1", "2001:20::1", "3fff::1", "5f00::1",
         ]
         let publicAddresses = [
             "93.184.216.34", "1.1.1.1", "172.32.0.1", "192.169.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8",
+            "192.88.98.1", "192.88.100.1", "2001:4860:4860::8888", "2a00:1450:4001::1", "100:0:0:1::1",
+            "64:ff9b::808:808", "2001:3::1",
         ]
         for text in nonPublic {
             let bytes = PrivateAddressGuard.literal(text)
@@ -382,7 +561,10 @@ struct WebhookTransportTests {
     func redaction() async throws {
         let port = try FreePort.reserve()
         let transport = try Self.transport("http://user:s3cr3tpass@127.0.0.1:\(port)/hook?token=t0k3n&x=1")
-        #expect(transport.redactedURL == "http://127.0.0.1:\(port)/hook?token=***&x=***")
+        #expect(transport.redactedURL == "http://127.0.0.1:\(port)/…")
+        let slack = try Self.transport("https://hooks.slack.example/services/T0001/B0002/XXXXs3cr3tXXXX")
+        #expect(slack.redactedURL == "https://hooks.slack.example/…")
+        await slack.shutdown()
         let results = await transport.deliver([try TestMessages.make(row: 1)])
         await transport.shutdown()
         let reason = results.first?.failureReason ?? ""

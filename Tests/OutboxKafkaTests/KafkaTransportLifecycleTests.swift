@@ -1,7 +1,8 @@
 import CRdKafka
-import OutboxKafka
 import OutboxRelay
 import Testing
+
+@testable import OutboxKafka
 
 /// start(), shutdown() and checkTopics() against librdkafka's mock cluster.
 @Suite("Kafka transport: lifecycle", .serialized)
@@ -125,5 +126,40 @@ struct KafkaTransportLifecycleTests {
         await #expect(throws: KafkaTransportError.self) {
             try await KafkaTransport(name: "kafka", configuration: unreachable).checkTopics([topic])
         }
+    }
+
+    @Test("templated topics keep at most maximumTopicHandles handles open, and released topics are produced to again")
+    func topicHandlesAreBounded() async throws {
+        let cluster = try MockKafkaCluster()
+        let prefix = KafkaTestSupport.topicName("handles")
+        var configuration = KafkaTransport.Configuration(
+            bootstrapServers: [cluster.bootstrapServers],
+            topic: prefix + ".{event_type}"
+        )
+        configuration.maximumTopicHandles = 8
+        let transport = try KafkaTransport(name: "kafka", configuration: configuration)
+        try await transport.start()
+        var row: Int64 = 1
+        // Five batches of ten messages, each to its own topic: 50 topics, then the first 10 again.
+        for batchNumber in 0..<6 {
+            let first = batchNumber == 5 ? 0 : batchNumber * 10
+            let messages = try (first..<first + 10).map { topicNumber in
+                defer { row += 1 }
+                return try KafkaTestSupport.message(
+                    row: row,
+                    aggregate: topicNumber,
+                    version: 1,
+                    eventType: "t\(topicNumber)"
+                )
+            }
+            let results = await transport.deliver(messages)
+            let delivered = results.filter(\.isDelivered).count
+            #expect(delivered == 10, "batch \(batchNumber): \(delivered) of 10 delivered")
+            let open = try await transport.openTopicHandleCount()
+            // The bound, or one batch's topics when a batch has more.
+            #expect(open <= 10, "batch \(batchNumber): \(open) topic handles open")
+            #expect(open >= 1)
+        }
+        await transport.shutdown()
     }
 }

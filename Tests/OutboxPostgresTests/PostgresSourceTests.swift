@@ -254,6 +254,19 @@ struct PostgresSourceTests {
         #expect(connectError?.description.contains("password=***") == true)
     }
 
+    @Test("server errors keep their message and SQLSTATE but not DETAIL, which quotes row data")
+    func serverDetailIsNotInErrors() throws {
+        let schema = try TestSchema()
+        try schema.execute("CREATE TABLE \(schema.qualified("guarded")) (secret text CHECK (secret = 'ok'))")
+        let error = #expect(throws: PostgresError.self) {
+            try schema.execute("INSERT INTO \(schema.qualified("guarded")) VALUES ('planted-r0w-s3cret')")
+        }
+        #expect(error?.sqlState == "23514")
+        #expect(error?.message.contains("violates check constraint") == true, "\(error?.message ?? "")")
+        #expect(error?.description.contains("planted-r0w-s3cret") == false, "\(error?.description ?? "")")
+        #expect(error?.description.contains("DETAIL") == false)
+    }
+
     @Test("a statement that runs past statement_timeout fails with statementTimeout")
     func statementTimeout() async throws {
         let schema = try TestSchema()

@@ -95,6 +95,94 @@ struct CheckCommandTests {
         }
     }
 
+    /// Numbers that would overflow or trap when converted (issue 11): (config, key path, explanation).
+    static let hostileNumbers: [(String, String, String)] = [
+        (Self.valid + "\nrelay:\n  shutdown_grace_period: inf\n", "relay.shutdown_grace_period", "too long"),
+        (Self.valid + "\nrelay:\n  shutdown_grace_period: 1e20s\n", "relay.shutdown_grace_period", "too long"),
+        (Self.valid + "\nrelay:\n  poll_interval_max: 1e300d\n", "relay.poll_interval_max", "too long"),
+        (Self.valid + "\nrelay:\n  poll_interval_max: nan\n", "relay.poll_interval_max", "expected a duration"),
+        (
+            Self.valid.replacingOccurrences(
+                of: "path: /dev/null",
+                with: "path: /dev/null\n    retry: {max_delay: 99999999999999999999d}"
+            ), "transports.out.retry.max_delay", "too long"
+        ),
+        (
+            Self.valid.replacingOccurrences(
+                of: "flavour: outbox",
+                with: "flavour: outbox\n  batch_size: 99999999999999999999999"
+            ), "source.batch_size", "whole number"
+        ),
+    ]
+
+    @Test(arguments: Self.hostileNumbers)
+    func hostileNumbersNameTheKey(yaml: String, keyPath: String, explanation: String) async throws {
+        try await mistakesNameTheKey(yaml: yaml, keyPath: keyPath, explanation: explanation)
+    }
+
+    /// Secrets planted in every secret-bearing setting; none may appear in any output.
+    static let plantedSecrets = [
+        "PATHs3cr3t", "QUERYs3cr3t", "HEADERs3cr3t", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "PGs3cr3t", "SSLs3cr3t",
+    ]
+
+    @Test("planted secrets (webhook path, query, headers, signing secret, Postgres passwords) never reach output")
+    func secretsNeverReachOutput() async throws {
+        let webhook = """
+            source:
+              url: "sqlite:DATABASE"
+              flavour: outbox
+            transports:
+              hook:
+                type: http
+                url: "http://127.0.0.1:1/services/T0001/B0002/PATHs3cr3t?token=QUERYs3cr3t"
+                headers: {authorization: "Bearer HEADERs3cr3t"}
+                secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+                allow_private_networks: true
+                connect_timeout: 200ms
+                retry: {initial_delay: 10ms, max_delay: 10ms, max_attempts: 1}
+            routes:
+              - events: "*"
+                to: [hook]
+            """
+        let files = try Self.write(webhook)
+        try SQLiteShell.run(
+            files.database,
+            #"INSERT INTO outbox_messages (payload) VALUES ('{"headers":{"__event_type":"a.b"},"payload":{}}');"#
+        )
+        var outputs: [(String, String)] = []
+        for command in [["check"], ["run", "--drain", "--log-level", "debug"], ["status"]] {
+            let result = try await CLI.run(command + ["--config", files.config.path])
+            outputs.append((command.joined(separator: " "), result.output))
+        }
+        let letters = try SQLiteShell.run(files.database, "SELECT last_error FROM outbox_relay_dead_letters;")
+        #expect(letters.contains("gave up"), "the failed row should be dead-lettered with its reason: \(letters)")
+        outputs.append(("dead letters", letters))
+
+        let postgres = """
+            source:
+              url: "postgres://relay:PGs3cr3t@127.0.0.1:1/shop?sslpassword=SSLs3cr3t&connect_timeout=1"
+              flavour: outbox
+            transports:
+              out:
+                type: file
+                path: /dev/null
+            routes:
+              - events: "*"
+                to: [out]
+            """
+        let postgresFiles = try Self.write(postgres)
+        for command in [["check"], ["status"], ["run", "--drain", "--log-level", "debug"]] {
+            let result = try await CLI.run(command + ["--config", postgresFiles.config.path], timeout: .seconds(60))
+            #expect(result.status != 0, "\(command) should fail: nothing listens on port 1")
+            outputs.append(("postgres " + command.joined(separator: " "), result.output))
+        }
+        for (what, output) in outputs {
+            for secret in Self.plantedSecrets {
+                #expect(!output.contains(secret), "\(what) printed \(secret): \(output)")
+            }
+        }
+    }
+
     @Test func aMissingTableIsNamed() async throws {
         let files = try Self.write(
             Self.valid.replacingOccurrences(of: "flavour: outbox", with: "flavour: outbox\n  table: no_such_table")

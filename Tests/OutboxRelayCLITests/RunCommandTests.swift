@@ -227,4 +227,89 @@ struct RunCommandTests {
         #expect(relay.process.terminationReason == .exit)
         #expect(relay.process.terminationStatus == 0, "\(relay.readStderr())")
     }
+
+    // MARK: Hostile rows and outputs (issue 11)
+
+    static func createOutbox(_ database: URL, payloads: [String]) throws {
+        try SQLiteShell.run(
+            database,
+            """
+            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, \
+            payload VARCHAR(16001) NOT NULL);
+            """
+                + payloads.map { "INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal($0)));" }
+                .joined(separator: "\n")
+        )
+    }
+
+    static func goodRow(_ n: Int) -> String {
+        #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","#
+            + #""__aggregate_root_version":\#(n)},"payload":{"n":\#(n)}}"#
+    }
+
+    @Test("a U time of recording that overflows (the reported crash) is delivered with its text; rows around it too")
+    func overflowingTimeOfRecording() async throws {
+        let folder = try CLI.temporaryFolder()
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
+        let overflow =
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","#
+            + #""__aggregate_root_version":2,"__time_of_recording_format":"U","#
+            + #""__time_of_recording":"99999999999999999"},"payload":{"n":2}}"#
+        try Self.createOutbox(database, payloads: [Self.goodRow(1), overflow, Self.goodRow(3)])
+        let configURL = folder.appendingPathComponent("relay.yaml")
+        try Self.config(database: database, output: output).write(to: configURL, atomically: true, encoding: .utf8)
+
+        let result = try await CLI.run(["run", "--config", configURL.path, "--drain"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try Self.readLines(output)
+        #expect(lines.map(\.rowID) == [1, 2, 3])
+        let headers = lines.count == 3 ? lines[1].message["headers"]?.objectValue : nil
+        #expect(headers?["__time_of_recording"]?.stringValue == "99999999999999999")
+        let unconsumed = try SQLiteShell.run(database, "SELECT count(*) FROM outbox_messages WHERE consumed = 0;")
+        #expect(unconsumed.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        let status = try await CLI.run(["status", "--config", configURL.path])
+        #expect(status.status == 0, "\(status.stderr)")
+    }
+
+    @Test("status with a far-past time of recording as the oldest row does not trap")
+    func statusWithFarPastTime() async throws {
+        let folder = try CLI.temporaryFolder()
+        let database = folder.appendingPathComponent("outbox.db")
+        let farPast =
+            #"{"headers":{"__event_type":"t","__time_of_recording_format":"U","#
+            + #""__time_of_recording":"-9223372036854"},"payload":{}}"#
+        try Self.createOutbox(database, payloads: [farPast])
+        let configURL = folder.appendingPathComponent("relay.yaml")
+        try Self.config(database: database, output: folder.appendingPathComponent("out.jsonl")).write(
+            to: configURL,
+            atomically: true,
+            encoding: .utf8
+        )
+        let status = try await CLI.run(["status", "--config", configURL.path])
+        #expect(status.status == 0, "\(status.output)")
+        #expect(status.stdout.contains("backlog"), "\(status.output)")
+    }
+
+    @Test("a stored payload with raw line breaks is written as exactly one line, JSON-equal to the stored one")
+    func rawNewlinesStayOnOneLine() async throws {
+        let folder = try CLI.temporaryFolder()
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
+        let pretty =
+            "{\n  \"headers\": {\"__event_type\": \"a.b\",\r\n \"__aggregate_root_id\": \"x\"},\n"
+            + "  \"payload\": {\n    \"text\": \"line\\nbreak\"\n  }\n}\n"
+        try Self.createOutbox(database, payloads: [Self.goodRow(1), pretty, Self.goodRow(3)])
+        let configURL = folder.appendingPathComponent("relay.yaml")
+        try Self.config(database: database, output: output).write(to: configURL, atomically: true, encoding: .utf8)
+
+        let result = try await CLI.run(["run", "--config", configURL.path, "--drain"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOf: output, encoding: .utf8)
+        #expect(text.split(separator: "\n", omittingEmptySubsequences: false).count == 4, "\(text)")
+        let lines = try Self.readLines(output)
+        #expect(lines.map(\.rowID) == [1, 2, 3])
+        let stored = try JSONParser.parse(pretty)
+        #expect(lines.count == 3 && JSONValue.object(lines[1].message).isSemanticallyEqual(to: stored))
+    }
 }

@@ -57,6 +57,24 @@ struct EnvelopeDecoderTests {
         #expect(try message.payload() == .object(["order_id": .string("o-1"), "total_cents": .number("1299")]))
     }
 
+    @Test("a U time beyond Timestamp's range is kept as text, not a trap (issue 11)")
+    func overflowingUnixTime() throws {
+        let headers =
+            #""__event_type":"a.b","__time_of_recording_format":"U","__time_of_recording":"99999999999999999""#
+        let message = try decoder.decode(Self.row(Self.envelope(headers: headers)))
+        #expect(message.timeOfRecording == nil)
+        #expect(message.timeOfRecordingText == "99999999999999999")
+    }
+
+    @Test("a payload nested 100000 levels deep is a decoding error, not a stack overflow")
+    func deeplyNestedPayload() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let headers = #""__event_type":"a.b""#
+        #expect(failure(Self.envelope(headers: headers, payload: deep)) != nil)
+        let deepHeader = #""__event_type":"a.b","x":"# + deep
+        #expect(failure(Self.envelope(headers: deepHeader)) != nil)
+    }
+
     @Test("a missing __event_id gives a stable UUIDv5 equal to Python's uuid5(NAMESPACE_URL, …)")
     func derivedEventID() throws {
         // python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "outbox-relay:outbox_messages:42"))'

@@ -127,6 +127,31 @@ struct PHPDateFormatTests {
         #expect(PHPDateFormat(PHPDateFormat.eventSauceDefault).parse(text) == nil)
     }
 
+    @Test(
+        "times outside Timestamp's range are nil, never a trap",
+        arguments: [
+            ("U", "99999999999999999"),  // the reported crash: seconds × 1e6 overflows Int64
+            ("U", "-99999999999999999"),
+            ("U", "9223372036854775807"),  // Int64.max seconds
+            ("U", "9999999999999999999"),  // 19 digits, above Int64.max while reading
+            ("U.u", "9223372036854.775808"),  // seconds fit, seconds × 1e6 + micros does not
+        ]
+    )
+    func outOfRange(format: String, text: String) {
+        #expect(PHPDateFormat(format).parse(text) == nil)
+    }
+
+    @Test("the largest and smallest representable U times still parse")
+    func rangeEdges() {
+        // Int64.max / 1e6 = 9223372036854 s, Int64.min / 1e6 = -9223372036854 s (truncated).
+        #expect(PHPDateFormat("U").parse("9223372036854") == Self.micros(9_223_372_036_854))
+        #expect(PHPDateFormat("U").parse("-9223372036854") == Self.micros(-9_223_372_036_854))
+        #expect(
+            PHPDateFormat("U.u").parse("9223372036854.775807")
+                == Timestamp(microsecondsSinceEpoch: Int64.max)
+        )
+    }
+
     @Test("parsing what Timestamp.sqlText prints gives the timestamp back")
     func roundTrip() {
         var generator = SplitMix64(seed: 0x5EED)

@@ -371,6 +371,22 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func finish(_ transfer: CurlTransfer, code: CURLcode) {
+        var refusedRedirect: String?
+        if code == CURLE_OK, let policy = settings.endpoint.redirectPolicy, (300...399).contains(transfer.responseCode),
+            let target = transfer.redirectTarget, transfer.batch != nil
+        {
+            switch policy.decide(from: transfer.currentURL, to: target, followed: transfer.redirectsFollowed) {
+            case .follow(let url, let keepsCustomHeaders):
+                if transfer.redirect(to: url, dropping: keepsCustomHeaders ? [] : settings.staticHeaders),
+                    curl_multi_add_handle(multi, transfer.easy) == CURLM_OK
+                {
+                    return  // still in flight
+                }
+                refusedRedirect = "libcurl could not follow the redirect"
+            case .refuse(let reason):
+                refusedRedirect = reason
+            }
+        }
         active -= 1
         guard let batch = transfer.batch else {
             transfer.releaseRequest()
@@ -393,15 +409,17 @@ final class CurlMultiLoop: @unchecked Sendable {
             if clientErrorAttempts.count >= 100_000 { clientErrorAttempts.removeAll() }
             clientErrorAttempts[eventID] = attempts
         }
-        let (result, signal) = settings.classifier.classify(
-            curlCode: code,
-            status: status,
-            retryAfterHeader: retryAfter,
-            clientErrorAttempts: attempts,
-            refusedAddress: refused,
-            connected: connected,
-            now: Int64(time(nil))
-        )
+        let (result, signal) =
+            refusedRedirect.map { (DeliveryResult.permanent($0), WebhookResponseClassifier.EndpointSignal.healthy) }
+            ?? settings.classifier.classify(
+                curlCode: code,
+                status: status,
+                retryAfterHeader: retryAfter,
+                clientErrorAttempts: attempts,
+                refusedAddress: refused,
+                connected: connected,
+                now: Int64(time(nil))
+            )
         switch result {
         case .delivered, .permanent: clientErrorAttempts[eventID] = nil
         case .retryable: break

@@ -21,10 +21,20 @@ final class CurlTransfer {
     var batch: PendingBatch?
     var index = 0
     var orderingKey = ""
+    /// The endpoint URL, which every request starts at.
+    private let endpointURL: String
+    /// The URL of the request in flight: the endpoint, or where redirects led.
+    private(set) var currentURL: String
+    /// Redirects this request followed (see ``WebhookRedirectPolicy``).
+    private(set) var redirectsFollowed = 0
+    /// The header lines of the request in flight.
+    private var headerLines: [String] = []
 
     init?(settings: CurlEndpointSettings) {
         guard let easy = curl_easy_init() else { return nil }
         self.easy = easy
+        self.endpointURL = settings.url
+        self.currentURL = settings.url
         let me = Unmanaged.passUnretained(self).toOpaque()
         _ = ccurl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me)
         guard settings.apply(to: easy, transfer: me) else {
@@ -42,6 +52,11 @@ final class CurlTransfer {
         }
         body = buffer
         refusedAddress = nil
+        redirectsFollowed = 0
+        if currentURL != endpointURL {
+            currentURL = endpointURL
+            _ = ccurl_easy_setopt_string(easy, CURLOPT_URL, endpointURL)
+        }
         _ = ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
         _ = ccurl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
     }
@@ -54,7 +69,29 @@ final class CurlTransfer {
             list = curl_slist_append(list, header)
         }
         headerList = list
+        headerLines = headers
         _ = ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+    }
+
+    /// Where the finished 3xx answer redirects to (absolute), if it names a location.
+    var redirectTarget: String? {
+        var value: UnsafeMutablePointer<CChar>?
+        guard ccurl_easy_getinfo_string(easy, CURLINFO_REDIRECT_URL, &value) == CURLE_OK, let value else { return nil }
+        return String(cString: value)
+    }
+
+    /// Points the same request (body, signature) at `url`, without the header lines in
+    /// `droppedHeaders`; the caller adds the handle to the multi handle again.
+    func redirect(to url: String, dropping droppedHeaders: [String]) -> Bool {
+        guard ccurl_easy_setopt_string(easy, CURLOPT_URL, url) == CURLE_OK else { return false }
+        currentURL = url
+        redirectsFollowed += 1
+        refusedAddress = nil
+        if !droppedHeaders.isEmpty {
+            let dropped = Set(droppedHeaders)
+            setHeaders(headerLines.filter { !dropped.contains($0) })
+        }
+        return true
     }
 
     /// The body bytes of the prepared request (valid until ``releaseRequest()``).
@@ -114,8 +151,8 @@ struct CurlEndpointSettings: Sendable {
     var url: String
     var connectTimeoutMilliseconds: Int
     var totalTimeoutMilliseconds: Int
-    var followRedirects: Bool
-    var maximumRedirects: Int
+    /// Set when 3xx answers are followed.
+    var redirectPolicy: WebhookRedirectPolicy?
     var caFile: String?
     var httpsOnly: Bool
     var guardPrivateAddresses: Bool
@@ -137,9 +174,8 @@ struct CurlEndpointSettings: Sendable {
         let protocols = httpsOnly ? "https" : "http,https"
         check(ccurl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, protocols))
         check(ccurl_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, protocols))
-        check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0))
-        check(ccurl_easy_setopt_long(easy, CURLOPT_MAXREDIRS, maximumRedirects))
-        check(ccurl_easy_setopt_long(easy, CURLOPT_POSTREDIR, ccurl_redirect_post_all))
+        // Redirects are followed by CurlMultiLoop under WebhookRedirectPolicy, never by libcurl.
+        check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
         check(ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1))
         check(ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2))
         if let caFile { check(ccurl_easy_setopt_string(easy, CURLOPT_CAINFO, caFile)) }

@@ -30,6 +30,28 @@ enum PrivateAddressGuard {
         {
             return nonPublicReasonIPv4(bytes[12], bytes[13], bytes[14], bytes[15])
         }
+        // Local-use IPv4/IPv6 translation 64:ff9b:1::/48 (RFC 8215): any IPv4 behind it
+        if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b && bytes[4] == 0x00
+            && bytes[5] == 0x01
+        {
+            return "local-use IPv4/IPv6 translation 64:ff9b:1::/48"
+        }
+        // Discard-only 100::/64 (RFC 6666)
+        if bytes[0] == 0x01 && bytes[1] == 0x00 && bytes[2..<8].allSatisfy({ $0 == 0 }) {
+            return "discard-only 100::/64"
+        }
+        // Tunnels that reach IPv4 networks this guard cannot see: 6to4 2002::/16 and Teredo 2001::/32
+        if bytes[0] == 0x20 && bytes[1] == 0x02 { return "6to4 2002::/16" }
+        if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x00 && bytes[3] == 0x00 { return "Teredo 2001::/32" }
+        // IETF protocol assignments inside 2001::/23: benchmarking 2001:2::/48, ORCHID 2001:10::/28,
+        // ORCHIDv2 2001:20::/28
+        if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x00 {
+            if bytes[3] == 0x02 && bytes[4] == 0x00 && bytes[5] == 0x00 { return "benchmarking 2001:2::/48" }
+            if bytes[3] & 0xf0 == 0x10 || bytes[3] & 0xf0 == 0x20 { return "ORCHID" }
+        }
+        // Documentation 3fff::/20 (RFC 9637) and SRv6 SIDs 5f00::/16 (RFC 9602)
+        if bytes[0] == 0x3f && bytes[1] & 0xf0 == 0xf0 { return "documentation" }
+        if bytes[0] == 0x5f && bytes[1] == 0x00 { return "SRv6 segment identifiers 5f00::/16" }
         if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { return "link-local" }
         if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0xc0 { return "site-local" }
         if bytes[0] & 0xfe == 0xfc { return "private (unique local)" }
@@ -48,6 +70,7 @@ enum PrivateAddressGuard {
         case (172, 16...31): return "private"
         case (192, 168): return "private"
         case (192, 0) where c == 0: return "IETF protocol assignments"
+        case (192, 88) where c == 99: return "6to4 relay anycast 192.88.99.0/24"
         case (192, 0) where c == 2, (198, 51) where c == 100, (203, 0) where c == 113: return "documentation"
         case (198, 18...19): return "benchmarking"
         case (224...239, _): return "multicast"

@@ -43,7 +43,10 @@ struct WebhookResponseClassifier: Sendable {
         connected: Bool = true,
         now: Int64
     ) -> (DeliveryResult, EndpointSignal) {
-        if let refusedAddress {
+        // Only a failed transfer was stopped by the guard: with a host resolving to private and
+        // public addresses, curl moves on to the next address after a refusal, and a response
+        // from the public one is that response.
+        if let refusedAddress, curlCode != CURLE_OK {
             return (
                 .retryable(
                     "refused to connect to \(refusedAddress): private networks are not allowed "

@@ -10,10 +10,18 @@ struct WebhookURL: Sendable, Hashable {
     let host: String
     /// The port, explicit or the scheme's default.
     let port: Int
-    /// The URL without user info and with every query value replaced by `***`.
+    /// `scheme://host[:port]`, plus `/…` when the URL has a path or query: webhook URLs carry
+    /// tokens in their paths (Slack's `/services/T…/B…/XXXX`) and queries, so neither is shown.
     let redacted: String
 
     var isHTTPS: Bool { scheme == "https" }
+
+    /// `scheme://host:port`, lower-cased: what decides whether a redirect leaves the endpoint's
+    /// origin. Safe to log.
+    var origin: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(hostPart.lowercased()):\(port)"
+    }
 
     /// Parses and checks a URL.
     /// - Throws: ``WebhookTransportError`` `.invalidURL` (the message holds only the redacted form).
@@ -52,15 +60,9 @@ struct WebhookURL: Sendable, Hashable {
             ?? (scheme == "https" ? 443 : 80)
         var redacted = "\(scheme)://\(host)"
         if let explicitPort = part(CURLUPART_PORT) { redacted += ":\(explicitPort)" }
-        redacted += part(CURLUPART_PATH) ?? "/"
-        if let query = part(CURLUPART_QUERY), !query.isEmpty {
-            redacted +=
-                "?"
-                + query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
-                    let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                    return "\(name)=***"
-                }.joined(separator: "&")
-        }
+        let path = part(CURLUPART_PATH) ?? "/"
+        let query = part(CURLUPART_QUERY) ?? ""
+        if path != "/" || !query.isEmpty { redacted += "/…" }
         self.text = text
         self.scheme = scheme
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host

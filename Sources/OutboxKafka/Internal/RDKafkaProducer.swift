@@ -67,6 +67,8 @@ final class RDKafkaProducer: @unchecked Sendable {
     let logger: Logger
     private let properties: [(key: String, value: String)]
     private let deliveryTimeout: Duration
+    /// See ``KafkaTransport/Configuration/maximumTopicHandles``.
+    private let maximumTopicHandles: Int
 
     // Shared state, guarded by `mutex`.
     private var mutex = pthread_mutex_t()
@@ -98,11 +100,13 @@ final class RDKafkaProducer: @unchecked Sendable {
         name: String,
         properties: [(key: String, value: String)],
         deliveryTimeout: Duration,
+        maximumTopicHandles: Int = 1000,
         logger: Logger
     ) throws(KafkaTransportError) {
         self.name = name
         self.properties = properties
         self.deliveryTimeout = deliveryTimeout
+        self.maximumTopicHandles = max(1, maximumTopicHandles)
         self.logger = logger
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
@@ -261,7 +265,9 @@ final class RDKafkaProducer: @unchecked Sendable {
         }
         pending[serial] = pendingBatch
 
+        releaseTopicHandles(keeping: batch.topics)
         let topics: [OpaquePointer?] = batch.topics.map { topicHandle($0, handle: handle) }
+        var failedKeys = Set<String>()
         var headers = cHeaders
         var records = cRecords
         var messageIndices = cMessageIndices
@@ -291,6 +297,16 @@ final class RDKafkaProducer: @unchecked Sendable {
         messageIndices.reserveCapacity(batch.count)
         for index in 0..<batch.count {
             guard let record = batch.records[index] else { continue }
+            guard topics[record.topic] != nil else {
+                // Never seen for a valid name; failing the record beats handing C a null topic.
+                failedKeys.insert(batch.messages[index].orderingKey)
+                pendingBatch.states[index] = PendingBatch.failed
+                pendingBatch.failures[index] = .retryable(
+                    "librdkafka could not create a handle for the topic \"\(batch.topics[record.topic])\""
+                )
+                pendingBatch.remaining -= 1
+                continue
+            }
             records.append(
                 outbox_kafka_record(
                     topic: record.topic,
@@ -307,7 +323,6 @@ final class RDKafkaProducer: @unchecked Sendable {
             messageIndices.append(index)
         }
 
-        var failedKeys = Set<String>()
         for (index, _) in batch.earlyResults { failedKeys.insert(batch.messages[index].orderingKey) }
         let buffer = UnsafeRawPointer(batch.bytes.base)
         var next = 0
@@ -552,11 +567,24 @@ final class RDKafkaProducer: @unchecked Sendable {
         }
     }
 
-    private func topicHandle(_ topic: String, handle: OpaquePointer) -> OpaquePointer {
+    /// The handle for `topic`, created on first use; `nil` if librdkafka cannot create one.
+    private func topicHandle(_ topic: String, handle: OpaquePointer) -> OpaquePointer? {
         if let known = topicHandles[topic] { return known }
-        let created = rd_kafka_topic_new(handle, topic, nil)!
+        guard let created = rd_kafka_topic_new(handle, topic, nil) else { return nil }
         topicHandles[topic] = created
         return created
+    }
+
+    /// Keeps at most ``maximumTopicHandles`` open: when the next batch's topics could exceed it,
+    /// releases every handle that batch does not use. Messages already queued hold their own
+    /// reference to their topic inside librdkafka, so releasing the application's is safe.
+    private func releaseTopicHandles(keeping topics: [String]) {
+        guard topicHandles.count + topics.count > maximumTopicHandles else { return }
+        let kept = Set(topics)
+        for (topic, topicHandle) in topicHandles where !kept.contains(topic) {
+            rd_kafka_topic_destroy(topicHandle)
+            topicHandles[topic] = nil
+        }
     }
 
     // MARK: - Handle
@@ -625,6 +653,19 @@ final class RDKafkaProducer: @unchecked Sendable {
             throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
         }
         return generation
+    }
+
+    /// How many topic handles are open (tests: the bound on templated topics).
+    func openTopicHandleCount() async throws(KafkaTransportError) -> Int {
+        let count: Int? = await withUnsafeContinuation { continuation in
+            if !enqueue(.perform({ producer in continuation.resume(returning: producer.topicHandles.count) })) {
+                continuation.resume(returning: nil)
+            }
+        }
+        guard let count else {
+            throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
+        }
+        return count
     }
 
     /// Raises a fatal error on the handle as librdkafka would (`rd_kafka_test_fatal_error`).

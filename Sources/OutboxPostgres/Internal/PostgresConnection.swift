@@ -38,7 +38,7 @@ final class PostgresConnection {
             throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+            let message = String(cString: PQerrorMessage(handle)).withoutServerDetail
             PQfinish(handle)
             let lower = message.lowercased()
             let isAuthentication =
@@ -119,7 +119,7 @@ final class PostgresConnection {
         if PQconsumeInput(handle) == 0 {
             throw PostgresError(
                 code: .connectionLost,
-                message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+                message: String(cString: PQerrorMessage(handle)).withoutServerDetail
             )
         }
     }
@@ -138,7 +138,7 @@ final class PostgresConnection {
         guard let result else {
             throw PostgresError(
                 code: isHealthy ? .queryFailed : .connectionLost,
-                message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+                message: String(cString: PQerrorMessage(handle)).withoutServerDetail
             )
         }
         let wrapped = PostgresResult(result)
@@ -153,7 +153,7 @@ final class PostgresConnection {
     private func classify(_ result: PostgresResult) -> PostgresError {
         let sqlState = result.errorField(Int32(UInt8(ascii: "C")))
         var message = result.errorMessage
-        if message.isEmpty { message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace }
+        if message.isEmpty { message = String(cString: PQerrorMessage(handle)).withoutServerDetail }
         let code: PostgresError.Code
         switch sqlState {
         case _ where !isHealthy: code = .connectionLost
@@ -241,8 +241,14 @@ final class PostgresResult {
         }
     }
 
+    /// The error's severity and primary message, without `DETAIL:` (which quotes row data,
+    /// e.g. `Failing row contains (…)`, and so never goes into errors or logs).
     var errorMessage: String {
-        String(cString: PQresultErrorMessage(handle)).trimmingTrailingWhitespace
+        if let primary = errorField(Int32(UInt8(ascii: "M"))) {
+            let severity = errorField(Int32(UInt8(ascii: "S"))) ?? "ERROR"
+            return "\(severity):  \(primary)"
+        }
+        return String(cString: PQresultErrorMessage(handle)).withoutServerDetail
     }
 
     func errorField(_ field: Int32) -> String? {
@@ -252,6 +258,12 @@ final class PostgresResult {
 }
 
 extension String {
+    /// libpq error text cut before its `DETAIL:` line (row data the server quotes), trimmed.
+    var withoutServerDetail: String {
+        guard let range = firstRange(of: "\nDETAIL:") else { return trimmingTrailingWhitespace }
+        return String(self[..<range.lowerBound]).trimmingTrailingWhitespace
+    }
+
     var trimmingTrailingWhitespace: String {
         var text = Substring(self)
         while let last = text.last, last.isWhitespace { text.removeLast() }

@@ -14,7 +14,8 @@ public struct PHPDateFormat: Sendable, Hashable {
         self.format = format
     }
 
-    /// Parses `text`, or returns `nil` if it does not match the format.
+    /// Parses `text`, or returns `nil` if it does not match the format or names a time outside
+    /// ``Timestamp``'s range (about ±292,000 years around 1970); callers keep such times as text.
     public func parse(_ text: String) -> Timestamp? {
         var text = text
         var format = format
@@ -36,15 +37,20 @@ public struct PHPDateFormat: Sendable, Hashable {
         var pm: Bool?
         var unixSeconds: Int64?
 
+        /// Up to `maxDigits` decimal digits; `nil` when fewer than `minDigits` or above `Int64.max`.
         func number(maxDigits: Int, minDigits: Int = 1) -> Int64? {
             var value: Int64 = 0
             var count = 0
+            var overflow = false
             while count < maxDigits, position < input.count, (48...57).contains(input[position]) {
-                value = value * 10 + Int64(input[position] - 48)
+                let shifted = value.multipliedReportingOverflow(by: 10)
+                let sum = shifted.partialValue.addingReportingOverflow(Int64(input[position] - 48))
+                overflow = overflow || shifted.overflow || sum.overflow
+                value = sum.partialValue
                 position += 1
                 count += 1
             }
-            return count >= minDigits ? value : nil
+            return count >= minDigits && !overflow ? value : nil
         }
         func offset() -> Int64? {
             guard position < input.count else { return nil }
@@ -140,10 +146,19 @@ public struct PHPDateFormat: Sendable, Hashable {
             if pm { hour += 12 }
         }
         if let unixSeconds {
-            return Timestamp(microsecondsSinceEpoch: unixSeconds * 1_000_000 + micros)
+            return microseconds(seconds: unixSeconds, micros: micros)
         }
+        // Four-digit years and two-digit fields keep this sum far inside Int64.
         let days = CivilDate.toDays(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + micros)
+        return microseconds(seconds: seconds, micros: micros)
+    }
+
+    /// `seconds * 1_000_000 + micros`, or `nil` when that leaves `Int64`'s range.
+    private static func microseconds(seconds: Int64, micros: Int64) -> Timestamp? {
+        let scaled = seconds.multipliedReportingOverflow(by: 1_000_000)
+        let total = scaled.partialValue.addingReportingOverflow(micros)
+        guard !scaled.overflow, !total.overflow else { return nil }
+        return Timestamp(microsecondsSinceEpoch: total.partialValue)
     }
 }

@@ -6,9 +6,35 @@ extension Duration {
     }
 
     /// The duration in whole milliseconds, rounded toward zero: what C APIs with
-    /// millisecond timeouts take (libcurl, librdkafka, SQLite, `poll`).
+    /// millisecond timeouts take (libcurl, librdkafka, SQLite, `poll`). Saturates at
+    /// `Int64.min` and `Int64.max` rather than overflowing.
     public var milliseconds: Int64 {
         let (whole, attoseconds) = components
-        return whole * 1000 + attoseconds / 1_000_000_000_000_000
+        let scaled = whole.multipliedReportingOverflow(by: 1000)
+        guard !scaled.overflow else { return whole < 0 ? .min : .max }
+        let total = scaled.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        guard !total.overflow else { return whole < 0 ? .min : .max }
+        return total.partialValue
+    }
+
+    /// `seconds` with microsecond precision, or `nil` when it is not finite or its microseconds
+    /// do not fit in `Int64` (about ±292,000 years): for numbers read from config files and
+    /// server replies, which must not trap.
+    public init?(checkedSeconds seconds: Double) {
+        let micros = (seconds * 1_000_000).rounded(.towardZero)
+        guard let exact = Int64(exactly: micros) else { return nil }
+        self = .microseconds(exact)
+    }
+
+    /// `seconds` with microsecond precision, clamped to what `Int64` microseconds hold;
+    /// NaN gives zero.
+    public init(saturatingSeconds seconds: Double) {
+        if let checked = Duration(checkedSeconds: seconds) {
+            self = checked
+        } else if seconds.isNaN {
+            self = .zero
+        } else {
+            self = .microseconds(seconds < 0 ? Int64.min : Int64.max)
+        }
     }
 }

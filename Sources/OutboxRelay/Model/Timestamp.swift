@@ -20,6 +20,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return Timestamp(microsecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
     }
 
+    /// The time from `earlier` to this time, saturating rather than overflowing when the two
+    /// are further apart than `Int64` microseconds hold (a time of recording read from a row
+    /// can be anything).
+    public func duration(since earlier: Timestamp) -> Duration {
+        let difference = microsecondsSinceEpoch.subtractingReportingOverflow(earlier.microsecondsSinceEpoch)
+        guard difference.overflow else { return .microseconds(difference.partialValue) }
+        return .microseconds(earlier.microsecondsSinceEpoch < microsecondsSinceEpoch ? Int64.max : Int64.min)
+    }
+
     /// Seconds since the epoch, with a fraction.
     public var secondsSinceEpoch: Double { Double(microsecondsSinceEpoch) / 1_000_000 }
 

@@ -57,7 +57,7 @@ public struct RetryPolicy: Sendable, Hashable {
         let factor = 1 + jitter * (2 * random - 1)
         var seconds = max(0, capped * factor)
         if let retryAfter { seconds = max(seconds, retryAfter.seconds) }
-        return .microseconds(Int64(seconds * 1_000_000))
+        return Duration(saturatingSeconds: seconds)
     }
 }
 

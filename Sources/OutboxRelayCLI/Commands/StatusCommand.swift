@@ -44,7 +44,8 @@ struct StatusCommand: AsyncParsableCommand {
     /// `3d 4h`, `2h 5m`, `4m 12s`, `12.3s`.
     static func describe(_ duration: Duration) -> String {
         let seconds = duration.seconds
-        let whole = Int(seconds)
+        // Saturating: an age read from a row may be absurd, and printing it must not trap.
+        let whole = Int(exactly: seconds.rounded(.towardZero)) ?? (seconds < 0 ? Int.min : Int.max)
         switch whole {
         case 86_400...: return "\(whole / 86_400)d \(whole % 86_400 / 3600)h"
         case 3600...: return "\(whole / 3600)h \(whole % 3600 / 60)m"

@@ -138,30 +138,58 @@ struct ConfigNode {
         }
     }
 
-    /// A duration: `250ms`, `5s`, `2m`, `1h`, `1d`, or a plain number of seconds.
+    /// A duration: `250ms`, `5s`, `2m`, `1h`, `1d`, or a plain number of seconds; at most
+    /// ``maximumDuration``.
     func duration(_ key: String) throws -> Duration? {
         guard let text = try string(key) else { return nil }
-        guard let value = Self.parseDuration(text) else {
+        switch Self.parseDuration(text) {
+        case .some(let value):
+            return value
+        case .none where Self.isNumberWithUnit(text):
+            throw ConfigError(
+                keyPath: keyPath(key),
+                problem: "\"\(text)\" is too long; use a finite duration of at most 36500d (100 years)"
+            )
+        case .none:
             throw ConfigError(
                 keyPath: keyPath(key),
                 problem: "expected a duration such as 250ms, 5s, 2m or 1h, found \"\(text)\""
             )
         }
-        return value
     }
 
-    static func parseDuration(_ text: String) -> Duration? {
+    /// The longest duration a config file may give: 100 years, so that every conversion
+    /// (milliseconds for C APIs, microseconds for the engine) stays far inside `Int64`.
+    static let maximumDuration = Duration.seconds(36_500 * 86_400)
+
+    private static let durationUnits: [(suffix: String, seconds: Double)] = [
+        ("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400),
+    ]
+
+    /// `text` as a number of seconds times its unit's factor, before any range check.
+    private static func durationSeconds(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [
-            ("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400),
-        ]
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0
-            else { return nil }
-            return .microseconds(Int64(number * factor * 1_000_000))
+        for unit in durationUnits where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
+            return Double(number).map { $0 * unit.seconds }
         }
-        guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
-        return .microseconds(Int64(seconds * 1_000_000))
+        return Double(trimmed)
+    }
+
+    /// Whether `text` is a non-negative number (with or without a unit), even if too large:
+    /// `inf`, `1e20s`.
+    private static func isNumberWithUnit(_ text: String) -> Bool {
+        guard let seconds = durationSeconds(text) else { return false }
+        return seconds >= 0
+    }
+
+    /// `text` as a duration, or `nil` when it is not a duration, negative, not finite or above
+    /// ``maximumDuration``.
+    static func parseDuration(_ text: String) -> Duration? {
+        guard let seconds = durationSeconds(text), seconds.isFinite, seconds >= 0,
+            seconds <= maximumDuration.seconds
+        else { return nil }
+        return Duration(checkedSeconds: seconds)
     }
 
     /// A list of strings; a single string counts as a list of one.

@@ -7,13 +7,15 @@ import OutboxRelay
 /// `cloudevents`), `cloudevents` {`source` [`outbox-relay`]}, `headers` [none], `secrets`
 /// (`whsec_…`, a list for rotation) [none], `concurrency` [16], `connect_timeout` [10s],
 /// `timeout` [30s], `max_body_size` [1048576], `follow_redirects` [false], `max_redirects` [5],
-/// `ca_file` [system bundle], `https_only` [false], `allow_private_networks` [false],
-/// `max_client_error_attempts` [1], `max_retry_after` [1h], `user_agent` [`outbox-relay`].
+/// `allow_insecure_redirects` [false], `ca_file` [system bundle], `https_only` [false],
+/// `allow_private_networks` [false], `max_client_error_attempts` [1], `max_retry_after` [1h],
+/// `user_agent` [`outbox-relay`].
 enum HTTPTransportConfig: TransportConfigParser {
     static let type = "http"
     static let keys: Set<String> = [
         "url", "body", "cloudevents", "headers", "secrets", "concurrency", "connect_timeout", "timeout",
-        "max_body_size", "follow_redirects", "max_redirects", "ca_file", "https_only", "allow_private_networks",
+        "max_body_size", "follow_redirects", "max_redirects", "allow_insecure_redirects", "ca_file", "https_only",
+        "allow_private_networks",
         "max_client_error_attempts", "max_retry_after", "user_agent",
     ]
 
@@ -73,6 +75,7 @@ enum HTTPTransportConfig: TransportConfigParser {
             }
             configuration.redirects.maximum = maximum
         }
+        if let allow = try node.bool("allow_insecure_redirects") { configuration.redirects.allowInsecure = allow }
         if let caFile = try node.string("ca_file") { configuration.tls.caFile = caFile }
         if let httpsOnly = try node.bool("https_only") { configuration.tls.httpsOnly = httpsOnly }
         if let allow = try node.bool("allow_private_networks") { configuration.network.allowPrivateNetworks = allow }

@@ -10,9 +10,12 @@ import Darwin
 ///
 /// Each line is
 /// `{"row_id":…,"event_id":…,"event_type":…,"aggregate_root_id":…,"aggregate_root_version":…,"message":<envelope>}`
-/// where `message` is the stored envelope, byte for byte. Tools depend on these key names.
+/// where `message` is the stored envelope, byte for byte, except that raw line breaks (CR and
+/// LF, which in valid JSON can only be whitespace between tokens) become spaces, so every
+/// message is exactly one line and stays JSON-equal. Tools depend on these key names.
 /// A batch is written with one `write(2)` per line group and, with ``Configuration/sync``,
-/// made durable with `fsync(2)` before it counts as delivered.
+/// made durable with `fsync(2)` before it counts as delivered. A write that fails part-way
+/// leaves no torn line: see ``LineWriter/write(_:)``.
 final class FileTransport: Transport, @unchecked Sendable {
     struct Configuration: Sendable {
         /// The file to append to; `-` is standard output.
@@ -72,8 +75,23 @@ final class FileTransport: Transport, @unchecked Sendable {
         buffer.append(contentsOf: #","aggregate_root_version":"#.utf8)
         buffer.append(contentsOf: (message.aggregateRootVersion.map { String($0) } ?? "null").utf8)
         buffer.append(contentsOf: #","message":"#.utf8)
-        buffer.append(contentsOf: message.envelope)
+        appendOnOneLine(message.envelope, to: &buffer)
         buffer.append(contentsOf: "}\n".utf8)
+    }
+
+    /// Appends `bytes` with every CR and LF replaced by a space.
+    static func appendOnOneLine(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        let lineFeed = UInt8(ascii: "\n")
+        let carriageReturn = UInt8(ascii: "\r")
+        guard bytes.contains(where: { $0 == lineFeed || $0 == carriageReturn }) else {
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        let start = buffer.count
+        buffer.append(contentsOf: bytes)
+        for index in start..<buffer.count where buffer[index] == lineFeed || buffer[index] == carriageReturn {
+            buffer[index] = UInt8(ascii: " ")
+        }
     }
 }
 
@@ -86,6 +104,9 @@ actor LineWriter {
     private let path: String
     private let sync: Bool
     private var descriptor: Int32 = -1
+    /// The rest of a line a failed write left unfinished on an output that cannot be truncated
+    /// (stdout as a pipe): written first by the next ``write(_:)`` so no torn line remains.
+    private var unfinishedLine: [UInt8] = []
 
     struct WriteError: Error, CustomStringConvertible {
         var description: String
@@ -108,8 +129,39 @@ actor LineWriter {
         }
     }
 
+    /// Appends `bytes` (whole lines). When the write fails part-way (disk full, file size
+    /// limit), a regular file is truncated back to where this write began; an output that
+    /// cannot be truncated gets the rest of its torn line before the next write's bytes.
     func write(_ bytes: [UInt8]) throws {
         try open()
+        if !unfinishedLine.isEmpty {
+            let rest = unfinishedLine
+            let written = writeAll(rest)
+            unfinishedLine = Array(rest[written.count...])
+            if let error = written.error {
+                throw WriteError(description: "completing a torn line: \(error)")
+            }
+        }
+        // O_APPEND: the end of the file is where this write begins (one writer per file).
+        let start = path == "-" ? -1 : lseek(descriptor, 0, SEEK_END)
+        let written = writeAll(bytes)
+        if let error = written.error {
+            if written.count > 0 {
+                if start >= 0 && ftruncate(descriptor, start) == 0 {
+                    throw WriteError(description: "\(error) (the partly written lines were removed)")
+                }
+                let lineEnd = bytes[written.count...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count - 1
+                unfinishedLine = Array(bytes[written.count...lineEnd])
+            }
+            throw WriteError(description: error)
+        }
+        if sync && path != "-" && fsync(descriptor) != 0 {
+            throw WriteError(description: "fsync: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes until done or an error; returns how many bytes went out and the error text.
+    private func writeAll(_ bytes: [UInt8]) -> (count: Int, error: String?) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { raw in
@@ -117,13 +169,11 @@ actor LineWriter {
             }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw WriteError(description: String(cString: strerror(errno)))
+                return (offset, String(cString: strerror(errno)))
             }
             offset += written
         }
-        if sync && path != "-" && fsync(descriptor) != 0 {
-            throw WriteError(description: "fsync: \(String(cString: strerror(errno)))")
-        }
+        return (offset, nil)
     }
 
     func close() {

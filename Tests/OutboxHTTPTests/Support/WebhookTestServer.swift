@@ -15,6 +15,7 @@ import Testing
 /// | `/status/C` | status C |
 /// | `/slow/MS` | waits MS milliseconds, then 200 |
 /// | `/redirect` | 302 to `/ok` |
+/// | `/redirect-to/URL` | 302 to `URL` (percent-encoded in the path) |
 final class WebhookTestServer: @unchecked Sendable {
     /// One request the server received.
     struct Request: Sendable {
@@ -176,6 +177,9 @@ final class WebhookTestServer: @unchecked Sendable {
                     time.sleep(int(parts[1]) / 1000.0)
                 elif parts[0] == "redirect":
                     status, extra = 302, {"Location": "/ok"}
+                elif parts[0] == "redirect-to":
+                    import urllib.parse
+                    status, extra = 302, {"Location": urllib.parse.unquote(parts[1])}
                 record = {
                     "path": path, "id": wid, "timestamp": ts, "signature": sig, "signature_valid": valid,
                     "content_type": self.headers.get("content-type", ""), "body": body.decode("utf-8", "replace"),
