@@ -6,14 +6,14 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # What `make lint` and `make format` cover, and the longest line allowed (as in .swift-format).
-FORMAT_PATHS := Sources Tests Examples Plugins Benchmarks Package.swift
+FORMAT_PATHS := Sources Tests Examples Plugins Benchmarks Fuzz Package.swift
 LINE_LENGTH := 120
 
 # C libraries and the services the tests start (Debian package names).
 APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcurl4-openssl-dev \
                 postgresql openssl nginx-light gcc python3
 
-.PHONY: deps build demo test lint format bench bench-postgres bench-kafka bench-http clean
+.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http clean
 
 ## deps: apt-get install the Debian packages that are missing (no-op when all are there)
 deps:
@@ -38,6 +38,7 @@ demo: build
 test: deps lint
 	$(SWIFT) build --build-tests
 	.ci/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
+	$(MAKE) fuzz-ci
 
 ## lint: fails when swift format would change anything or a tracked .swift line is over
 ## 120 columns (characters: UTF-8 continuation bytes are not counted)
@@ -46,6 +47,17 @@ lint:
 	@LC_ALL=C awk -v max=$(LINE_LENGTH) '{ line = $$0; gsub(/[\200-\277]/, "", line) } \
 	  length(line) > max { print FILENAME ":" FNR ": " length(line) " columns (max " max ")"; bad = 1 } \
 	  END { exit bad }' $$(git ls-files '*.swift')
+
+## fuzz: every libFuzzer target for FUZZ_SECONDS each (default 60); prints executions and
+## findings per target and fails when any target found a crash (see Fuzz/run.sh)
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
+
+## fuzz-ci: the short, repeatable pass `make test` runs (2,000 inputs per target, fixed seed),
+## so the targets cannot rot
+fuzz-ci:
+	FUZZ_RUNS=2000 SWIFT=$(SWIFT) Fuzz/run.sh
 
 ## format: rewrite the sources in place with swift format (.swift-format)
 format:
@@ -64,4 +76,4 @@ bench-http: deps
 	Benchmarks/run-http.sh
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build .build-fuzz Benchmarks/.build
