@@ -143,6 +143,40 @@ struct MySQLSourceTests {
         await source.close()
     }
 
+    @Test("the data connection killed mid-drain: the source reconnects, re-takes the lock, and nothing is lost")
+    func connectionKilledMidDrain() async throws {
+        let database = try TestDatabase()
+        try database.createPHPTable(.outbox)
+        let values = (0..<400).map {
+            "(\(database.admin.literal(outboxPayload(aggregate: "a\($0 % 7)", version: $0))))"
+        }
+        try database.execute("INSERT INTO outbox_messages (payload) VALUES " + values.joined(separator: ", "))
+        let source = try database.source(.outbox)
+        let received = Received()
+        let engine = try RelayEngine(
+            source: source,
+            transports: [
+                SynchronousDispatcher(
+                    consumer: MessageConsumerClosure { message in
+                        received.add(message)
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                )
+            ],
+            routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["in-process"])]),
+            configuration: .init(batchSize: 20)
+        )
+        let drain = Task { try await engine.drain() }
+        try await eventually { received.all.count >= 60 }
+        let killed = try #require(await source.connectionID)
+        try database.execute("KILL \(killed)")
+        // While the drain goes on, a new session replaces the killed one.
+        try await eventually { await source.connectionID.map { $0 != killed } == true }
+        _ = try await drain.value
+        #expect(Set(received.all) == Set(1...400), "every row delivered at least once")
+        #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
+    }
+
     @Test("GET_LOCK: one active relay; a standby takes over when the holder's session ends")
     func standbyTakesOver() async throws {
         let database = try TestDatabase()
