@@ -22,9 +22,8 @@ struct MySQLSourceTests {
         // This transaction takes id 1 and stays open while ids 2…30 commit.
         let slow = try database.connect()
         try slow.execute("START TRANSACTION")
-        try slow.execute(
-            "INSERT INTO outbox_messages (payload) VALUES (\(slow.literal(outboxPayload(aggregate: "late", version: 1))))"
-        )
+        let latePayload = slow.literal(outboxPayload(aggregate: "late", version: 1))
+        try slow.execute("INSERT INTO outbox_messages (payload) VALUES (\(latePayload))")
         let lateID = try #require(Int64(try slow.scalar("SELECT LAST_INSERT_ID()") ?? ""))
         for index in 0..<29 {
             try database.execute(
