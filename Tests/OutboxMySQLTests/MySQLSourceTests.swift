@@ -88,6 +88,32 @@ struct MySQLSourceTests {
         await source.close()
     }
 
+    @Test("bad rows are set aside in the dead-letter table with their reason; the others are delivered")
+    func badRowsAreSetAside() async throws {
+        let database = try TestDatabase()
+        try database.createPHPTable(.outbox)
+        let good = (0..<5).map { "(\(database.admin.literal(outboxPayload(aggregate: "a", version: $0 + 1))))" }
+        try database.execute(
+            "INSERT INTO outbox_messages (payload) VALUES \(good[0]), ('{\"headers\":'), \(good[1]), "
+                + "('[1,2,3]'), \(good[2...].joined(separator: ", "))"
+        )
+        let received = Received()
+        let engine = try RelayEngine(
+            source: try database.source(.outbox),
+            transports: [SynchronousDispatcher(consumer: MessageConsumerClosure { received.add($0) })],
+            routing: RoutingTable(rules: [.init(events: EventTypePattern("*"), to: ["in-process"])])
+        )
+        let summary = try await engine.drain()
+        #expect(summary.deadLetters == 2)
+        #expect(received.all == [1, 3, 5, 6, 7])
+        #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
+        #expect(
+            try database.scalar("SELECT GROUP_CONCAT(row_id ORDER BY row_id) FROM outbox_relay_dead_letters") == "2,4"
+        )
+        #expect(try database.scalar("SELECT count(*) FROM outbox_relay_dead_letters WHERE last_error = ''") == "0")
+        #expect(try database.scalar("SELECT payload FROM outbox_relay_dead_letters WHERE row_id = '4'") == "[1,2,3]")
+    }
+
     @Test("a missing table or column is a clear error naming it")
     func missingTableAndColumn() async throws {
         let database = try TestDatabase()
