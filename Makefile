@@ -1,6 +1,6 @@
 # OutboxRelay — two commands on a fresh Debian machine:
 #   make demo   installs what is missing, builds, relays an embedded SQLite outbox
-#   make test   installs what is missing, starts PostgreSQL in a temp dir, runs every test
+#   make test   installs what is missing, starts PostgreSQL and MariaDB in temp dirs, runs every test
 SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -11,7 +11,8 @@ LINE_LENGTH := 120
 
 # C libraries and the services the tests start (Debian package names).
 APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcurl4-openssl-dev \
-                postgresql openssl nginx-light gcc python3
+                postgresql openssl nginx-light gcc python3 \
+                libmariadb-dev mariadb-server
 
 .PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http clean
 
@@ -32,12 +33,12 @@ build: deps
 demo: build
 	$(SWIFT) run --skip-build outbox-relay demo
 
-## test: every test, against a PostgreSQL server started in a temporary folder.
+## test: every test, against PostgreSQL and MariaDB servers started in temporary folders.
 ## Suites run one after another: several start servers, brokers and relay processes,
 ## and on two cores their timing assertions need the machine to themselves.
 test: deps lint
 	$(SWIFT) build --build-tests
-	.ci/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
+	.ci/with-postgres.sh .ci/with-mysql.sh $(SWIFT) test --skip-build --no-parallel
 	$(MAKE) fuzz-ci
 
 ## lint: fails when swift format would change anything or a tracked .swift line is over

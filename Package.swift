@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
         .library(name: "OutboxSQLite", targets: ["OutboxSQLite"]),
         .library(name: "OutboxPostgres", targets: ["OutboxPostgres"]),
+        .library(name: "OutboxMySQL", targets: ["OutboxMySQL"]),
         .library(name: "OutboxKafka", targets: ["OutboxKafka"]),
         .library(name: "OutboxHTTP", targets: ["OutboxHTTP"]),
         .library(name: "OutboxRelayCLI", targets: ["OutboxRelayCLI"]),
@@ -42,6 +43,11 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        .systemLibrary(
             name: "CRdKafka",
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
@@ -58,6 +64,10 @@ let package = Package(
             name: "OutboxPostgres",
             dependencies: ["OutboxRelay", "CLibPQ", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "OutboxMySQL",
+            dependencies: ["OutboxRelay", "CMariaDB", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(name: "OutboxKafka", dependencies: ["OutboxRelay", "CRdKafka"]),
         .target(
             name: "OutboxHTTP",
@@ -68,7 +78,7 @@ let package = Package(
         .target(
             name: "OutboxRelayCLI",
             dependencies: [
-                "OutboxRelay", "OutboxSQLite", "OutboxPostgres", "OutboxKafka", "OutboxHTTP",
+                "OutboxRelay", "OutboxSQLite", "OutboxPostgres", "OutboxMySQL", "OutboxKafka", "OutboxHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,6 +112,7 @@ let package = Package(
         .testTarget(name: "OutboxRelayTests", dependencies: ["OutboxRelay"]),
         .testTarget(name: "OutboxSQLiteTests", dependencies: ["OutboxRelay", "OutboxSQLite"]),
         .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
+        .testTarget(name: "OutboxMySQLTests", dependencies: ["OutboxRelay", "OutboxMySQL"]),
         .testTarget(
             name: "OutboxKafkaTests",
             dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]

@@ -108,7 +108,7 @@ struct DemoCommand: AsyncParsableCommand {
 
             Run it on your own table:
               1. copy \(configPath) and point source.url at your database
-                 (sqlite:PATH or postgres://user@host/db), source.flavour/table at your outbox;
+                 (sqlite:PATH, postgres://user@host/db or mysql://user@host/db), source.flavour/table at your outbox;
               2. outbox-relay check --config relay.yaml
               3. outbox-relay run --config relay.yaml          (Ctrl-C stops it cleanly)
             Never run the PHP relay on the same table at the same time.

@@ -28,6 +28,7 @@ enum SourceRegistry {
     nonisolated(unsafe) static let parsers: [any SourceConfigParser.Type] = [
         SQLiteSourceConfig.self,
         PostgresSourceConfig.self,
+        MySQLSourceConfig.self,
     ]
 
     /// The parser for a URL, by scheme; libpq key=value strings (`host=… dbname=…`) go to PostgreSQL.

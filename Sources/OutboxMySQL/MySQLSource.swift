@@ -1,0 +1,526 @@
+import Logging
+import OutboxRelay
+
+/// Reads an EventSauce outbox table in MySQL or MariaDB through MariaDB Connector/C, for both
+/// table flavours.
+///
+/// One actor owns the `MYSQL*` connection on a ``DedicatedThreadExecutor``, so blocking
+/// Connector/C calls never occupy the cooperative thread pool; each call moves a whole batch.
+/// The session reads at READ COMMITTED in UTC with `utf8mb4`; every read is one autocommitted
+/// `SELECT` without a locking clause, so no transaction stays open while transports work and
+/// no gap lock ever blocks PHP's inserts.
+///
+/// **Payload bytes.** The payload column is read as text and forwarded byte for byte. MariaDB
+/// stores `JSON` as `LONGTEXT` (with a `json_valid` check), so its bytes are PHP's. MySQL 8
+/// stores `JSON` in a binary form and returns a normalised text (keys sorted, its own
+/// spacing): envelopes from MySQL 8 `dispatcher` tables are JSON-equal to what PHP wrote, not
+/// byte-identical.
+///
+/// **Many relays, one table.** With the default ``Configuration/Lock/Mode/getLock``, the
+/// active relay holds `GET_LOCK('outbox-relay:<database>.<table>', 0)` on its data connection.
+/// Other relays wait in ``open()`` as hot standbys, trying again every
+/// ``Configuration/Lock/standbyPollInterval``, and take over as soon as the holder's session
+/// ends (exit, crash, `kill -9`, network loss noticed by the server). A relay that reconnects
+/// while another holds the lock becomes a standby. `GET_LOCK` is local to one server: on
+/// Galera or Group Replication clusters it does not coordinate relays connected to different
+/// nodes, so point every relay at the same node (or a proxy that pins one writer).
+///
+/// **Order.** `outbox` rows are read by `id`; `dispatcher` rows by (`time_of_recording`, `id`),
+/// and a batch is extended to the end of its last row's time tie group (by up to one more
+/// batch, at least 100 rows) so the engine can order a tie group by `__aggregate_root_version`.
+public actor MySQLSource: OutboxSource, OutboxStatusReporting {
+    /// The table flavour this source reads.
+    public nonisolated let flavour: OutboxFlavour
+    /// The table name as configured.
+    public nonisolated let table: String
+    /// The configuration this source was created with.
+    public nonisolated let configuration: Configuration
+
+    private let executor: DedicatedThreadExecutor
+    /// Runs every method on the source's own thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let logger: Logger
+    private let statements: MySQLStatements
+    private var connection: MySQLConnection?
+    /// `GET_LOCK`'s name, known once the table's database is (see ``inspectTable(_:)``).
+    private var lockName: String?
+    private var inspected = false
+    private var isOpen = false
+    private var holdsLock = false
+
+    /// Creates a source; nothing connects until ``open()`` (or ``status()``).
+    /// - Throws: ``MySQLError`` (`invalidConfiguration`) naming a setting that cannot work.
+    public init(
+        configuration: Configuration,
+        logger: Logger = Logger(label: "outbox-relay.mysql")
+    ) throws(MySQLError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.flavour = configuration.flavour
+        self.table = configuration.table.description
+        self.logger = logger
+        self.statements = MySQLStatements(configuration: configuration)
+        self.executor = DedicatedThreadExecutor(name: "outbox-relay.mysql")
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    // MARK: - OutboxSource
+
+    /// Connects, checks the table, its columns and privileges, creates the dead-letter table
+    /// if missing, and (with `GET_LOCK`) waits as a standby until this relay is the active one.
+    /// - Throws: ``MySQLError`` naming what is wrong (credentials, missing table or column,
+    ///   missing privilege), or `CancellationError` while waiting as a standby.
+    public func open() async throws {
+        let connection = try await usableConnection(requiringLock: false)
+        try ensureDeadLetterTable(connection)
+        isOpen = true
+        if configuration.lock.mode == .getLock {
+            _ = try await usableConnection()
+        }
+        logger.info("mysql: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)")
+    }
+
+    /// Reads up to `limit` undelivered rows in relay order after `cursor`.
+    ///
+    /// A lost connection is re-established (with backoff, and re-taking the lock) and the read
+    /// retried once. `dispatcher` batches may hold more than `limit` rows: the rest of the last
+    /// row's `time_of_recording` tie group, up to `limit` (at least 100) more.
+    /// - Throws: ``MySQLError``; the engine retries.
+    public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await withConnection { connection in
+            try self.fetchRows(connection, limit: max(1, limit), after: cursor)
+        }
+    }
+
+    /// Inserts the dead letters and marks (or deletes) the rows, in one transaction.
+    ///
+    /// Ids go in chunks of ``Configuration/completeChunkSize`` per `IN (…)` statement; a batch
+    /// without dead letters that fits one chunk is one autocommitted statement. Marking is
+    /// idempotent, so a retry after a connection lost during `COMMIT` is harmless (dead letters
+    /// may then be recorded twice).
+    /// - Throws: ``MySQLError``; nothing is marked unless everything is.
+    public func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+        guard !rows.isEmpty || !deadLetters.isEmpty else { return }
+        try await withConnection { connection in
+            try self.completeRows(connection, rows: rows, deadLetters: deadLetters)
+        }
+    }
+
+    /// Closes the connection, releasing the lock.
+    public func close() async {
+        connection = nil
+        holdsLock = false
+        isOpen = false
+    }
+
+    // MARK: - Status
+
+    /// Reads the backlog, the oldest undelivered row's age, the dead-letter count and the lock
+    /// holder. Works without ``open()`` and never takes the lock.
+    /// - Throws: ``MySQLError``.
+    public func status() async throws -> OutboxStatus {
+        try await withConnection(requiringLock: false) { connection in
+            try self.readStatus(connection)
+        }
+    }
+
+    /// Whether this source currently holds the relay lock (always `false` with lock mode `none`).
+    public var isActiveRelay: Bool { holdsLock }
+
+    /// The server's id of the data connection (`CONNECTION_ID()`), if connected.
+    public var connectionID: UInt? { connection?.threadID }
+
+    // MARK: - Connection handling
+
+    private var needsLock: Bool { isOpen && configuration.lock.mode == .getLock }
+
+    private func dropConnection() {
+        if holdsLock { logger.warning("mysql: lost the connection holding the relay lock on \(table)") }
+        connection = nil
+        holdsLock = false
+    }
+
+    /// A healthy connection (holding the lock when required), reconnecting with backoff for up
+    /// to ``Configuration/Reconnect/maximumTime``, and waiting as a standby while another relay
+    /// holds the lock.
+    private func usableConnection(requiringLock: Bool = true) async throws -> MySQLConnection {
+        let needsLock = requiringLock && self.needsLock
+        if let connection, connection.isHealthy, inspected, !needsLock || holdsLock { return connection }
+        let settings = configuration.reconnect
+        var delay = settings.initialDelay
+        var deadline = ContinuousClock.now + settings.maximumTime
+        var announcedStandby = false
+        while true {
+            try Task.checkCancellation()
+            do {
+                let connection: MySQLConnection
+                if let current = self.connection, current.isHealthy {
+                    connection = current
+                } else {
+                    dropConnection()
+                    connection = try MySQLConnection.connect(configuration.connection, password: configuration.password)
+                    self.connection = connection
+                }
+                deadline = ContinuousClock.now + settings.maximumTime
+                delay = settings.initialDelay
+                if !inspected { try inspectTable(connection) }
+                guard needsLock, !holdsLock else { return connection }
+                let lockName = self.lockName!
+                if try connection.scalar("SELECT GET_LOCK(\(connection.literal(lockName)), 0)") == "1" {
+                    holdsLock = true
+                    logger.info("mysql: active relay for \(table) (GET_LOCK '\(lockName)' taken)")
+                    return connection
+                }
+                if !announcedStandby {
+                    let holder = (try? lockHolder(connection)) ?? nil
+                    logger.info("mysql: standby for \(table); the lock is held by \(holder ?? "another session")")
+                    announcedStandby = true
+                }
+                try await Task.sleep(for: configuration.lock.standbyPollInterval)
+            } catch let error as MySQLError where error.isConnectionFailure {
+                dropConnection()
+                guard ContinuousClock.now + delay < deadline else { throw error }
+                logger.warning("mysql: \(error); reconnecting in \(delay)")
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, settings.maximumDelay)
+            }
+        }
+    }
+
+    /// Runs `body` on a usable connection; on a lost connection, reconnects and retries once.
+    private func withConnection<T>(
+        requiringLock: Bool = true,
+        _ body: (MySQLConnection) throws -> T
+    ) async throws -> T {
+        var retried = false
+        while true {
+            let connection = try await usableConnection(requiringLock: requiringLock)
+            do {
+                return try body(connection)
+            } catch let error as MySQLError where error.isConnectionFailure && !retried {
+                logger.warning("mysql: \(error); reconnecting and retrying")
+                dropConnection()
+                retried = true
+            }
+        }
+    }
+
+    // MARK: - Table inspection
+
+    private func inspectTable(_ connection: MySQLConnection) throws(MySQLError) {
+        let configuredTable = configuration.table
+        var database = configuredTable.schema
+        if database == nil { database = try connection.scalar("SELECT DATABASE()") }
+        guard let database else {
+            throw MySQLError(
+                code: .invalidConfiguration,
+                message: "no database selected: put it in the URL's path or qualify source.table"
+            )
+        }
+        var types: [String: String] = [:]
+        var names: [String] = []
+        try connection.query(
+            "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                + "\(connection.literal(database)) AND TABLE_NAME = \(connection.literal(configuredTable.name)) "
+                + "ORDER BY ORDINAL_POSITION"
+        ) { row in
+            let name = row.string(0) ?? ""
+            types[name] = row.string(1)?.lowercased() ?? ""
+            names.append(name)
+        }
+        guard !names.isEmpty else {
+            throw MySQLError(
+                code: .missingTable,
+                message:
+                    "the table \(database).\(configuredTable.name) does not exist or this user cannot see it; "
+                    + "create it (see `outbox-relay schema --dialect mysql`), set source.table, or "
+                    + "GRANT SELECT, UPDATE ON `\(database)`.`\(configuredTable.name)` TO the relay's user"
+            )
+        }
+        let c = configuration.columns
+        let required: [(key: String, name: String)] =
+            configuration.flavour == .outbox
+            ? [("id", c.id), ("payload", c.payload), ("consumed", c.consumed)]
+            : [
+                ("id", c.id), ("payload", c.payload), ("time_of_recording", c.timeOfRecording),
+                ("dispatched", c.dispatched), ("time_of_dispatching", c.timeOfDispatching),
+            ]
+        for column in required where types[column.name] == nil {
+            throw MySQLError(
+                code: .missingColumn,
+                message:
+                    "the table \(configuredTable) has no column `\(column.name)` (source.columns.\(column.key)); "
+                    + "its columns are: \(names.joined(separator: ", "))"
+            )
+        }
+        let textTypes = ["json", "longtext", "mediumtext", "text", "varchar", "char", "longblob", "mediumblob", "blob"]
+        let payloadType = types[c.payload]!
+        guard textTypes.contains(payloadType) else {
+            throw MySQLError(
+                code: .invalidConfiguration,
+                message: "the column \(configuredTable).\(c.payload) is \(payloadType); expected JSON, text or varchar"
+            )
+        }
+        let integerTypes = ["bigint", "int", "mediumint", "smallint", "tinyint"]
+        if configuration.flavour == .outbox, !integerTypes.contains(types[c.id]!) {
+            throw MySQLError(
+                code: .invalidConfiguration,
+                message:
+                    "the column \(configuredTable).\(c.id) is \(types[c.id]!); the outbox flavour needs an integer id "
+                    + "(is the table a dispatcher-flavour table?)"
+            )
+        }
+        if configuration.flavour == .dispatcher, !["datetime", "timestamp"].contains(types[c.timeOfRecording]!) {
+            throw MySQLError(
+                code: .invalidConfiguration,
+                message:
+                    "the column \(configuredTable).\(c.timeOfRecording) is \(types[c.timeOfRecording]!); "
+                    + "expected DATETIME(6)"
+            )
+        }
+        // Privileges: statements that match no row and take no row locks, checked by the server.
+        let quotedTable = configuredTable.quoted(for: .mysql)
+        let checks: [(privilege: String, sql: String)] = [
+            ("SELECT", "SELECT `\(c.id)` FROM \(quotedTable) LIMIT 0"),
+            configuration.afterDelivery == .mark
+                ? ("UPDATE", "UPDATE \(quotedTable) SET `\(c.id)` = `\(c.id)` WHERE 1 = 0")
+                : ("DELETE", "DELETE FROM \(quotedTable) WHERE 1 = 0"),
+        ]
+        for check in checks {
+            do { try connection.execute(check.sql) } catch  where error.code == .permissionDenied {
+                throw MySQLError(
+                    code: .permissionDenied,
+                    serverCode: error.serverCode,
+                    message:
+                        "\(error.message); GRANT \(check.privilege) ON `\(database)`.`\(configuredTable.name)` "
+                        + "TO the relay's user"
+                )
+            }
+        }
+        lockName = Self.lockName(database: database, table: configuredTable.name)
+        inspected = true
+    }
+
+    /// `outbox-relay:<database>.<table>`, or (beyond `GET_LOCK`'s 64 characters) its first 40
+    /// characters and a 64-bit FNV-1a hash of the whole name.
+    static func lockName(database: String, table: String) -> String {
+        let name = "outbox-relay:\(database).\(table)"
+        guard name.utf8.count > 64 else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return String(name.prefix(40)) + "#" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private func ensureDeadLetterTable(_ connection: MySQLConnection) throws(MySQLError) {
+        let deadLetters = configuration.effectiveDeadLetterTable
+        var ddl = OutboxSchema.deadLetterTable(dialect: .mysql, table: deadLetters)
+        while let last = ddl.last, last == ";" || last.isWhitespace { ddl.removeLast() }
+        do {
+            try connection.execute(ddl)
+        } catch  where error.code == .permissionDenied {
+            throw MySQLError(
+                code: .permissionDenied,
+                serverCode: error.serverCode,
+                message:
+                    "cannot create the dead-letter table \(deadLetters): \(error.message); create it with "
+                    + "`outbox-relay schema --dialect mysql` as an owner, or GRANT CREATE, INSERT on it"
+            )
+        }
+    }
+
+    // MARK: - Reading
+
+    private func fetchRows(
+        _ connection: MySQLConnection,
+        limit: Int,
+        after cursor: OutboxCursor?
+    ) throws(MySQLError) -> [OutboxRow] {
+        var rows: [OutboxRow] = []
+        rows.reserveCapacity(limit)
+        switch configuration.flavour {
+        case .outbox:
+            var sql = statements.select
+            if let cursor {
+                guard case .integer(let id) = cursor.id else {
+                    throw MySQLError(
+                        code: .unexpectedResult,
+                        message: "an outbox-flavour cursor needs an integer id, got \(cursor.id)"
+                    )
+                }
+                sql += " AND \(statements.id) > \(id)"
+            }
+            sql += statements.order + " LIMIT \(limit)"
+            var failure: MySQLError?
+            try connection.query(sql) { row in
+                guard let id = row.int64(0) else {
+                    failure = MySQLError(
+                        code: .unexpectedResult,
+                        message: "a row of \(table) has a NULL id or one beyond 64-bit signed integers"
+                    )
+                    return
+                }
+                rows.append(OutboxRow(id: .integer(id), payload: row.bytes(1)))
+            }
+            if let failure { throw failure }
+            return rows
+        case .dispatcher:
+            var sql = statements.select
+            if let cursor {
+                guard let time = cursor.timeOfRecording else {
+                    throw MySQLError(
+                        code: .unexpectedResult,
+                        message: "a dispatcher-flavour cursor needs a time_of_recording"
+                    )
+                }
+                let t = connection.literal(time)
+                let id = connection.literal(cursor.id.description)
+                let column = statements.time
+                sql +=
+                    " AND \(column) >= \(t) AND (\(column) > \(t) OR (\(column) = \(t) AND \(statements.id) > \(id)))"
+            }
+            sql += statements.order + " LIMIT \(limit + 1)"
+            var nextTime: String?
+            try connection.query(sql) { row in
+                if rows.count == limit {
+                    nextTime = row.string(2)
+                } else {
+                    rows.append(
+                        OutboxRow(id: .text(row.string(0) ?? ""), payload: row.bytes(1), timeOfRecording: row.string(2))
+                    )
+                }
+            }
+            if let nextTime, let last = rows.last, nextTime == last.timeOfRecording {
+                // The batch ends inside a tie group: read the rest of it (bounded).
+                let t = connection.literal(nextTime)
+                let rest =
+                    statements.select + " AND \(statements.time) = \(t) AND \(statements.id) > "
+                    + "\(connection.literal(last.id.description)) ORDER BY \(statements.id) "
+                    + "LIMIT \(Self.tieGroupLimit(limit))"
+                try connection.query(rest) { row in
+                    rows.append(
+                        OutboxRow(id: .text(row.string(0) ?? ""), payload: row.bytes(1), timeOfRecording: row.string(2))
+                    )
+                }
+            }
+            return rows
+        }
+    }
+
+    /// Rows a tie group may add to a batch: as many as the batch, at least 100.
+    static func tieGroupLimit(_ limit: Int) -> Int { max(limit, 100) }
+
+    // MARK: - Completing
+
+    private func completeRows(
+        _ connection: MySQLConnection,
+        rows: [OutboxRowID],
+        deadLetters: [DeadLetter]
+    ) throws(MySQLError) {
+        let chunk = configuration.completeChunkSize
+        if deadLetters.isEmpty && rows.count <= chunk {
+            // One statement is atomic by itself: no START TRANSACTION/COMMIT round trips.
+            try connection.execute(completeStatement(connection, rows[...]))
+            return
+        }
+        try connection.execute("START TRANSACTION")
+        do {
+            var start = 0
+            while start < deadLetters.count {
+                let end = min(start + 100, deadLetters.count)
+                try connection.execute(insertDeadLetters(connection, deadLetters[start..<end]))
+                start = end
+            }
+            start = 0
+            while start < rows.count {
+                let end = min(start + chunk, rows.count)
+                try connection.execute(completeStatement(connection, rows[start..<end]))
+                start = end
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func completeStatement(_ connection: MySQLConnection, _ ids: ArraySlice<OutboxRowID>) -> String {
+        var sql = statements.completePrefix
+        sql.reserveCapacity(sql.utf8.count + ids.count * 40 + statements.completeSuffix.utf8.count)
+        var first = true
+        for id in ids {
+            if !first { sql += "," }
+            first = false
+            switch id {
+            case .integer(let value): sql += String(value)
+            case .text(let value): sql += connection.literal(value)
+            }
+        }
+        return sql + statements.completeSuffix
+    }
+
+    private func insertDeadLetters(_ connection: MySQLConnection, _ letters: ArraySlice<DeadLetter>) -> String {
+        func text(_ value: String?) -> String { value.map { connection.literal($0) } ?? "NULL" }
+        var sql = statements.insertDeadLetters
+        var first = true
+        for letter in letters {
+            if !first { sql += ", " }
+            first = false
+            sql += "(\(text(table)), \(text(letter.rowID.description)), \(text(letter.eventID)), "
+            sql +=
+                "\(text(letter.eventType)), \(text(letter.destination)), \(connection.binaryLiteral(letter.payload)), "
+            sql += "\(max(0, letter.attempts)), \(text(letter.lastError)), \(text(letter.firstFailedAt.sqlText)), "
+            sql += "\(text(letter.lastFailedAt.sqlText)))"
+        }
+        return sql
+    }
+
+    // MARK: - Status
+
+    private func readStatus(_ connection: MySQLConnection) throws(MySQLError) -> OutboxStatus {
+        let backlog = Int(try connection.scalar(statements.countBacklog) ?? "0") ?? 0
+        var age: Duration?
+        switch configuration.flavour {
+        case .dispatcher:
+            if let microseconds = Int64(try connection.scalar(statements.oldestUndelivered) ?? "") {
+                age = .microseconds(microseconds)
+            }
+        case .outbox:
+            var payload: [UInt8]?
+            try connection.query(statements.oldestUndelivered) { row in payload = row.bytes(0) }
+            if let payload,
+                let recorded = try? EnvelopeDecoder(table: table).decode(OutboxRow(id: .integer(0), payload: payload))
+                    .timeOfRecording
+            {
+                age = .microseconds(Timestamp.now().microsecondsSinceEpoch - recorded.microsecondsSinceEpoch)
+            }
+        }
+        var deadLetters = 0
+        do {
+            deadLetters =
+                Int(try connection.scalar(statements.countDeadLetters + connection.literal(table)) ?? "0") ?? 0
+        } catch  where error.code == .missingTable {
+            deadLetters = 0  // not created yet
+        }
+        let holder = configuration.lock.mode == .getLock ? try lockHolder(connection) : nil
+        return OutboxStatus(backlog: backlog, oldestUndeliveredAge: age, deadLetters: deadLetters, lockHolder: holder)
+    }
+
+    /// `user@host (connection 42, connected 12 s ago)` for the session holding the lock.
+    private func lockHolder(_ connection: MySQLConnection) throws(MySQLError) -> String? {
+        guard let lockName else { return nil }
+        guard let id = UInt64(try connection.scalar("SELECT IS_USED_LOCK(\(connection.literal(lockName)))") ?? "")
+        else { return nil }
+        var description = "connection \(id)"
+        try connection.query("SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = \(id)") { row in
+            description =
+                "\(row.string(0) ?? "?")@\(row.string(1) ?? "?") (connection \(id), connected "
+                + "\(row.string(2) ?? "?") s ago)"
+        }
+        return description
+    }
+}

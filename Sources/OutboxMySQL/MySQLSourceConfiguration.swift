@@ -1,0 +1,182 @@
+import OutboxRelay
+
+extension MySQLSource {
+    /// Everything a ``MySQLSource`` needs: where to connect, which table and columns to read,
+    /// what to do with delivered rows, and how to coordinate with other relays.
+    ///
+    /// Every default matches what PHP EventSauce creates, so a relay for a stock table needs
+    /// only ``connection`` and ``flavour``.
+    public struct Configuration: Sendable {
+        /// The column names of the outbox table. Defaults are PHP's.
+        public struct Columns: Sendable, Hashable {
+            /// The primary key: `varchar(36)` uuid (dispatcher) or `bigint unsigned` auto-increment
+            /// (outbox). Default `id`.
+            public var id: String
+            /// The serialized message: `JSON`, `longtext` or `varchar(16001)`, read as text. Default `payload`.
+            public var payload: String
+            /// `dispatcher` flavour: the ordering column, `DATETIME(6)`. Default `time_of_recording`.
+            public var timeOfRecording: String
+            /// `dispatcher` flavour: the delivered flag. Default `dispatched`.
+            public var dispatched: String
+            /// `dispatcher` flavour: set to `UTC_TIMESTAMP(6)` when marking. Default `time_of_dispatching`.
+            public var timeOfDispatching: String
+            /// `outbox` flavour: the delivered flag. Default `consumed`.
+            public var consumed: String
+
+            /// Creates column names; every argument defaults to PHP's name.
+            public init(
+                id: String = "id",
+                payload: String = "payload",
+                timeOfRecording: String = "time_of_recording",
+                dispatched: String = "dispatched",
+                timeOfDispatching: String = "time_of_dispatching",
+                consumed: String = "consumed"
+            ) {
+                self.id = id
+                self.payload = payload
+                self.timeOfRecording = timeOfRecording
+                self.dispatched = dispatched
+                self.timeOfDispatching = timeOfDispatching
+                self.consumed = consumed
+            }
+        }
+
+        /// How relays on the same table coordinate.
+        public struct Lock: Sendable, Hashable {
+            /// The coordination mode.
+            public enum Mode: String, Sendable, Hashable, CaseIterable {
+                /// One active relay per table holds `GET_LOCK('<name>', 0)` on its data connection;
+                /// the others wait in ``MySQLSource/open()`` as hot standbys and take over when the
+                /// holder's session ends. The default. `GET_LOCK` is local to one server: on Galera
+                /// or Group Replication, point every relay at the same node.
+                case getLock = "get_lock"
+                /// No coordination: only safe when exactly one relay (and no PHP relay) reads the table.
+                case none
+            }
+
+            /// The mode. Default ``Mode/getLock``.
+            public var mode: Mode
+            /// How often a standby tries `GET_LOCK`. Default 1 s.
+            public var standbyPollInterval: Duration
+
+            /// Creates lock settings.
+            public init(mode: Mode = .getLock, standbyPollInterval: Duration = .seconds(1)) {
+                self.mode = mode
+                self.standbyPollInterval = standbyPollInterval
+            }
+        }
+
+        /// Re-establishing a lost connection inside one source call.
+        public struct Reconnect: Sendable, Hashable {
+            /// The first wait before reconnecting. Default 100 ms.
+            public var initialDelay: Duration
+            /// The longest wait between attempts (doubling from ``initialDelay``). Default 5 s.
+            public var maximumDelay: Duration
+            /// How long one call keeps trying before it throws (the engine then retries the call
+            /// with its own backoff). Default 30 s.
+            public var maximumTime: Duration
+
+            /// Creates reconnect settings.
+            public init(
+                initialDelay: Duration = .milliseconds(100),
+                maximumDelay: Duration = .seconds(5),
+                maximumTime: Duration = .seconds(30)
+            ) {
+                self.initialDelay = initialDelay
+                self.maximumDelay = maximumDelay
+                self.maximumTime = maximumTime
+            }
+        }
+
+        /// Where to connect.
+        public var connection: MySQLConnectionURL
+        /// The password, overriding one in ``connection``; never printed. Default `nil`.
+        public var password: String?
+        /// The table generation. Default ``OutboxFlavour/outbox``.
+        public var flavour: OutboxFlavour
+        /// The outbox table, optionally qualified with its database (`shop.outbox_messages`).
+        /// Default: the flavour's PHP default, in the URL's database.
+        public var table: SQLIdentifier
+        /// Column names. Default: PHP's.
+        public var columns: Columns
+        /// Mark (PHP semantics) or delete delivered rows. Default ``AfterDelivery/mark``.
+        public var afterDelivery: AfterDelivery
+        /// Where dead letters go (created if missing, DDL of
+        /// `OutboxSchema.deadLetterTable(dialect: .mysql)`). Default `outbox_relay_dead_letters`
+        /// in the outbox table's database.
+        public var deadLetterTable: SQLIdentifier?
+        /// Coordination of relays on one table. Default: `GET_LOCK`, 1 s standby polling.
+        public var lock: Lock
+        /// Reconnecting after a lost connection.
+        public var reconnect: Reconnect
+        /// Row ids per `UPDATE`/`DELETE … IN (…)` statement when completing. Default 1000.
+        public var completeChunkSize: Int
+
+        /// Creates a configuration.
+        /// - Throws: ``SQLIdentifierError`` when `table` or `deadLetterTable` is not a valid name.
+        public init(
+            connection: MySQLConnectionURL,
+            password: String? = nil,
+            flavour: OutboxFlavour = .outbox,
+            table: String? = nil,
+            columns: Columns = Columns(),
+            afterDelivery: AfterDelivery = .mark,
+            deadLetterTable: String? = nil,
+            lock: Lock = Lock(),
+            reconnect: Reconnect = Reconnect(),
+            completeChunkSize: Int = 1000
+        ) throws(SQLIdentifierError) {
+            self.connection = connection
+            self.password = password
+            self.flavour = flavour
+            self.table = try SQLIdentifier(table ?? flavour.defaultTable)
+            self.columns = columns
+            self.afterDelivery = afterDelivery
+            self.deadLetterTable = try deadLetterTable.map { name throws(SQLIdentifierError) in try SQLIdentifier(name)
+            }
+            self.lock = lock
+            self.reconnect = reconnect
+            self.completeChunkSize = completeChunkSize
+        }
+
+        /// The dead-letter table actually used.
+        public var effectiveDeadLetterTable: SQLIdentifier {
+            if let deadLetterTable { return deadLetterTable }
+            let name = (table.schema.map { $0 + "." } ?? "") + DeadLetter.defaultTable
+            return try! SQLIdentifier(name)
+        }
+
+        /// Checks names and combinations that cannot work.
+        /// - Throws: ``MySQLError`` (`invalidConfiguration`) naming the setting.
+        public func validate() throws(MySQLError) {
+            let names =
+                flavour == .outbox
+                ? [
+                    ("columns.id", columns.id), ("columns.payload", columns.payload),
+                    ("columns.consumed", columns.consumed),
+                ]
+                : [
+                    ("columns.id", columns.id), ("columns.payload", columns.payload),
+                    ("columns.time_of_recording", columns.timeOfRecording),
+                    ("columns.dispatched", columns.dispatched),
+                    ("columns.time_of_dispatching", columns.timeOfDispatching),
+                ]
+            for (key, name) in names {
+                do { _ = try SQLIdentifier(name, allowsSchema: false) } catch {
+                    throw MySQLError(code: .invalidConfiguration, message: "\(key): \(error)")
+                }
+            }
+            if table.schema == nil, connection.database == nil {
+                throw MySQLError(
+                    code: .invalidConfiguration,
+                    message:
+                        "no database: put it in the URL (mysql://user@host/DATABASE) or qualify source.table "
+                        + "(DATABASE.\(table.name))"
+                )
+            }
+            if completeChunkSize < 1 {
+                throw MySQLError(code: .invalidConfiguration, message: "complete chunk size must be at least 1")
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import OutboxMySQL
+import OutboxRelay
+
+/// `source:` for MySQL and MariaDB: `url: mysql://…` or `mariadb://…`.
+///
+/// ```yaml
+/// source:
+///   url: "mysql://relay@db:3306/shop?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ssl/db-ca.pem"
+///   password: env:MYSQL_PASSWORD        # or file:/run/secrets/mysql; wins over one in the URL
+///   flavour: dispatcher
+///   table: shop.messages_outbox
+///   columns: {payload: body}            # id, payload, time_of_recording, dispatched, time_of_dispatching, consumed
+///   lock: get_lock                      # get_lock (one active relay, others standby) | none
+///   standby_poll_interval: 1s
+///   dead_letter_table: shop.outbox_relay_dead_letters
+///   reconnect_timeout: 30s
+/// ```
+///
+/// URL parameters: `socket`, `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, `connect-timeout`,
+/// `read-timeout`, `write-timeout` (see ``MySQLConnectionURL``).
+struct MySQLSourceConfig: SourceConfigParser {
+    static let schemes = ["mysql", "mariadb"]
+    static let keys: Set<String> = [
+        "password", "columns", "lock", "standby_poll_interval", "dead_letter_table", "reconnect_timeout",
+    ]
+    static let columnKeys: Set<String> = [
+        "id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed",
+    ]
+
+    static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
+        try MySQLSource(configuration: configuration(url: url, node: node, common: common))
+    }
+
+    /// Builds the source configuration.
+    /// - Throws: ``ConfigError`` naming the key that is wrong.
+    static func configuration(url: String, node: ConfigNode, common: SourceSettings) throws -> MySQLSource.Configuration
+    {
+        let connection: MySQLConnectionURL
+        do { connection = try MySQLConnectionURL(url) } catch {
+            throw ConfigError(keyPath: node.keyPath("url"), problem: error.message)
+        }
+        var columns = MySQLSource.Configuration.Columns()
+        if let columnsNode = try node.child("columns") {
+            try columnsNode.rejectUnknownKeys(columnKeys)
+            func column(_ key: String, _ assign: (String) -> Void) throws {
+                guard let name = try columnsNode.string(key) else { return }
+                do { _ = try SQLIdentifier(name, allowsSchema: false) } catch {
+                    throw ConfigError(
+                        keyPath: columnsNode.keyPath(key),
+                        problem: error.description,
+                        fix: "use a plain column name"
+                    )
+                }
+                assign(name)
+            }
+            try column("id") { columns.id = $0 }
+            try column("payload") { columns.payload = $0 }
+            try column("time_of_recording") { columns.timeOfRecording = $0 }
+            try column("dispatched") { columns.dispatched = $0 }
+            try column("time_of_dispatching") { columns.timeOfDispatching = $0 }
+            try column("consumed") { columns.consumed = $0 }
+        }
+        var lock = MySQLSource.Configuration.Lock()
+        lock.mode = try node.choice("lock", as: MySQLSource.Configuration.Lock.Mode.self) ?? .getLock
+        if let interval = try node.duration("standby_poll_interval") {
+            guard interval > .zero else {
+                throw ConfigError(keyPath: node.keyPath("standby_poll_interval"), problem: "must be more than 0")
+            }
+            lock.standbyPollInterval = interval
+        }
+        let deadLetterTable = try node.string("dead_letter_table")
+        if let deadLetterTable {
+            do { _ = try SQLIdentifier(deadLetterTable) } catch {
+                throw ConfigError(
+                    keyPath: node.keyPath("dead_letter_table"),
+                    problem: error.description,
+                    fix: "use NAME or DATABASE.NAME"
+                )
+            }
+        }
+        var reconnect = MySQLSource.Configuration.Reconnect()
+        if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
+        do {
+            let configuration = try MySQLSource.Configuration(
+                connection: connection,
+                password: try node.string("password"),
+                flavour: common.flavour,
+                table: common.table.description,
+                columns: columns,
+                afterDelivery: common.afterDelivery,
+                deadLetterTable: deadLetterTable,
+                lock: lock,
+                reconnect: reconnect
+            )
+            try configuration.validate()
+            return configuration
+        } catch let error as MySQLError {
+            throw ConfigError(keyPath: node.path, problem: error.message)
+        }
+    }
+}
