@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres"]),
         .testTarget(
             name: "OutboxRelayCLITests",
-            dependencies: ["outbox-relay", "custom-relay-example", "OutboxRelay"]
+            dependencies: ["outbox-relay", "custom-relay-example", "OutboxRelayCLI", "OutboxRelay"]
         ),
     ]
 )
