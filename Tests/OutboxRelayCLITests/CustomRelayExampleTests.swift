@@ -226,7 +226,8 @@ struct CustomRelayExampleTests {
         #expect(unsetResult.status == 78)
         #expect(
             unsetResult.stdout.contains(
-                #"config key "transports.lines.path": refers to the environment variable OUTBOX_RELAY_TEST_UNSET_SOCKET"#
+                #"config key "transports.lines.path": refers to the environment variable "#
+                    + "OUTBOX_RELAY_TEST_UNSET_SOCKET"
             ),
             "\(unsetResult.output)"
         )
@@ -246,7 +247,8 @@ struct CustomRelayExampleTests {
         #expect(wrong.status == 78)
         #expect(
             wrong.stdout.contains(
-                #"config key "source.expander": names no registered expander "split-upcastr". Fix: use one of: split-upcaster"#
+                #"config key "source.expander": names no registered expander "split-upcastr". "#
+                    + "Fix: use one of: split-upcaster"
             ),
             "\(wrong.output)"
         )
@@ -267,7 +269,8 @@ struct CustomRelayExampleTests {
         #expect(unknownType.status == 78)
         #expect(
             unknownType.stdout.contains(
-                #"config key "transports.lines.type": unknown transport type "datagram". Fix: use one of: file, kafka, http"#
+                #"config key "transports.lines.type": unknown transport type "datagram". "#
+                    + "Fix: use one of: file, kafka, http"
             ),
             "\(unknownType.output)"
         )
