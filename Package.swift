@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "OutboxHTTP", targets: ["OutboxHTTP"]),
         .library(name: "OutboxRelayCLI", targets: ["OutboxRelayCLI"]),
         .executable(name: "outbox-relay", targets: ["outbox-relay"]),
+        .executable(name: "custom-relay-example", targets: ["custom-relay-example"]),
         .plugin(name: "OutboxMigrationPlugin", targets: ["OutboxMigrationPlugin"]),
     ],
     dependencies: [
@@ -107,6 +108,11 @@ let package = Package(
             dependencies: ["OutboxRelay", "OutboxSQLite"],
             path: "Examples/InProcessConsumer"
         ),
+        .executableTarget(
+            name: "custom-relay-example",
+            dependencies: ["OutboxRelayCLI", "OutboxRelay"],
+            path: "Examples/CustomRelay"
+        ),
 
         // MARK: Tests
         .testTarget(name: "OutboxRelayTests", dependencies: ["OutboxRelay"]),
@@ -118,6 +124,9 @@ let package = Package(
             dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]
         ),
         .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres"]),
-        .testTarget(name: "OutboxRelayCLITests", dependencies: ["outbox-relay", "OutboxRelay"]),
+        .testTarget(
+            name: "OutboxRelayCLITests",
+            dependencies: ["outbox-relay", "custom-relay-example", "OutboxRelayCLI", "OutboxRelay"]
+        ),
     ]
 )

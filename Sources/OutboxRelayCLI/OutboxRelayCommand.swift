@@ -3,9 +3,10 @@ import Logging
 
 /// `outbox-relay`: moves events out of EventSauce outbox tables.
 ///
-/// The daemon's whole command line (`run`, `check`, `status`, `schema`, `demo`,
-/// `dlq`). The `outbox-relay`
-/// executable is a `main.swift` that calls ``main()``.
+/// The daemon's whole command line (`run`, `check`, `status`, `schema`, `demo`, `dlq`). The
+/// `outbox-relay` executable is a `@main` that calls ``main(registry:)`` with
+/// ``RelayRegistry/builtIn``; an executable with its own transports, sources or expanders calls it
+/// with its own registry.
 public struct OutboxRelayCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "outbox-relay",
@@ -18,6 +19,17 @@ public struct OutboxRelayCommand: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Parses the process's arguments and runs the command they name, with the transport types,
+    /// source kinds and expanders of `registry`; exits the process when the command fails.
+    ///
+    /// The registry is bound to ``RelayRegistry/current`` for the whole run (commands are built
+    /// by the argument parser and read it from there).
+    public static func main(registry: RelayRegistry) async {
+        await RelayRegistry.$current.withValue(registry) {
+            await main()
+        }
+    }
 }
 
 /// Options every command that logs shares.

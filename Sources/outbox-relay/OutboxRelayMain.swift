@@ -4,6 +4,6 @@ import OutboxRelayCLI
 @main
 enum OutboxRelayMain {
     static func main() async {
-        await OutboxRelayCommand.main()
+        await OutboxRelayCommand.main(registry: .builtIn)
     }
 }

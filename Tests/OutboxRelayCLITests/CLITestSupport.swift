@@ -41,6 +41,11 @@ enum CLI {
         return candidate
     }
 
+    /// The `custom-relay-example` executable (Examples/CustomRelay), built next to `outbox-relay`.
+    static var customRelayExample: URL {
+        binary.deletingLastPathComponent().appendingPathComponent("custom-relay-example")
+    }
+
     struct Result {
         var status: Int32
         var stdout: String
@@ -48,14 +53,15 @@ enum CLI {
         var output: String { stdout + stderr }
     }
 
-    /// Runs `outbox-relay ARGUMENTS` to completion (at most `timeout`).
+    /// Runs `outbox-relay ARGUMENTS` (or another `executable`) to completion (at most `timeout`).
     @discardableResult
     static func run(
         _ arguments: [String],
+        executable: URL = binary,
         environment: [String: String] = [:],
         timeout: Duration = .seconds(120)
     ) async throws -> Result {
-        let process = try start(arguments, environment: environment)
+        let process = try start(arguments, executable: executable, environment: environment)
         let deadline = ContinuousClock.now + timeout
         while process.process.isRunning {
             if ContinuousClock.now > deadline {
@@ -82,9 +88,13 @@ enum CLI {
         func readStderr() -> String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
     }
 
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    static func start(
+        _ arguments: [String],
+        executable: URL = binary,
+        environment: [String: String] = [:]
+    ) throws -> Running {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -103,9 +103,3 @@ struct CheckCommand: AsyncParsableCommand {
         print("all checks passed")
     }
 }
-
-/// A transport that can check, for `outbox-relay check`, that the destinations routes will
-/// produce to exist (Kafka topics, for example). Returns one line per finding.
-protocol DestinationChecking {
-    func checkDestinations(routing: RoutingTable) async throws -> [String]
-}

@@ -81,6 +81,7 @@ struct DemoCommand: AsyncParsableCommand {
             source: relayConfiguration.source,
             transports: relayConfiguration.transports + [dispatcher],
             routing: routing,
+            expander: relayConfiguration.expander,
             configuration: relayConfiguration.engine,
             logger: logger
         )

@@ -1,19 +1,21 @@
 /// A mistake in the configuration file: which key, what is wrong, and how to fix it.
-struct ConfigError: Error, CustomStringConvertible {
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
     /// The dotted key path, e.g. `transports.orders.type`.
-    var keyPath: String
+    public var keyPath: String
     /// What is wrong.
-    var problem: String
+    public var problem: String
     /// How to fix it, when there is an obvious fix.
-    var fix: String?
+    public var fix: String?
 
-    init(keyPath: String, problem: String, fix: String? = nil) {
+    /// A mistake at `keyPath` (use ``ConfigNode/keyPath(_:)``); `fix` says what to write instead.
+    public init(keyPath: String, problem: String, fix: String? = nil) {
         self.keyPath = keyPath
         self.problem = problem
         self.fix = fix
     }
 
-    var description: String {
+    /// `config key "KEY": PROBLEM. Fix: FIX`, as every command prints it.
+    public var description: String {
         let location = keyPath.isEmpty ? "config" : "config key \"\(keyPath)\""
         if let fix { return "\(location): \(problem). Fix: \(fix)" }
         return "\(location): \(problem)"

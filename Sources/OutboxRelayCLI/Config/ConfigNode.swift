@@ -5,10 +5,15 @@ import Yams
 ///
 /// Every accessor names the full key path when a value has the wrong type, and string
 /// values may be indirections: `env:VAR` reads an environment variable, `file:PATH` reads a
-/// file (trailing newline removed) — use them for secrets.
-struct ConfigNode {
-    /// The dotted path of this mapping (`""` for the root).
-    let path: String
+/// file (trailing newline removed) — use them for secrets. Accessors return `nil` for a key
+/// that is absent or null, so defaults are written at the call site (`?? 5`).
+///
+/// Plugin transports and sources receive their mapping as a `ConfigNode`
+/// (``TransportConfigParser/makeTransport(name:node:)``); reading it with these accessors gives
+/// their keys the same checks and error messages as the built-in ones.
+public struct ConfigNode {
+    /// The dotted path of this mapping (`""` for the root), e.g. `transports.orders`.
+    public let path: String
     private let mapping: Yams.Node.Mapping
     private let environment: [String: String]
 
@@ -43,14 +48,15 @@ struct ConfigNode {
         return ConfigNode(path: "", mapping: mapping, environment: environment)
     }
 
-    /// The key path of a member.
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    /// The key path of a member, e.g. `transports.orders.topic` for `topic`; use it in your own
+    /// ``ConfigError``s.
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// The keys present, in file order.
-    var keys: [String] { mapping.keys.compactMap(\.string) }
+    public var keys: [String] { mapping.keys.compactMap(\.string) }
 
     /// Whether `key` is present (even if null).
-    func contains(_ key: String) -> Bool { mapping[key] != nil }
+    public func contains(_ key: String) -> Bool { mapping[key] != nil }
 
     private func node(_ key: String) -> Yams.Node? {
         guard let value = mapping[key] else { return nil }
@@ -71,8 +77,9 @@ struct ConfigNode {
         return scalar.string
     }
 
-    /// Resolves `env:VAR` and `file:PATH` indirections.
-    func resolve(_ text: String, keyPath: String) throws -> String {
+    /// Resolves `env:VAR` and `file:PATH` indirections; other text is returned as is.
+    /// - Throws: ``ConfigError`` at `keyPath` when the variable is unset or the file unreadable.
+    public func resolve(_ text: String, keyPath: String) throws -> String {
         if text.hasPrefix("env:") {
             let name = String(text.dropFirst(4))
             guard let value = environment[name] else {
@@ -101,19 +108,25 @@ struct ConfigNode {
         return text
     }
 
-    func string(_ key: String) throws -> String? {
+    /// A single value as text (`env:`/`file:` resolved; numbers and booleans as written).
+    /// - Throws: ``ConfigError`` when the value is a list or a mapping.
+    public func string(_ key: String) throws -> String? {
         guard let text = try scalarText(key) else { return nil }
         return try resolve(text, keyPath: keyPath(key))
     }
 
-    func requiredString(_ key: String) throws -> String {
+    /// Like ``string(_:)``, but a missing value is an error.
+    /// - Throws: ``ConfigError`` naming the key as required.
+    public func requiredString(_ key: String) throws -> String {
         guard let value = try string(key) else {
             throw ConfigError(keyPath: keyPath(key), problem: "is required but missing")
         }
         return value
     }
 
-    func int(_ key: String) throws -> Int? {
+    /// A whole number (`_` separators allowed).
+    /// - Throws: ``ConfigError`` when the value is not one.
+    public func int(_ key: String) throws -> Int? {
         guard let text = try string(key) else { return nil }
         guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
             throw ConfigError(keyPath: keyPath(key), problem: "expected a whole number, found \"\(text)\"")
@@ -121,7 +134,9 @@ struct ConfigNode {
         return value
     }
 
-    func double(_ key: String) throws -> Double? {
+    /// A number.
+    /// - Throws: ``ConfigError`` when the value is not one.
+    public func double(_ key: String) throws -> Double? {
         guard let text = try string(key) else { return nil }
         guard let value = Double(text) else {
             throw ConfigError(keyPath: keyPath(key), problem: "expected a number, found \"\(text)\"")
@@ -129,7 +144,9 @@ struct ConfigNode {
         return value
     }
 
-    func bool(_ key: String) throws -> Bool? {
+    /// `true`/`yes`/`on` or `false`/`no`/`off`.
+    /// - Throws: ``ConfigError`` for anything else.
+    public func bool(_ key: String) throws -> Bool? {
         guard let text = try string(key) else { return nil }
         switch text.lowercased() {
         case "true", "yes", "on": return true
@@ -140,7 +157,8 @@ struct ConfigNode {
 
     /// A duration: `250ms`, `5s`, `2m`, `1h`, `1d`, or a plain number of seconds; at most
     /// ``maximumDuration``.
-    func duration(_ key: String) throws -> Duration? {
+    /// - Throws: ``ConfigError`` when the value is not one or is longer than that.
+    public func duration(_ key: String) throws -> Duration? {
         guard let text = try string(key) else { return nil }
         switch Self.parseDuration(text) {
         case .some(let value):
@@ -193,7 +211,8 @@ struct ConfigNode {
     }
 
     /// A list of strings; a single string counts as a list of one.
-    func stringList(_ key: String) throws -> [String]? {
+    /// - Throws: ``ConfigError`` when the value or an element is a mapping.
+    public func stringList(_ key: String) throws -> [String]? {
         guard let value = node(key) else { return nil }
         switch value {
         case .scalar(let scalar):
@@ -214,7 +233,8 @@ struct ConfigNode {
     }
 
     /// A mapping of strings to strings (values resolved; numbers and booleans as text).
-    func stringMap(_ key: String) throws -> [String: String]? {
+    /// - Throws: ``ConfigError`` when the value is not a mapping or a member has no value.
+    public func stringMap(_ key: String) throws -> [String: String]? {
         guard let child = try child(key) else { return nil }
         var result: [String: String] = [:]
         for name in child.keys {
@@ -226,8 +246,9 @@ struct ConfigNode {
         return result
     }
 
-    /// A nested mapping.
-    func child(_ key: String) throws -> ConfigNode? {
+    /// A nested mapping, with its own key path.
+    /// - Throws: ``ConfigError`` when the value is not a mapping.
+    public func child(_ key: String) throws -> ConfigNode? {
         guard let value = node(key) else { return nil }
         guard case .mapping(let nested) = value else {
             throw ConfigError(
@@ -238,8 +259,9 @@ struct ConfigNode {
         return ConfigNode(path: keyPath(key), mapping: nested, environment: environment)
     }
 
-    /// A list of mappings.
-    func children(_ key: String) throws -> [ConfigNode]? {
+    /// A list of mappings (key paths `KEY[0]`, `KEY[1]`, …).
+    /// - Throws: ``ConfigError`` when the value is not a list of mappings.
+    public func children(_ key: String) throws -> [ConfigNode]? {
         guard let value = node(key) else { return nil }
         guard case .sequence(let sequence) = value else {
             throw ConfigError(keyPath: keyPath(key), problem: "expected a list, found a \(value.kindName)")
@@ -255,8 +277,9 @@ struct ConfigNode {
         }
     }
 
-    /// One of a fixed set of words.
-    func choice<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E?
+    /// One of a fixed set of words, e.g. an enum of `String` raw values.
+    /// - Throws: ``ConfigError`` listing the allowed words.
+    public func choice<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E?
     where E.RawValue == String {
         guard let text = try string(key) else { return nil }
         guard let value = E(rawValue: text) else {
@@ -270,8 +293,11 @@ struct ConfigNode {
         return value
     }
 
-    /// Fails on the first key that is not in `allowed`.
-    func rejectUnknownKeys(_ allowed: Set<String>) throws {
+    /// Fails on the first key that is not in `allowed`, suggesting the closest allowed key.
+    /// The loader calls it for a transport's and a source's own mapping; call it for nested
+    /// mappings you read with ``child(_:)``.
+    /// - Throws: ``ConfigError`` naming the unknown key.
+    public func rejectUnknownKeys(_ allowed: Set<String>) throws {
         for key in keys where !allowed.contains(key) {
             let suggestion = allowed.min { Self.distance($0, key) < Self.distance($1, key) }
             let fix = suggestion.map { Self.distance($0, key) <= 3 ? "did you mean \"\($0)\"?" : nil } ?? nil

@@ -85,7 +85,7 @@ extension KafkaTransport: DestinationChecking {
         var description: String { findings.joined(separator: "; ") }
     }
 
-    func checkDestinations(routing: RoutingTable) async throws -> [String] {
+    public func checkDestinations(routing: RoutingTable) async throws -> [String] {
         guard let topic = fixedTopic else {
             return [
                 "topic template \"\(configuration.topic)\" has placeholders: "

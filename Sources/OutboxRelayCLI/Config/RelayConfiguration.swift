@@ -7,6 +7,7 @@ import OutboxRelay
 ///
 /// ```yaml
 /// source: {url: "sqlite:./outbox.db", flavour: outbox, table: outbox_messages, batch_size: 500, after_delivery: mark}
+/// # source.expander: NAME — a MessageExpander the executable registered (RelayRegistry)
 /// transports:
 ///   audit: {type: file, path: ./audit.jsonl}
 /// routes:
@@ -14,15 +15,20 @@ import OutboxRelay
 /// unrouted: skip
 /// relay: {max_batches_in_flight: 8, poll_interval: 10ms..1s, shutdown_grace_period: 10s}
 /// ```
+///
+/// Transport types, source kinds and expanders come from a ``RelayRegistry`` (by default
+/// ``RelayRegistry/current``).
 struct RelayConfiguration {
     var source: any OutboxSource
     var sourceSettings: SourceSettings
     var transports: [any Transport]
+    /// `source.expander`: the registered expander it names, if any.
+    var expander: (any MessageExpander)?
     var routing: RoutingTable
     var engine: RelayEngine.Configuration
 
     static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay"]
-    static let sharedSourceKeys: Set<String> = ["url", "flavour", "table", "batch_size", "after_delivery"]
+    static let sharedSourceKeys: Set<String> = ["url", "flavour", "table", "batch_size", "after_delivery", "expander"]
     static let retryKeys: Set<String> = ["initial_delay", "multiplier", "max_delay", "jitter", "max_attempts"]
     static let relayKeys: Set<String> = [
         "max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max",
@@ -33,6 +39,7 @@ struct RelayConfiguration {
     /// - Throws: ``ConfigError`` naming the key that is wrong and how to fix it.
     static func load(
         path: String,
+        registry: RelayRegistry = .current,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> RelayConfiguration {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
@@ -43,7 +50,7 @@ struct RelayConfiguration {
                 fix: "check the path; `outbox-relay demo` shows a working example"
             )
         }
-        return try parse(yaml: text, environment: environment)
+        return try parse(yaml: text, registry: registry, environment: environment)
     }
 
     /// Loads the file for a command: a config mistake is handed to `report` and ends the
@@ -61,6 +68,7 @@ struct RelayConfiguration {
     /// - Throws: ``ConfigError`` naming the key that is wrong and how to fix it.
     static func parse(
         yaml: String,
+        registry: RelayRegistry = .current,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> RelayConfiguration {
         let root = try ConfigNode.parse(yaml: yaml, environment: environment)
@@ -75,7 +83,7 @@ struct RelayConfiguration {
             )
         }
         let url = try sourceNode.requiredString("url")
-        let parser = try SourceRegistry.parser(for: url, keyPath: sourceNode.keyPath("url"))
+        let parser = try registry.sourceParser(for: url, keyPath: sourceNode.keyPath("url"))
         try sourceNode.rejectUnknownKeys(sharedSourceKeys.union(parser.keys))
         let flavour = try sourceNode.choice("flavour", as: OutboxFlavour.self) ?? .outbox
         let tableName = try sourceNode.string("table") ?? flavour.defaultTable
@@ -103,6 +111,9 @@ struct RelayConfiguration {
             afterDelivery: try sourceNode.choice("after_delivery", as: AfterDelivery.self) ?? .mark
         )
         let source = try parser.makeSource(url: url, node: sourceNode, common: settings)
+        let expander = try sourceNode.string("expander").map {
+            try registry.expander(named: $0, keyPath: sourceNode.keyPath("expander"))
+        }
 
         // transports
         guard let transportsNode = try root.child("transports"), !transportsNode.keys.isEmpty else {
@@ -123,7 +134,7 @@ struct RelayConfiguration {
                 )
             }
             let type = try node.requiredString("type")
-            let transportParser = try TransportRegistry.parser(for: type, keyPath: node.keyPath("type"))
+            let transportParser = try registry.transportParser(for: type, keyPath: node.keyPath("type"))
             try node.rejectUnknownKeys(transportParser.keys.union(["type", "retry"]))
             transports.append(try transportParser.makeTransport(name: name, node: node))
             if let retry = try node.child("retry") {
@@ -207,6 +218,7 @@ struct RelayConfiguration {
             source: source,
             sourceSettings: settings,
             transports: transports,
+            expander: expander,
             routing: routing,
             engine: engine
         )
@@ -250,6 +262,7 @@ struct RelayConfiguration {
             source: source,
             transports: transports + extraTransports,
             routing: routing,
+            expander: expander,
             configuration: engine,
             logger: logger
         )

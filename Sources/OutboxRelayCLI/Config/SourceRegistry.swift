@@ -1,54 +1,46 @@
 import OutboxRelay
 
-/// The `source:` settings every source type shares.
-struct SourceSettings {
+/// The `source:` settings every source kind shares, already validated.
+public struct SourceSettings: Sendable {
     /// `source.flavour`. Default `outbox`.
-    var flavour: OutboxFlavour
+    public var flavour: OutboxFlavour
     /// `source.table`, validated. Default: the flavour's PHP default table.
-    var table: SQLIdentifier
+    public var table: SQLIdentifier
     /// `source.batch_size`. Default 500.
-    var batchSize: Int
+    public var batchSize: Int
     /// `source.after_delivery`. Default `mark`.
-    var afterDelivery: AfterDelivery
+    public var afterDelivery: AfterDelivery
+
+    /// Settings as the configuration loader reads them.
+    public init(flavour: OutboxFlavour, table: SQLIdentifier, batchSize: Int, afterDelivery: AfterDelivery) {
+        self.flavour = flavour
+        self.table = table
+        self.batchSize = batchSize
+        self.afterDelivery = afterDelivery
+    }
 }
 
-/// Builds a source for the URL schemes it handles.
-protocol SourceConfigParser {
+/// Builds a source for the URL schemes it handles (`source.url: SCHEME:…`).
+///
+/// Register a conforming type with ``RelayRegistry/register(source:)``. The loader picks it by
+/// the scheme of `source.url`, rejects every key of `source:` that is neither in ``keys`` nor
+/// a shared one (`url`, `flavour`, `table`, `batch_size`, `after_delivery`, `expander`), reads
+/// the shared ones into ``SourceSettings`` and calls ``makeSource(url:node:common:)``.
+public protocol SourceConfigParser: SendableMetatype {
     /// URL schemes, e.g. `["sqlite"]`; the URL is `SCHEME:…`.
     static var schemes: [String] { get }
     /// The keys this source accepts under `source:` besides the shared ones.
     static var keys: Set<String> { get }
-    /// Builds the source.
-    /// - Throws: ``ConfigError`` naming the key that is wrong.
+    /// Builds the source; do no I/O here (``OutboxSource/open()`` connects).
+    /// - Throws: ``ConfigError`` naming the key that is wrong and how to fix it.
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource
 }
 
-/// Every source type the CLI knows.
+/// The source kinds `outbox-relay` ships, registered by ``RelayRegistry/builtIn``.
 enum SourceRegistry {
-    nonisolated(unsafe) static let parsers: [any SourceConfigParser.Type] = [
+    static let parsers: [any SourceConfigParser.Type] = [
         SQLiteSourceConfig.self,
         PostgresSourceConfig.self,
         MySQLSourceConfig.self,
     ]
-
-    /// The parser for a URL, by scheme; libpq key=value strings (`host=… dbname=…`) go to PostgreSQL.
-    static func parser(for url: String, keyPath: String) throws -> any SourceConfigParser.Type {
-        let scheme: String
-        if let colon = url.firstIndex(of: ":"), !url[..<colon].contains("="), !url[..<colon].contains(" ") {
-            scheme = url[..<colon].lowercased()
-        } else if url.contains("=") {
-            scheme = "postgres"
-        } else {
-            scheme = ""
-        }
-        guard let parser = parsers.first(where: { $0.schemes.contains(scheme) }) else {
-            let known = parsers.flatMap { $0.schemes }.map { "\($0):…" }.joined(separator: ", ")
-            throw ConfigError(
-                keyPath: keyPath,
-                problem: "cannot tell the database from \"\(scheme.isEmpty ? url : scheme + ":…")\"",
-                fix: "start the URL with one of: \(known)"
-            )
-        }
-        return parser
-    }
 }
