@@ -19,6 +19,8 @@ struct DestinationDelivery {
     let transport: any Transport
     let policy: RetryPolicy
     let storedPayloads: [OutboxRowID: [UInt8]]
+    /// Times the backoff between rounds.
+    let clock: any Clock<Duration>
     let logger: Logger
 
     func run(_ messages: [OutboxMessage]) async -> Outcome {
@@ -32,6 +34,9 @@ struct DestinationDelivery {
             if Task.isCancelled { return .abandoned }
             let batch = pending.count == messages.count ? messages : pending.map { messages[$0] }
             var results = await transport.deliver(batch)
+            // Cancelled while delivering: what the transport reports may be incomplete, and the
+            // relay no longer waits for it. The rows stay undelivered and are relayed next time.
+            if Task.isCancelled { return .abandoned }
             if results.count != batch.count {
                 logger.error(
                     """
@@ -99,7 +104,7 @@ struct DestinationDelivery {
                     """
                 )
                 do {
-                    try await Task.sleep(for: delay)
+                    try await clock.sleep(for: delay)
                 } catch {
                     return .abandoned
                 }
