@@ -115,7 +115,12 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "OutboxRelayTests", dependencies: ["OutboxRelay"]),
+        .testTarget(
+            name: "OutboxRelayTests",
+            dependencies: [
+                "OutboxRelay", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "OutboxSQLiteTests", dependencies: ["OutboxRelay", "OutboxSQLite"]),
         .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
         .testTarget(name: "OutboxMySQLTests", dependencies: ["OutboxRelay", "OutboxMySQL"]),

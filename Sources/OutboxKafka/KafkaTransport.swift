@@ -16,8 +16,9 @@ import Synchronization
 /// (too large, unknown topic with auto-create off, not authorized, invalid topic name);
 /// ``DeliveryResult/retryable(_:retryAfter:)`` otherwise (timeouts, leader changes, brokers
 /// down). Messages with the same ``OutboxMessage/orderingKey`` keep their order: after a
-/// failure, the later messages of that key are reported retryable (or not sent at all), so
-/// the engine resends from the first failure. The default key (the aggregate root id) puts
+/// message failed to be produced, the later messages of that key in the batch are not sent
+/// (reported retryable); the engine resends each key from its first failure (see
+/// ``Transport``). The default key (the aggregate root id) puts
 /// an aggregate's messages in one partition, where the idempotent producer keeps their order.
 public final class KafkaTransport: Transport, Sendable {
     private enum State {

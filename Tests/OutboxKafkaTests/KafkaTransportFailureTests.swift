@@ -27,17 +27,16 @@ struct KafkaTransportFailureTests {
                 round += 1
                 rounds += 1
                 let results = await transport.deliver(pending.map { messages[$0] })
-                var blocked = Set<String>()
+                var heldBack = HeldBackOrderingKeys()
                 var next: [Int] = []
                 for (index, result) in zip(pending, results) {
-                    let key = messages[index].orderingKey
-                    if blocked.contains(key) {
+                    if heldBack.holdsBack(messages[index]) {
                         next.append(index)
                     } else if result.isDelivered {
                         delivered.insert(index)
                     } else {
                         failures.append(result.failureReason ?? "")
-                        blocked.insert(key)
+                        heldBack.holdBack(after: messages[index])
                         next.append(index)
                     }
                 }

@@ -1,4 +1,5 @@
 import Logging
+import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
@@ -24,7 +25,8 @@ struct RelayEngineTests {
         inFlight: Int = 4,
         rowsInFlight: Int = 10_000,
         retry: RetryPolicy = fastRetry,
-        expander: (any MessageExpander)? = nil
+        expander: (any MessageExpander)? = nil,
+        clock: any Clock<Duration> = ContinuousClock()
     ) throws -> RelayEngine {
         let rules = try routes.map { pattern, destinations in
             RoutingTable.Rule(
@@ -45,6 +47,7 @@ struct RelayEngineTests {
                 idlePollInterval: .milliseconds(1) ... .milliseconds(5),
                 shutdownGracePeriod: .milliseconds(200)
             ),
+            clock: clock,
             logger: Logger(label: "test")
         )
     }
@@ -85,8 +88,7 @@ struct RelayEngineTests {
         let slow = RecordingTransport(name: "slow", script: { _, _ in .delivered }, before: { await gate.wait() })
         let engine = try Self.engine(source, [healthy, slow])
         let task = Task { try await engine.drain() }
-        try await eventually { healthy.calls == 1 }
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually { healthy.calls == 1 && slow.started == 1 }
         #expect(
             await source.completions.isEmpty,
             "the row must not be marked while a destination has not acknowledged it"
@@ -226,24 +228,27 @@ struct RelayEngineTests {
 
     @Test func inFlightRowsAreBoundedByBatchSizeTimesWindow() async throws {
         let source = InMemoryOutbox(payloads: (1...200).map { outboxPayload(aggregate: "a\($0)", version: 1) })
-        let transport = RecordingTransport(
-            name: "sink",
-            script: { _, _ in .delivered },
-            before: { try? await Task.sleep(for: .milliseconds(2)) }
-        )
-        _ = try await Self.engine(source, [transport], batchSize: 10, inFlight: 3).drain()
+        // The first delivery waits until the window is full: the engine must claim ahead.
+        let gate = Gate()
+        let transport = RecordingTransport(name: "sink", script: { _, _ in .delivered }, before: { await gate.wait() })
+        let engine = try Self.engine(source, [transport], batchSize: 10, inFlight: 3)
+        let task = Task { try await engine.drain() }
+        try await eventually { await source.maximumOutstanding == 30 }
+        await gate.open()
+        _ = try await task.value
         #expect(await source.maximumOutstanding <= 30)
         #expect(await source.undeliveredCount == 0)
     }
 
     @Test func inFlightRowsAreBoundedWhateverTheBatchSize() async throws {
         let source = InMemoryOutbox(payloads: (1...200).map { outboxPayload(aggregate: "a\($0)", version: 1) })
-        let transport = RecordingTransport(
-            name: "sink",
-            script: { _, _ in .delivered },
-            before: { try? await Task.sleep(for: .milliseconds(2)) }
-        )
-        _ = try await Self.engine(source, [transport], batchSize: 10, inFlight: 4, rowsInFlight: 25).drain()
+        let gate = Gate()
+        let transport = RecordingTransport(name: "sink", script: { _, _ in .delivered }, before: { await gate.wait() })
+        let engine = try Self.engine(source, [transport], batchSize: 10, inFlight: 4, rowsInFlight: 25)
+        let task = Task { try await engine.drain() }
+        try await eventually { await source.maximumOutstanding == 20 }
+        await gate.open()
+        _ = try await task.value
         #expect(await source.maximumOutstanding <= 20, "only two batches of 10 fit in 25 rows")
         #expect(await source.maximumOutstanding > 10, "a second batch is claimed while the first is in flight")
         #expect(await source.undeliveredCount == 0)
@@ -275,10 +280,60 @@ struct RelayEngineTests {
         let task = Task { try await engine.run() }
         try await eventually { stuck.started >= 1 }
         task.cancel()
-        try await Task.sleep(for: .milliseconds(400))  // past the 200 ms grace period
         await gate.open()
         try await task.value
         #expect(await source.undeliveredCount == 5, "nothing is marked that was not acknowledged")
+    }
+
+    @Test func gracefulShutdownLetsBatchesInFlightFinish() async throws {
+        let source = InMemoryOutbox(payloads: (1...5).map { outboxPayload(aggregate: "a\($0)", version: 1) })
+        let gate = Gate()
+        let slow = RecordingTransport(name: "slow", script: { _, _ in .delivered }, before: { await gate.wait() })
+        let clock = TestClock()
+        let engine = try Self.engine(source, [slow], clock: clock)
+        try await testGracefulShutdown { trigger in
+            let task = Task { try await engine.run() }
+            try await eventually { slow.started == 1 }
+            trigger.triggerGracefulShutdown()
+            try await eventually { clock.sleepers == 2 }  // the poll timer and the grace period
+            await gate.open()
+            try await task.value
+        }
+        #expect(await source.undeliveredCount == 0, "the batch in flight was delivered and marked")
+        #expect(await source.fetches == 1, "no rows are claimed after shutdown was requested")
+    }
+
+    @Test func whenTheGracePeriodEndsUnfinishedRowsStayUndelivered() async throws {
+        let source = InMemoryOutbox(payloads: (1...5).map { outboxPayload(aggregate: "a\($0)", version: 1) })
+        let gate = Gate()
+        let stuck = RecordingTransport(name: "stuck", script: { _, _ in .delivered }, before: { await gate.wait() })
+        let clock = TestClock()
+        let engine = try Self.engine(source, [stuck], clock: clock)
+        try await testGracefulShutdown { trigger in
+            let task = Task { try await engine.drain() }
+            try await eventually { stuck.started == 1 && clock.sleepers == 1 }  // delivering, poll timer set
+            trigger.triggerGracefulShutdown()
+            try await eventually { clock.sleepers == 2 }  // and the grace period
+            clock.advance(by: .milliseconds(199))
+            try await eventually { clock.sleepers == 1 }  // the poll timer fired; the grace period runs on
+            clock.advance(by: .milliseconds(1))
+            try await eventually { clock.sleepers == 0 }
+            await gate.open()  // too late: the engine already gave the batch up
+            let summary = try await task.value
+            #expect(summary.rowsLeftInFlight == 5)
+            #expect(summary.rowsCompleted == 0)
+        }
+        #expect(await source.undeliveredCount == 5, "nothing is marked that was not acknowledged in time")
+    }
+
+    @Test func anEngineRunsOnce() async throws {
+        let source = InMemoryOutbox(payloads: [outboxPayload(aggregate: "a", version: 1)])
+        let engine = try Self.engine(source, [RecordingTransport(name: "sink")])
+        _ = try await engine.drain()
+        let fetches = await source.fetches
+        await #expect(throws: RelayEngine.Failure.self) { try await engine.drain() }
+        await #expect(throws: RelayEngine.Failure.self) { try await engine.run() }
+        #expect(await source.fetches == fetches, "the later calls did not read")
     }
 
     @Test func anExpanderTurnsOneRowIntoSeveralMessages() async throws {
@@ -330,6 +385,7 @@ actor InMemoryOutbox: OutboxSource {
     private var hidden: Set<OutboxRowID> = []
     private var outstanding: Set<OutboxRowID> = []
     private(set) var maximumOutstanding = 0
+    private(set) var fetches = 0
     private(set) var completions: [(rows: [OutboxRowID], deadLetters: [DeadLetter])] = []
     private(set) var deadLetters: [DeadLetter] = []
 
@@ -348,6 +404,7 @@ actor InMemoryOutbox: OutboxSource {
     func close() async {}
 
     func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        fetches += 1
         let result = Array(
             rows.filter { row in
                 !done.contains(row.id) && !hidden.contains(row.id) && (cursor.map { row.id > $0.id } ?? true)

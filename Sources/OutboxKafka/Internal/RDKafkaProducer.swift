@@ -458,18 +458,11 @@ final class RDKafkaProducer: @unchecked Sendable {
             batch.continuation.resume(returning: .allDelivered(count: batch.states.count))
             return
         }
+        // Per-message results as the broker reported them: the engine resends a key's later
+        // messages after its first failure (see `Transport`).
         var results = Array(repeating: DeliveryResult.delivered, count: batch.states.count)
-        var failedKeys = Set<String>()
-        for index in results.indices {
-            let key = batch.records.messages[index].orderingKey
-            if batch.states[index] != PendingBatch.delivered {
-                results[index] = batch.failures[index] ?? .retryable("no delivery report")
-                failedKeys.insert(key)
-            } else if !failedKeys.isEmpty && failedKeys.contains(key) {
-                results[index] = .retryable(
-                    "an earlier message with the same ordering key failed; resent to keep order"
-                )
-            }
+        for index in results.indices where batch.states[index] != PendingBatch.delivered {
+            results[index] = batch.failures[index] ?? .retryable("no delivery report")
         }
         batch.continuation.resume(returning: .results(results))
     }

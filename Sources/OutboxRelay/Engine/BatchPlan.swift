@@ -3,8 +3,6 @@
 struct BatchPlan: Sendable {
     /// Claim order; also the batch's identity.
     let sequence: Int
-    /// Every row of the batch, to complete together.
-    let rowIDs: [OutboxRowID]
     /// The stored payload per row, for dead letters of expanded messages (whose envelope is not
     /// the stored payload). Empty without an expander: a message's envelope is then its row's
     /// stored payload.
@@ -32,7 +30,6 @@ struct BatchPlan: Sendable {
         onUnrouted: (String) -> Void
     ) {
         self.sequence = sequence
-        self.rowIDs = rows.map(\.id)
         var payloads: [OutboxRowID: [UInt8]] = [:]
         if expander != nil { payloads.reserveCapacity(rows.count) }
         var lanes: [String: [OutboxMessage]] = [:]

@@ -3,8 +3,8 @@ import Logging
 /// Delivers one batch's messages to one transport, retrying until each message is
 /// delivered or set aside.
 ///
-/// Ordering rule: after a round, for each ordering key the messages from its first
-/// undelivered message on are sent again, even those the transport reported delivered after
+/// Ordering rule (``HeldBackOrderingKeys``): after a round, for each ordering key the messages
+/// from its first undelivered message on are sent again, even those the transport reported delivered after
 /// it (at-least-once; that keeps per-aggregate order at the destination). A message counts an
 /// attempt only for its own failures.
 struct DestinationDelivery {
@@ -19,6 +19,8 @@ struct DestinationDelivery {
     let transport: any Transport
     let policy: RetryPolicy
     let storedPayloads: [OutboxRowID: [UInt8]]
+    /// Times the backoff between rounds.
+    let clock: any Clock<Duration>
     let logger: Logger
 
     func run(_ messages: [OutboxMessage]) async -> Outcome {
@@ -32,6 +34,9 @@ struct DestinationDelivery {
             if Task.isCancelled { return .abandoned }
             let batch = pending.count == messages.count ? messages : pending.map { messages[$0] }
             var results = await transport.deliver(batch)
+            // Cancelled while delivering: what the transport reports may be incomplete, and the
+            // relay no longer waits for it. The rows stay undelivered and are relayed next time.
+            if Task.isCancelled { return .abandoned }
             if results.count != batch.count {
                 logger.error(
                     """
@@ -42,14 +47,14 @@ struct DestinationDelivery {
                 results = Array(repeating: .retryable("the transport returned a malformed result"), count: batch.count)
             }
             let now = Timestamp.now()
-            var blockedKeys: Set<String> = []
+            var heldBack = HeldBackOrderingKeys()
             var next: [Int] = []
             var highestAttempt = 0
             var retryAfter: Duration?
             var lastReason = ""
             for (index, result) in zip(pending, results) {
                 let message = messages[index]
-                if !blockedKeys.isEmpty, blockedKeys.contains(message.orderingKey) {
+                if heldBack.holdsBack(message) {
                     next.append(index)
                     continue
                 }
@@ -72,7 +77,7 @@ struct DestinationDelivery {
                     if firstFailure[index] == nil { firstFailure[index] = now }
                     if policy.allowsRetry(after: attempts[index]) {
                         next.append(index)
-                        blockedKeys.insert(message.orderingKey)
+                        heldBack.holdBack(after: message)
                         highestAttempt = max(highestAttempt, attempts[index])
                         if let hint { retryAfter = max(retryAfter ?? hint, hint) }
                         lastReason = reason
@@ -99,7 +104,7 @@ struct DestinationDelivery {
                     """
                 )
                 do {
-                    try await Task.sleep(for: delay)
+                    try await clock.sleep(for: delay)
                 } catch {
                     return .abandoned
                 }

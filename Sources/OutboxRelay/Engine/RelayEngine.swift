@@ -81,10 +81,17 @@ public final class RelayEngine: Service, Sendable {
     private let expander: (any MessageExpander)?
     private let configuration: Configuration
     private let logger: Logger
+    private let clock: any Clock<Duration>
+    private let decoder: EnvelopeDecoder
     /// Event types already logged as unrouted (logged once each).
     private let unroutedSeen = Mutex<Set<String>>([])
+    private let runState = Mutex(RunState.idle)
 
     /// Creates an engine.
+    ///
+    /// `clock` times the idle polls, retry backoffs and the shutdown grace period (tests pass
+    /// a clock they advance by hand). Sources with notifications wait for rows with their own
+    /// timer.
     /// - Throws: ``RoutingError`` when a route names a transport not in `transports`.
     public init(
         source: any OutboxSource,
@@ -92,6 +99,7 @@ public final class RelayEngine: Service, Sendable {
         routing: RoutingTable,
         expander: (any MessageExpander)? = nil,
         configuration: Configuration = .init(),
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger = Logger(label: "outbox-relay")
     ) throws {
         var byName: [String: any Transport] = [:]
@@ -108,11 +116,14 @@ public final class RelayEngine: Service, Sendable {
         self.routing = routing
         self.expander = expander
         self.configuration = configuration
+        self.clock = clock
+        self.decoder = EnvelopeDecoder(table: source.table)
         self.logger = logger
     }
 
     /// Relays until graceful shutdown or task cancellation.
-    /// - Throws: when the source cannot be opened or a transport cannot start.
+    /// - Throws: when the source cannot be opened or a transport cannot start, or when the
+    ///   engine was already run (an engine relays once).
     public func run() async throws {
         let summary = try await relay(untilDrained: false)
         logger.info("relay stopped: \(summary)")
@@ -120,46 +131,39 @@ public final class RelayEngine: Service, Sendable {
 
     /// Relays until no undelivered row remains (or shutdown), then returns what was done.
     /// - Throws: when the source cannot be opened, a transport cannot start, or the source
-    ///   keeps failing.
+    ///   keeps failing, or when the engine was already run.
     public func drain() async throws -> RelaySummary {
         try await relay(untilDrained: true)
     }
 
     // MARK: - Pipeline
 
-    /// What the coordinator reacts to. Reads, plans, deliveries and completions run as child
-    /// tasks and report back here, so the coordinator never waits on the source: while one
-    /// batch is being marked the next one is already being read.
+    /// What the executed actions report back to the ``RelayStateMachine``.
     private enum Event: Sendable {
         case fetched(Result<[OutboxRow], any Error>, after: OutboxCursor?)
         case planned(BatchPlan)
-        case finished(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
+        case delivered(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
         case completed(sequence: Int, error: (any Error)?)
-        case wake
-        case shutdown
-        case graceExpired
+        case woke
+        case shutdownRequested
+        case gracePeriodExpired
     }
 
-    private struct Job: Sendable {
-        let sequence: Int
-        let messages: [OutboxMessage]
-        let storedPayloads: [OutboxRowID: [UInt8]]
-    }
-
-    /// A claimed batch: planned (decoded, routed) off the coordinator, delivered, then completed.
-    private struct InFlightBatch {
-        let rowIDs: [OutboxRowID]
-        var plan: BatchPlan?
-        var waitingFor: Set<String> = []
-        var deadLetters: [DeadLetter] = []
-        var deliveries = 0
-        var abandoned = false
-        /// Whether a completion (mark or delete) is running for it.
-        var completing = false
-        var completionAttempts = 0
+    /// Whether ``run()`` or ``drain()`` was called: an engine relays once.
+    private enum RunState {
+        case idle
+        case running
+        case finished
     }
 
     private func relay(untilDrained: Bool) async throws -> RelaySummary {
+        try runState.withLock { state in
+            guard case .idle = state else {
+                throw Failure(description: "the engine was already run; create a new RelayEngine to relay again")
+            }
+            state = .running
+        }
+        defer { runState.withLock { $0 = .finished } }
         try await source.open()
         var started: [any Transport] = []
         do {
@@ -183,10 +187,10 @@ public final class RelayEngine: Service, Sendable {
                 try await withTaskCancellationHandler {
                     try await self.pipeline(untilDrained: untilDrained, events: events, eventSink: eventSink)
                 } onCancel: {
-                    eventSink.yield(.shutdown)
+                    eventSink.yield(.shutdownRequested)
                 }
             } onGracefulShutdown: {
-                eventSink.yield(.shutdown)
+                eventSink.yield(.shutdownRequested)
             }
             result = .success(summary)
         } catch {
@@ -197,298 +201,126 @@ public final class RelayEngine: Service, Sendable {
         return try result.get()
     }
 
+    /// Feeds events to the state machine and executes the actions it returns. Reads, plans,
+    /// deliveries, completions and timers run as child tasks and report back as events, so
+    /// the coordinator never waits on the source: while one batch is being marked the next
+    /// one is already being read.
     private func pipeline(
         untilDrained: Bool,
         events: AsyncStream<Event>,
         eventSink: AsyncStream<Event>.Continuation
     ) async throws -> RelaySummary {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // One lane per destination: batches are delivered in claim order.
-            var lanes: [String: AsyncStream<Job>.Continuation] = [:]
-            for (name, transport) in transports {
-                let (jobs, jobSink) = AsyncStream<Job>.makeStream()
-                lanes[name] = jobSink
-                let policy = configuration.retryOverrides[name] ?? configuration.retry
-                let logger = self.logger
-                group.addTask {
-                    for await job in jobs {
-                        let delivery = DestinationDelivery(
-                            transport: transport,
-                            policy: policy,
-                            storedPayloads: job.storedPayloads,
-                            logger: logger
-                        )
-                        let outcome = await delivery.run(job.messages)
-                        eventSink.yield(.finished(sequence: job.sequence, destination: name, outcome: outcome))
-                    }
-                }
-            }
-            defer {
-                for lane in lanes.values { lane.finish() }
-                group.cancelAll()
-            }
-
-            let source = self.source
-            let decoder = EnvelopeDecoder(table: source.table)
-            let batchSize = configuration.batchSize
-            var summary = RelaySummary()
-            var inFlight: [Int: InFlightBatch] = [:]
-            var plannedOutOfOrder: [Int: BatchPlan] = [:]
-            var nextSequence = 0
-            var nextToDispatch = 0
-            var cursor: OutboxCursor?
-            /// Whether a read is outstanding (one at a time: the next starts after its last row).
-            var fetching = false
-            var caughtUp = false
-            var drained = false
-            var stopping = false
-            var waking = false
-            var pollInterval = configuration.idlePollInterval.lowerBound
-            var sourceFailures = 0
+            defer { group.cancelAll() }
+            var machine = RelayStateMachine(
+                configuration: .init(configuration, untilDrained: untilDrained),
+                logger: logger
+            )
             var iterator = events.makeAsyncIterator()
-
-            func rowsInFlight() -> Int {
-                inFlight.values.map(\.rowIDs.count).reduce(0, +)
-            }
-
-            func startFetch(after delay: Duration? = nil) {
-                let from = cursor
-                fetching = true
-                group.addTask {
-                    if let delay { try? await Task.sleep(for: delay) }
-                    do {
-                        eventSink.yield(
-                            .fetched(.success(try await source.fetch(limit: batchSize, after: from)), after: from)
-                        )
-                    } catch {
-                        eventSink.yield(.fetched(.failure(error), after: from))
-                    }
-                }
-            }
-
-            func startCompletion(_ sequence: Int) {
-                guard var batch = inFlight[sequence] else { return }
-                let delay =
-                    batch.completionAttempts > 0
-                    ? configuration.sourceRetry.delay(afterAttempt: batch.completionAttempts) : nil
-                batch.completing = true
-                inFlight[sequence] = batch
-                let rows = batch.rowIDs
-                let deadLetters = batch.deadLetters
-                group.addTask {
-                    if let delay { try? await Task.sleep(for: delay) }
-                    do {
-                        try await source.complete(rows: rows, deadLetters: deadLetters)
-                        eventSink.yield(.completed(sequence: sequence, error: nil))
-                    } catch {
-                        eventSink.yield(.completed(sequence: sequence, error: error))
-                    }
-                }
-            }
-
-            func completeIfDone(_ sequence: Int) {
-                guard let batch = inFlight[sequence], batch.plan != nil, batch.waitingFor.isEmpty, !batch.completing
-                else { return }
-                if batch.abandoned {
-                    inFlight[sequence] = nil
-                    summary.rowsLeftInFlight += batch.rowIDs.count
-                    return
-                }
-                startCompletion(sequence)
-            }
-
-            func completed(_ sequence: Int, error: (any Error)?) throws {
-                guard var batch = inFlight[sequence] else { return }
-                if let error {
-                    batch.completing = false
-                    batch.completionAttempts += 1
-                    inFlight[sequence] = batch
-                    logger.error(
-                        "could not mark \(batch.rowIDs.count) rows (attempt \(batch.completionAttempts)): \(error)"
-                    )
-                    if stopping
-                        || (untilDrained && !configuration.sourceRetry.allowsRetry(after: batch.completionAttempts))
-                    {
-                        inFlight[sequence] = nil
-                        summary.rowsLeftInFlight += batch.rowIDs.count
-                        if untilDrained { throw Failure(description: "could not mark delivered rows: \(error)") }
-                        return
-                    }
-                    startCompletion(sequence)
-                    return
-                }
-                inFlight[sequence] = nil
-                let plan = batch.plan!
-                summary.rowsCompleted += batch.rowIDs.count
-                summary.messages += plan.messageCount
-                summary.deliveries += batch.deliveries
-                summary.deadLetters += batch.deadLetters.count
-                summary.undecodableRows += plan.undecodableRows
-                summary.skippedUnrouted += plan.skippedUnrouted
-                if inFlight.isEmpty && !fetching {
-                    // Read from the start again: rows committed late behind the cursor are found.
-                    cursor = nil
-                    caughtUp = false
-                }
-            }
-
-            /// Hands planned batches to the destinations in claim order.
-            func dispatchPlanned() {
-                while let plan = plannedOutOfOrder.removeValue(forKey: nextToDispatch) {
-                    let sequence = nextToDispatch
-                    nextToDispatch += 1
-                    guard var batch = inFlight[sequence] else { continue }
-                    for (destination, messages) in plan.lanes {
-                        lanes[destination]?.yield(
-                            Job(sequence: sequence, messages: messages, storedPayloads: plan.storedPayloads)
-                        )
-                    }
-                    batch.waitingFor = Set(plan.lanes.keys)
-                    batch.deadLetters = plan.deadLetters
-                    batch.plan = plan
-                    inFlight[sequence] = batch
-                    completeIfDone(sequence)
-                }
-            }
-
-            func fetched(_ result: Result<[OutboxRow], any Error>, after from: OutboxCursor?) throws {
-                fetching = false
-                let rows: [OutboxRow]
-                switch result {
-                case .success(let found):
-                    rows = found
-                    sourceFailures = 0
-                case .failure(let error):
-                    sourceFailures += 1
-                    logger.error("reading the outbox failed (attempt \(sourceFailures)): \(error)")
-                    if untilDrained && !configuration.sourceRetry.allowsRetry(after: sourceFailures) {
-                        throw Failure(description: "reading the outbox failed \(sourceFailures) times: \(error)")
-                    }
-                    if !stopping { startFetch(after: configuration.sourceRetry.delay(afterAttempt: sourceFailures)) }
-                    return
-                }
-                guard !stopping else { return }  // not delivered, not marked: relayed next time
-                if rows.count < batchSize { caughtUp = true }
-                guard !rows.isEmpty else {
-                    if inFlight.isEmpty {
-                        if from != nil {
-                            // Caught up behind a cursor: check once from the start.
-                            cursor = nil
-                            caughtUp = false
-                        } else if untilDrained {
-                            drained = true
-                        }
-                    }
-                    return
-                }
-                pollInterval = configuration.idlePollInterval.lowerBound
-                cursor = rows[rows.count - 1].cursor
-                let sequence = nextSequence
-                nextSequence += 1
-                inFlight[sequence] = InFlightBatch(rowIDs: rows.map(\.id))
-                // Decode and route while the next batch is being read.
-                let flavour = source.flavour
-                group.addTask {
-                    let plan = BatchPlan(
-                        sequence: sequence,
-                        rows: rows,
-                        flavour: flavour,
-                        decoder: decoder,
-                        expander: self.expander,
-                        routing: self.routing,
-                        onUnrouted: { eventType in
-                            if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
-                                self.logger.notice(
-                                    """
-                                    no route matches event type \"\(eventType)\"; skipping such messages \
-                                    (unrouted: skip)
-                                    """
-                                )
-                            }
-                        }
-                    )
-                    eventSink.yield(.planned(plan))
-                }
-            }
-
+            var actions = machine.start()
             while true {
-                if drained || (stopping && inFlight.isEmpty) { break }
-
-                // Read while there is room and rows may be waiting; one read at a time (the
-                // next read starts after the last row of this one).
-                let hasRoom =
-                    inFlight.isEmpty
-                    || (inFlight.count < configuration.maximumBatchesInFlight
-                        && rowsInFlight() + batchSize <= configuration.maximumRowsInFlight)
-                if !fetching && !stopping && !caughtUp && hasRoom {
-                    startFetch()
+                for action in actions {
+                    if case .stop(let result) = action { return try result.get() }
+                    execute(action, in: &group, eventSink: eventSink)
                 }
-
-                // Nothing to read now: wake up after the poll interval (or a notification).
-                if !fetching && caughtUp && !stopping && !waking {
-                    waking = true
-                    let interval = pollInterval
-                    pollInterval = min(pollInterval * 2, configuration.idlePollInterval.upperBound)
-                    if inFlight.isEmpty {
-                        group.addTask {
-                            await source.waitForRows(timeout: interval)
-                            eventSink.yield(.wake)
-                        }
-                    } else {
-                        group.addTask {
-                            try? await Task.sleep(for: interval)
-                            eventSink.yield(.wake)
-                        }
-                    }
-                }
-                guard let event = await iterator.next() else { break }
+                // Task cancellation ends the event stream at once: what is still in flight
+                // stays undelivered and is relayed again next time.
+                guard let event = await iterator.next() else { return machine.eventsEnded() }
                 switch event {
-                case .fetched(let result, let from):
-                    try fetched(result, after: from)
-                case .planned(let plan):
-                    plannedOutOfOrder[plan.sequence] = plan
-                    dispatchPlanned()
-                case .finished(let sequence, let destination, let outcome):
-                    guard var batch = inFlight[sequence] else { continue }
-                    batch.waitingFor.remove(destination)
-                    switch outcome {
-                    case .completed(let delivered, let deadLetters):
-                        batch.deliveries += delivered
-                        batch.deadLetters += deadLetters
-                    case .abandoned:
-                        batch.abandoned = true
-                    }
-                    inFlight[sequence] = batch
-                    completeIfDone(sequence)
-                case .completed(let sequence, let error):
-                    try completed(sequence, error: error)
-                case .wake:
-                    waking = false
-                    if !stopping { caughtUp = false }
-                case .shutdown:
-                    guard !stopping else { continue }
-                    stopping = true
-                    logger.info("stopping: claiming no more rows; finishing \(inFlight.count) batches in flight")
-                    let grace = configuration.shutdownGracePeriod
-                    group.addTask {
-                        try? await Task.sleep(for: grace)
-                        eventSink.yield(.graceExpired)
-                    }
-                case .graceExpired:
-                    // Batches being marked finish (their rows were delivered); the rest stay.
-                    let unfinished = inFlight.filter { !$0.value.completing }
-                    let rows = unfinished.values.map(\.rowIDs.count).reduce(0, +)
-                    logger.warning(
-                        "shutdown grace period over: \(rows) rows stay undelivered and will be relayed again"
-                    )
-                    summary.rowsLeftInFlight += rows
-                    for sequence in unfinished.keys { inFlight[sequence] = nil }
+                case .fetched(let result, let from): actions = machine.fetched(result, after: from)
+                case .planned(let plan): actions = machine.planned(plan)
+                case .delivered(let sequence, let destination, let outcome):
+                    actions = machine.delivered(sequence: sequence, destination: destination, outcome: outcome)
+                case .completed(let sequence, let error): actions = machine.completed(sequence: sequence, error: error)
+                case .woke: actions = machine.woke()
+                case .shutdownRequested: actions = machine.shutdownRequested()
+                case .gracePeriodExpired: actions = machine.gracePeriodExpired()
                 }
             }
-            // Task cancellation ends the event stream at once: what is still in flight stays
-            // undelivered and is relayed again next time.
-            summary.rowsLeftInFlight += rowsInFlight()
-            return summary
+        }
+    }
+
+    /// Runs one action as a child task that reports its result as an event.
+    private func execute(
+        _ action: RelayStateMachine.Action,
+        in group: inout ThrowingTaskGroup<Void, any Error>,
+        eventSink: AsyncStream<Event>.Continuation
+    ) {
+        let source = self.source
+        let clock = self.clock
+        switch action {
+        case .fetch(let cursor, let delay):
+            let limit = configuration.batchSize
+            group.addTask {
+                if let delay { try? await clock.sleep(for: delay) }
+                do {
+                    eventSink.yield(
+                        .fetched(.success(try await source.fetch(limit: limit, after: cursor)), after: cursor)
+                    )
+                } catch {
+                    eventSink.yield(.fetched(.failure(error), after: cursor))
+                }
+            }
+        case .plan(let sequence, let rows):
+            group.addTask {
+                let plan = BatchPlan(
+                    sequence: sequence,
+                    rows: rows,
+                    flavour: source.flavour,
+                    decoder: self.decoder,
+                    expander: self.expander,
+                    routing: self.routing,
+                    onUnrouted: { eventType in
+                        if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
+                            self.logger.notice(
+                                """
+                                no route matches event type \"\(eventType)\"; skipping such messages \
+                                (unrouted: skip)
+                                """
+                            )
+                        }
+                    }
+                )
+                eventSink.yield(.planned(plan))
+            }
+        case .deliver(let sequence, let destination, let messages, let storedPayloads):
+            let delivery = DestinationDelivery(
+                transport: transports[destination]!,
+                policy: configuration.retryOverrides[destination] ?? configuration.retry,
+                storedPayloads: storedPayloads,
+                clock: clock,
+                logger: logger
+            )
+            group.addTask {
+                let outcome = await delivery.run(messages)
+                eventSink.yield(.delivered(sequence: sequence, destination: destination, outcome: outcome))
+            }
+        case .complete(let sequence, let rows, let deadLetters, let delay):
+            group.addTask {
+                if let delay { try? await clock.sleep(for: delay) }
+                do {
+                    try await source.complete(rows: rows, deadLetters: deadLetters)
+                    eventSink.yield(.completed(sequence: sequence, error: nil))
+                } catch {
+                    eventSink.yield(.completed(sequence: sequence, error: error))
+                }
+            }
+        case .sleep(let interval, let untilRowsArrive):
+            group.addTask {
+                if untilRowsArrive {
+                    await source.waitForRows(timeout: interval)
+                } else {
+                    try? await clock.sleep(for: interval)
+                }
+                eventSink.yield(.woke)
+            }
+        case .startGracePeriod(let grace):
+            group.addTask {
+                try? await clock.sleep(for: grace)
+                eventSink.yield(.gracePeriodExpired)
+            }
+        case .stop:
+            break  // handled by the caller
         }
     }
 }

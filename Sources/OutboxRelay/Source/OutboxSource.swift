@@ -2,7 +2,9 @@
 ///
 /// Implementations own their database handle on a dedicated thread (see
 /// ``DedicatedThreadExecutor``) and keep PHP's semantics for marking rows.
-/// The engine calls one method at a time.
+/// The engine calls `open` first and `close` last. In between it runs at most one `fetch`
+/// at a time, but beside it the `complete` calls of earlier batches (one per batch in flight)
+/// and `waitForRows`: implementations serialise on their own thread.
 public protocol OutboxSource: Sendable {
     /// The table flavour this source reads.
     var flavour: OutboxFlavour { get }

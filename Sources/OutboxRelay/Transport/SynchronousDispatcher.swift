@@ -37,9 +37,9 @@ public struct SynchronousDispatcher: Transport {
     public func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
         var results: [DeliveryResult] = []
         results.reserveCapacity(batch.count)
-        var failedKeys: Set<String> = []
+        var heldBack = HeldBackOrderingKeys()
         for message in batch {
-            if !failedKeys.isEmpty, failedKeys.contains(message.orderingKey) {
+            if heldBack.holdsBack(message) {
                 results.append(.retryable("not attempted: an earlier message of the same aggregate failed"))
                 continue
             }
@@ -52,7 +52,7 @@ public struct SynchronousDispatcher: Transport {
                     break
                 } catch {
                     result = .retryable(String(describing: error))
-                    failedKeys.insert(message.orderingKey)
+                    heldBack.holdBack(after: message)
                     break
                 }
             }

@@ -1,11 +1,24 @@
 /// A destination that messages are delivered to: Kafka, a webhook, an in-process consumer, a file.
 ///
-/// The relay hands a transport **batches**: one call per batch, one result per message.
-/// A transport may deliver the messages of a batch concurrently, but must keep the messages
-/// that share an ``OutboxMessage/orderingKey`` in batch order: it must not deliver a message
-/// before the earlier messages with its key were delivered. When one of them fails, report the
-/// later ones with the same key as ``DeliveryResult/retryable(_:retryAfter:)`` (or leave them
-/// unsent and report them so); the engine resends from the first failure of each key.
+/// ## Contract
+///
+/// The relay hands a transport **batches**: one call per batch, one result per message, in
+/// batch order. For each destination the engine sends one batch at a time, in claim order,
+/// and owns what happens after a failure (``HeldBackOrderingKeys``): it resends, per
+/// ``OutboxMessage/orderingKey``, every message from the key's first failure on — also those
+/// the transport reported delivered after it — and counts an attempt only against a message's
+/// own failures, until each message is delivered or dead-lettered by its ``RetryPolicy``.
+///
+/// A transport therefore only sequences what it has in flight itself:
+/// - It may deliver the messages of a batch concurrently, but not a message before the
+///   earlier messages with its key were acknowledged.
+/// - After one of them failed it should not send the later ones of that key (report them
+///   ``DeliveryResult/retryable(_:retryAfter:)``, e.g. "not attempted"): they will be resent
+///   after it. Sending them anyway is safe for the relay's last copy (at-least-once), but the
+///   destination sees them out of order once.
+/// - ``DeliveryResult/delivered`` only once the destination has the message durably;
+///   ``DeliveryResult/permanent(_:)`` for messages that can never be accepted (they are
+///   dead-lettered at once); ``DeliveryResult/retryable(_:retryAfter:)`` otherwise.
 ///
 /// Transports own their C handles and threads; `deliver` must not block the cooperative
 /// thread pool.
