@@ -6,7 +6,7 @@ struct SourceSettings {
     var flavour: OutboxFlavour
     /// `source.table`, validated. Default: the flavour's PHP default table.
     var table: SQLIdentifier
-    /// `source.batch_size`. Default 500.
+    /// `source.batch_size`. Default: ``RelayEngine/Configuration/batchSize``'s.
     var batchSize: Int
     /// `source.after_delivery`. Default `mark`.
     var afterDelivery: AfterDelivery
