@@ -54,18 +54,9 @@ static inline CURLcode ccurl_easy_getinfo_pointer(CURL *handle, CURLINFO info, v
     return curl_easy_getinfo(handle, info, value);
 }
 
-static inline CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
-    return curl_easy_getinfo(handle, info, value);
-}
-
 /// The result code of a finished transfer (a member of an anonymous union in CURLMsg).
 static inline CURLcode ccurl_message_result(const CURLMsg *message) {
     return message->data.result;
-}
-
-/// The address family of a curl_sockaddr as passed to the open-socket callback.
-static inline int ccurl_sockaddr_family(const struct curl_sockaddr *address) {
-    return address->family;
 }
 
 /// Copies the raw IP address out of a curl_sockaddr: 4 bytes for AF_INET, 16 for AF_INET6.

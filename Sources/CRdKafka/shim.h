@@ -5,9 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 /** Kafka protocol API keys used by tests (rdkafka_protocol.h is not installed). */
 enum { OUTBOX_KAFKA_API_PRODUCE = 0, OUTBOX_KAFKA_API_METADATA = 3 };
@@ -105,21 +102,4 @@ static inline size_t outbox_kafka_produce_records(rd_kafka_t *rk, rd_kafka_topic
         }
     }
     return count;
-}
-
-/** The per-message opaque given to outbox_kafka_produce_records(), from a delivery report. */
-static inline void *outbox_kafka_message_opaque(const rd_kafka_message_t *message) {
-    return message->_private;
-}
-
-/** RD_KAFKA_PARTITION_UA (a cast macro Swift does not import). */
-static inline int32_t outbox_kafka_partition_unassigned(void) { return RD_KAFKA_PARTITION_UA; }
-
-/** Names the calling thread (as `top -H` shows it), at most 15 bytes. */
-static inline void outbox_kafka_set_thread_name(const char *name) {
-#ifdef __linux__
-    prctl(PR_SET_NAME, name, 0, 0, 0);
-#else
-    (void)name;
-#endif
 }

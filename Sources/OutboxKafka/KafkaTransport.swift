@@ -152,9 +152,9 @@ public final class KafkaTransport: Transport, Sendable {
     }
 
     /// Raises a fatal producer error the way a broken idempotence sequence would
-    /// (`rd_kafka_test_fatal_error`), to test recovery. Not for production use.
+    /// (`rd_kafka_test_fatal_error`), to test recovery (tests only, through `@testable import`).
     /// - Throws: ``KafkaTransportError`` after ``shutdown()``.
-    public func injectFatalErrorForTesting(reason: String) async throws {
+    func injectFatalErrorForTesting(reason: String) async throws {
         let producer: RDKafkaProducer? = state.withLock { state in
             if case .started(let producer) = state { return producer }
             return nil

@@ -42,13 +42,40 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     private nonisolated let listener: PostgresNotificationListener?
     /// Completes rows on a second connection (``Configuration/WriteConnection/separate``).
     private nonisolated let writer: PostgresRowWriter?
-    private var connection: PostgresConnection?
-    private var tableInfo: PostgresTableInfo?
-    private var statements: PostgresStatements?
-    private var completion: PostgresRowCompletion?
+    private var session = Session.disconnected
+    /// Set by the first inspection of the table (``open()``, or ``status()`` before it).
+    private var inspected: InspectedTable?
+    /// Between ``open()`` and ``close()``: the lock is required (lock mode `advisory`).
     private var isOpen = false
-    private var holdsLock = false
     private var lastRetention: ContinuousClock.Instant?
+
+    /// The data connection, and whether it holds the relay lock.
+    private enum Session {
+        case disconnected
+        /// Connected without the lock (lock mode `none`, a standby, or ``status()`` before ``open()``).
+        case connected(PostgresConnection)
+        /// Connected and holding the table's advisory lock: the active relay.
+        case active(PostgresConnection)
+
+        var connection: PostgresConnection? {
+            switch self {
+            case .disconnected: nil
+            case .connected(let connection), .active(let connection): connection
+            }
+        }
+
+        var holdsLock: Bool {
+            if case .active = self { return true }
+            return false
+        }
+    }
+
+    /// What inspecting the table found, and the statements built for it.
+    private struct InspectedTable {
+        let info: PostgresTableInfo
+        let statements: PostgresStatements
+        let completion: PostgresRowCompletion
+    }
 
     /// Creates a source; nothing connects until ``open()`` (or ``status()``).
     /// - Throws: ``PostgresError`` (`invalidConfiguration`) naming a setting that cannot work.
@@ -88,14 +115,14 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     ///   missing privilege), or `CancellationError` while waiting as a standby.
     public func open() async throws {
         let connection = try currentOrNewSession()
-        try inspectTable(connection)
+        let inspected = try inspectTable(connection)
         try ensureDeadLetterTable(connection)
         isOpen = true
         if configuration.lock.mode == .advisory {
             _ = try await usableConnection()
         }
-        if let writer, let completion {
-            try await writer.open(completion)
+        if let writer {
+            try await writer.open(inspected.completion)
         }
         if let listener {
             try await listener.start()
@@ -137,7 +164,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     private func completeOnDataConnection(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
         try await withConnection { connection in
-            try self.completion!.complete(connection, rows: rows, deadLetters: deadLetters)
+            try self.inspectedTable().completion.complete(connection, rows: rows, deadLetters: deadLetters)
         }
         runRetentionIfDue()
     }
@@ -156,8 +183,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     public func close() async {
         if let listener { await listener.close() }
         if let writer { await writer.close() }
-        connection = nil
-        holdsLock = false
+        session = .disconnected
         isOpen = false
     }
 
@@ -173,27 +199,35 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     /// Whether this source currently holds the relay lock (always `false` with lock mode `none`).
-    public var isActiveRelay: Bool { holdsLock }
+    public var isActiveRelay: Bool { session.holdsLock }
 
     /// The server process id of the data connection, if connected (for diagnostics and tests).
-    public var backendPID: Int32? { connection?.backendPID }
+    public var backendPID: Int32? { session.connection?.backendPID }
 
     // MARK: - Connection handling
 
     private var needsLock: Bool { isOpen && configuration.lock.mode == .advisory }
 
     private func currentOrNewSession() throws(PostgresError) -> PostgresConnection {
-        if let connection, connection.isHealthy { return connection }
+        if let connection = session.connection, connection.isHealthy { return connection }
         dropConnection()
         let connection = try PostgresConnection.session(for: configuration)
-        self.connection = connection
+        session = .connected(connection)
         return connection
     }
 
     private func dropConnection() {
-        if holdsLock { logger.warning("postgres: lost the connection holding the relay lock on \(table)") }
-        connection = nil
-        holdsLock = false
+        if session.holdsLock { logger.warning("postgres: lost the connection holding the relay lock on \(table)") }
+        session = .disconnected
+    }
+
+    /// The inspected table; every caller runs after ``usableConnection(requiringLock:)`` or
+    /// ``open()``, which inspect it first.
+    private func inspectedTable() throws(PostgresError) -> InspectedTable {
+        guard let inspected else {
+            throw PostgresError(code: .unexpectedResult, message: "the table \(table) was not inspected; call open()")
+        }
+        return inspected
     }
 
     /// A healthy connection (holding the lock when required), reconnecting with backoff for
@@ -201,22 +235,21 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// relay holds the lock.
     private func usableConnection(requiringLock: Bool = true) async throws -> PostgresConnection {
         let needsLock = requiringLock && self.needsLock
-        if let connection, connection.isHealthy, !needsLock || holdsLock { return connection }
-        let settings = configuration.reconnect
-        var delay = settings.initialDelay
-        var deadline = ContinuousClock.now + settings.maximumTime
+        if let connection = session.connection, connection.isHealthy, !needsLock || session.holdsLock {
+            return connection
+        }
+        var backoff = configuration.reconnect.backoff()
         var announcedStandby = false
         while true {
             try Task.checkCancellation()
             do {
                 let connection = try currentOrNewSession()
-                deadline = ContinuousClock.now + settings.maximumTime
-                delay = settings.initialDelay
-                if tableInfo == nil { try inspectTable(connection) }
-                guard needsLock, !holdsLock else { return connection }
-                if try tryLock(connection) {
-                    holdsLock = true
-                    logger.info("postgres: active relay for \(table) (advisory lock \(tableInfo!.lockKey) taken)")
+                backoff.connected(at: .now)
+                let inspected = try self.inspected ?? inspectTable(connection)
+                guard needsLock, !session.holdsLock else { return connection }
+                if try tryLock(connection, key: inspected.info.lockKey) {
+                    session = .active(connection)
+                    logger.info("postgres: active relay for \(table) (advisory lock \(inspected.info.lockKey) taken)")
                     return connection
                 }
                 if !announcedStandby {
@@ -227,10 +260,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 try await Task.sleep(for: configuration.lock.standbyPollInterval)
             } catch let error as PostgresError where error.isConnectionFailure {
                 dropConnection()
-                guard ContinuousClock.now + delay < deadline else { throw error }
+                guard let delay = backoff.delayAfterFailure(at: .now) else { throw error }
                 logger.warning("postgres: \(error); reconnecting in \(delay)")
                 try await Task.sleep(for: delay)
-                delay = min(delay * 2, settings.maximumDelay)
             }
         }
     }
@@ -253,14 +285,15 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         }
     }
 
-    private func tryLock(_ connection: PostgresConnection) throws(PostgresError) -> Bool {
-        let result = try connection.execute("SELECT pg_try_advisory_lock($1::bigint)", [String(tableInfo!.lockKey)])
+    private func tryLock(_ connection: PostgresConnection, key: Int64) throws(PostgresError) -> Bool {
+        let result = try connection.execute("SELECT pg_try_advisory_lock($1::bigint)", [String(key)])
         return result.string(0, 0) == "t"
     }
 
     // MARK: - Table inspection
 
-    private func inspectTable(_ connection: PostgresConnection) throws(PostgresError) {
+    @discardableResult
+    private func inspectTable(_ connection: PostgresConnection) throws(PostgresError) -> InspectedTable {
         let configuredTable = configuration.table
         let found = try connection.execute(
             "SELECT to_regclass($1)::oid::text, current_setting('search_path')",
@@ -302,7 +335,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                     + "its columns are: \(names.joined(separator: ", "))"
             )
         }
-        let payloadType = types[c.payload]!
+        let payloadType = types[c.payload] ?? ""
         guard ["json", "jsonb", "text", "character varying", "character"].contains(payloadType) else {
             throw PostgresError(
                 code: .invalidConfiguration,
@@ -311,7 +344,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                     + "expected json, jsonb, text or varchar"
             )
         }
-        let idType = types[c.id]!
+        let idType = types[c.id] ?? ""
         if configuration.flavour == .outbox, !["bigint", "integer", "smallint"].contains(idType) {
             throw PostgresError(
                 code: .invalidConfiguration,
@@ -322,7 +355,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         }
         var withoutZone = true
         if configuration.flavour == .dispatcher {
-            let timeType = types[c.timeOfRecording]!
+            let timeType = types[c.timeOfRecording] ?? ""
             guard timeType.hasPrefix("timestamp") else {
                 throw PostgresError(
                     code: .invalidConfiguration,
@@ -353,10 +386,14 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             )
         }
         let info = PostgresTableInfo(oid: oid, idType: idType, timesWithoutZone: withoutZone)
-        tableInfo = info
         let statements = PostgresStatements(configuration: configuration, table: info)
-        self.statements = statements
-        completion = PostgresRowCompletion(configuration: configuration, statements: statements, table: table)
+        let inspected = InspectedTable(
+            info: info,
+            statements: statements,
+            completion: PostgresRowCompletion(configuration: configuration, statements: statements, table: table)
+        )
+        self.inspected = inspected
+        return inspected
     }
 
     private func ensureDeadLetterTable(_ connection: PostgresConnection) throws(PostgresError) {
@@ -416,7 +453,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         limit: Int,
         after cursor: OutboxCursor?
     ) throws(PostgresError) -> [OutboxRow] {
-        let statements = self.statements!
+        let statements = try inspectedTable().statements
         switch configuration.flavour {
         case .outbox:
             let result: PostgresResult
@@ -467,7 +504,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             var rows = Self.dispatcherRows(result, limit: limit)
             if result.rowCount > limit, result.string(limit, 2) == rows.last?.timeOfRecording, let last = rows.last {
                 // The batch ends inside a tie group: read the rest of it (bounded).
-                try connection.prepare("outbox_relay_fetch_tie_group", statements.fetchTieGroup!)
+                guard let fetchTieGroup = statements.fetchTieGroup else {
+                    throw PostgresError(code: .unexpectedResult, message: "no tie-group statement for \(table)")
+                }
+                try connection.prepare("outbox_relay_fetch_tie_group", fetchTieGroup)
                 let rest = try connection.executePrepared(
                     "outbox_relay_fetch_tie_group",
                     [last.timeOfRecording, last.id.description, String(Self.tieGroupLimit(limit))]
@@ -500,13 +540,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     // MARK: - Completing
 
     private func runRetentionIfDue() {
-        completion?.runRetentionIfDue(connection, lastRun: &lastRetention, logger: logger)
+        inspected?.completion.runRetentionIfDue(session.connection, lastRun: &lastRetention, logger: logger)
     }
 
     // MARK: - Status
 
     private func readStatus(_ connection: PostgresConnection) throws(PostgresError) -> OutboxStatus {
-        let statements = self.statements!
+        let statements = try inspectedTable().statements
         let backlog = Int(try connection.execute(statements.countBacklog, []).string(0, 0) ?? "0") ?? 0
         var age: Duration?
         let oldest = try connection.execute(statements.oldestUndelivered, [])
@@ -534,10 +574,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     private func lockHolder(_ connection: PostgresConnection) throws(PostgresError) -> String? {
-        guard let info = tableInfo, let statements else { return nil }
+        guard let inspected else { return nil }
         let result = try connection.execute(
-            statements.lockHolder,
-            [String(PostgresTableInfo.lockNamespace), String(info.oid)]
+            inspected.statements.lockHolder,
+            [String(PostgresTableInfo.lockNamespace), String(inspected.info.oid)]
         )
         guard result.rowCount > 0 else { return nil }
         let pid = result.string(0, 0) ?? "?"

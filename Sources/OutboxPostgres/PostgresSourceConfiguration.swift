@@ -124,6 +124,23 @@ extension PostgresSource {
                 self.maximumDelay = maximumDelay
                 self.maximumTime = maximumTime
             }
+
+            /// The waits as a ``RetryPolicy``: doubling from ``initialDelay`` up to
+            /// ``maximumDelay``, without jitter.
+            public var retryPolicy: RetryPolicy {
+                RetryPolicy(
+                    initialDelay: initialDelay,
+                    multiplier: 2,
+                    maximumDelay: maximumDelay,
+                    jitter: 0,
+                    maximumAttempts: nil
+                )
+            }
+
+            /// A fresh schedule for one call that needs a connection, its time running from `now`.
+            func backoff(now: ContinuousClock.Instant = .now) -> ReconnectBackoff {
+                ReconnectBackoff(policy: retryPolicy, maximumTime: maximumTime, now: now)
+            }
         }
 
         /// Which connection marks (or deletes) delivered rows.

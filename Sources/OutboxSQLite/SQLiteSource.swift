@@ -362,19 +362,20 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         what: String
     ) throws(SQLiteError) {
         let sql = SQLiteOutboxQueries.tableInfo(table)
-        let names: [String]
-        do {
-            names = try connection.query(sql) { $0.text(at: 1) ?? "" }
-        } catch  where table.schema != nil && error.message.contains("unknown database") {
-            throw SQLiteError(
-                code: .missingTable,
-                message:
-                    "the \(what) \"\(table)\" names the schema \"\(table.schema!)\", "
-                    + "which is not a database of \(configuration.path) (main, temp); check source.table",
-                sql: sql,
-                resultCode: error.resultCode
-            )
+        if let schema = table.schema {
+            // SQLite schema names are ASCII case-insensitive; `temp` exists before first use.
+            let databases = try connection.query("PRAGMA database_list") { $0.text(at: 1)?.lowercased() ?? "" }
+            guard schema.lowercased() == "temp" || databases.contains(schema.lowercased()) else {
+                throw SQLiteError(
+                    code: .missingTable,
+                    message:
+                        "the \(what) \"\(table)\" names the schema \"\(schema)\", "
+                        + "which is not a database of \(configuration.path) (main, temp); check source.table",
+                    sql: sql
+                )
+            }
         }
+        let names = try connection.query(sql) { $0.text(at: 1) ?? "" }
         guard !names.isEmpty else {
             throw SQLiteError(
                 code: .missingTable,

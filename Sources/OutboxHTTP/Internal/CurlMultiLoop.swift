@@ -1,5 +1,6 @@
 import CCurl
 import Logging
+import OutboxRelay
 import Synchronization
 
 #if canImport(Glibc)
@@ -122,6 +123,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var isFailing = false
     private var clientErrorAttempts: [String: Int] = [:]
     private let disabled = Atomic<Bool>(false)
+    /// The loop thread; joined by ``shutdown()``.
+    private var thread: NamedThread?
 
     /// Whether the endpoint answered 410 Gone and is disabled.
     var isDisabled: Bool { disabled.load(ordering: .relaxed) }
@@ -139,27 +142,16 @@ final class CurlMultiLoop: @unchecked Sendable {
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, settings.concurrency)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, max(settings.concurrency, 1))
 
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { argument in
-                let loop = Unmanaged<CurlMultiLoop>.fromOpaque(argument!).takeRetainedValue()
-                loop.run()
-                return nil
-            },
-            box.toOpaque()
-        )
-        guard result == 0 else {
-            box.release()
+        do {
+            // The thread keeps the loop alive until it ends.
+            thread = try NamedThread(name: "http-" + settings.transportName) { self.run() }
+        } catch {
             curl_multi_cleanup(multi)
             throw WebhookTransportError(
                 code: .curlUnavailable,
-                message: "could not start the transport thread (\(result))"
+                message: "could not start the transport thread (\(error.status))"
             )
         }
-        pthread_detach(thread)
     }
 
     // MARK: Called from tasks
@@ -206,6 +198,8 @@ final class CurlMultiLoop: @unchecked Sendable {
             }
             if finished { continuation.resume() }
         }
+        // The thread resumed us as its last step: joining waits only for it to return.
+        thread?.join()
     }
 
     // MARK: The loop thread

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import OutboxRelay
 
 #if canImport(Glibc)
 import Glibc
@@ -70,9 +71,8 @@ final class RDKafkaProducer: @unchecked Sendable {
     /// See ``KafkaTransport/Configuration/maximumTopicHandles``.
     private let maximumTopicHandles: Int
 
-    // Shared state, guarded by `mutex`.
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // Shared state, guarded by `lock`.
+    private let lock = ConditionLock()
     private var commands: [Command] = []
     private var isStopped = false
 
@@ -93,6 +93,8 @@ final class RDKafkaProducer: @unchecked Sendable {
     private var lastCreationAttempt = ContinuousClock.now
     /// How many handles were created (1 + recreations after fatal errors).
     private var handleGeneration = 0
+    /// The producer thread; joined by ``stop(flushTimeout:)``.
+    private var thread: NamedThread?
 
     /// Creates the handle (configuration errors surface here) and starts the thread.
     /// - Throws: ``KafkaTransportError`` for an invalid property or a failed `rd_kafka_new`.
@@ -108,35 +110,17 @@ final class RDKafkaProducer: @unchecked Sendable {
         self.deliveryTimeout = deliveryTimeout
         self.maximumTopicHandles = max(1, maximumTopicHandles)
         self.logger = logger
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
         self.handle = try makeHandle()
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let status = pthread_create(
-            &thread,
-            nil,
-            { argument in
-                let producer = Unmanaged<RDKafkaProducer>.fromOpaque(argument!).takeRetainedValue()
-                producer.runLoop()
-                return nil
-            },
-            box.toOpaque()
-        )
-        if status != 0 {
-            box.release()
+        do {
+            // The thread keeps the producer alive until its loop ends.
+            thread = try NamedThread(name: "kafka-" + name) { self.runLoop() }
+        } catch {
             destroyHandle()
             throw KafkaTransportError(
                 code: .clientCreationFailed,
-                message: "cannot start the producer thread (pthread_create: \(status))"
+                message: "cannot start the producer thread (pthread_create: \(error.status))"
             )
         }
-        pthread_detach(thread)
-    }
-
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
     }
 
     // MARK: - API (any thread)
@@ -170,29 +154,30 @@ final class RDKafkaProducer: @unchecked Sendable {
     }
 
     /// Waits (at most `flushTimeout`) for messages in flight, purges the rest, destroys the
-    /// handle and ends the thread. Later calls return at once.
+    /// handle and ends the thread (joined before this returns). Later calls return at once.
     func stop(flushTimeout: Duration) async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             if !enqueue(.stop(flushTimeout: flushTimeout, continuation)) {
                 continuation.resume()
             }
         }
+        // The thread resumed us as its last step: joining waits only for it to return.
+        thread?.join()
     }
 
     private func enqueue(_ command: Command) -> Bool {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        if isStopped { return false }
-        if case .stop = command { isStopped = true }
-        commands.append(command)
-        pthread_cond_signal(&condition)
-        return true
+        lock.withLock {
+            if isStopped { return false }
+            if case .stop = command { isStopped = true }
+            commands.append(command)
+            lock.signal()
+            return true
+        }
     }
 
     // MARK: - Producer thread
 
     private func runLoop() {
-        setThreadName("kafka-" + name)
         while true {
             let taken = takeCommands()
             for command in taken {
@@ -226,21 +211,14 @@ final class RDKafkaProducer: @unchecked Sendable {
     /// Returns the queued commands; waits for one only while no batch is in flight
     /// (waking every 100 ms to serve librdkafka's error and log callbacks).
     private func takeCommands() -> [Command] {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        if commands.isEmpty && pending.isEmpty {
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            deadline.tv_nsec += 100_000_000
-            if deadline.tv_nsec >= 1_000_000_000 {
-                deadline.tv_sec += 1
-                deadline.tv_nsec -= 1_000_000_000
+        lock.withLock {
+            if commands.isEmpty && pending.isEmpty {
+                lock.wait(timeout: .milliseconds(100))
             }
-            pthread_cond_timedwait(&condition, &mutex, &deadline)
+            let taken = commands
+            commands.removeAll(keepingCapacity: true)
+            return taken
         }
-        let taken = commands
-        commands.removeAll(keepingCapacity: true)
-        return taken
     }
 
     private func produce(_ batch: KafkaRecordBatch, continuation: UnsafeContinuation<Outcome, Never>) {
@@ -525,10 +503,11 @@ final class RDKafkaProducer: @unchecked Sendable {
         failPending(.retryable("the Kafka transport \"\(name)\" shut down before the broker acknowledged"))
         destroyHandle()
         // Commands that raced with the stop: answer them.
-        pthread_mutex_lock(&mutex)
-        let late = commands
-        commands.removeAll()
-        pthread_mutex_unlock(&mutex)
+        let late = lock.withLock {
+            let late = commands
+            commands.removeAll()
+            return late
+        }
         for command in late {
             switch command {
             case .deliver(let batch, let continuation):
@@ -668,8 +647,4 @@ final class RDKafkaProducer: @unchecked Sendable {
             rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
         }
     }
-}
-
-private func setThreadName(_ name: String) {
-    outbox_kafka_set_thread_name(String(name.prefix(15)))
 }

@@ -65,9 +65,7 @@ actor PostgresRowWriter {
     }
 
     private func usableConnection() async throws -> PostgresConnection {
-        let settings = configuration.reconnect
-        var delay = settings.initialDelay
-        let deadline = ContinuousClock.now + settings.maximumTime
+        var backoff = configuration.reconnect.backoff()
         while true {
             let error: PostgresError
             do {
@@ -75,10 +73,9 @@ actor PostgresRowWriter {
             } catch let failure {
                 error = failure
             }
-            guard error.isConnectionFailure, ContinuousClock.now + delay < deadline else { throw error }
+            guard error.isConnectionFailure, let delay = backoff.delayAfterFailure(at: .now) else { throw error }
             logger.warning("postgres: write connection: \(error); reconnecting in \(delay)")
             try await Task.sleep(for: delay)
-            delay = min(delay * 2, settings.maximumDelay)
         }
     }
 }

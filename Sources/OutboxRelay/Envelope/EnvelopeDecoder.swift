@@ -22,11 +22,24 @@ public struct EnvelopeDecoder: Sendable {
     /// Decodes one row, sharing repeated header values through `interner`.
     func decode(_ row: OutboxRow, interner: HeaderValueInterner?) throws(EnvelopeDecodingError) -> OutboxMessage {
         let bytes = row.payload
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+        let isJSONWhitespace = { (byte: UInt8) in byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        guard let start = bytes.firstIndex(where: { !isJSONWhitespace($0) }) else {
             throw EnvelopeDecodingError(
                 code: .emptyPayload,
                 rowID: row.id,
                 detail: "the payload column is empty (PHP stored a failed json_encode)"
+            )
+        }
+        guard bytes[start] == UInt8(ascii: "{") else {
+            let reason = JSONParseError(
+                offset: start - bytes.startIndex,
+                reason: "expected an object",
+                isTruncated: false
+            )
+            throw EnvelopeDecodingError(
+                code: .notAnObject,
+                rowID: row.id,
+                detail: "the payload column is not a JSON object (\(reason))"
             )
         }
         // The headers are only *checked* here, and their EventSauce (`__…`) members read:
@@ -67,13 +80,6 @@ public struct EnvelopeDecoder: Sendable {
                     code: .truncatedJSON,
                     rowID: row.id,
                     detail: "the payload column holds truncated JSON (\(bytes.count) bytes; \(error))"
-                )
-            }
-            if error.offset == 0 || (error.reason == "expected an object") {
-                throw EnvelopeDecodingError(
-                    code: .notAnObject,
-                    rowID: row.id,
-                    detail: "the payload column is not a JSON object (\(error))"
                 )
             }
             throw EnvelopeDecodingError(

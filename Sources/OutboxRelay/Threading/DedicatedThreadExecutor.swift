@@ -1,12 +1,4 @@
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// A serial executor that runs every job on one dedicated OS thread.
+/// A serial executor that runs every job on one dedicated, named OS thread.
 ///
 /// C handles (`sqlite3*`, `PGconn*`) are not thread-safe and their calls block. Give the
 /// actor that owns such a handle this executor:
@@ -22,46 +14,47 @@ import Darwin
 /// cooperative thread pool, and the handle is only ever touched by one thread. Each call
 /// into the actor is one hand-off, so hand over batches, not single rows.
 public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
-    private struct State {
-        var jobs: [UnownedJob] = []
-        var isShutDown = false
+    private enum State {
+        case running(jobs: [UnownedJob])
+        case shuttingDown(jobs: [UnownedJob])
+        case shutDown
     }
 
-    private let state = Mutex(State())
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    private var thread: pthread_t?
-    private let threadID = Atomic<UInt>(0)
-    /// The thread's name, as shown by `top -H` and debuggers.
+    private let lock = ConditionLock()
+    /// Guarded by ``lock``.
+    private var state = State.running(jobs: [])
+    private var thread: NamedThread!
+    /// The thread's name, as shown by `top -H` and debuggers (Linux keeps 15 bytes).
     public let name: String
 
     /// Starts the thread.
     public init(name: String) {
         self.name = name
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
-        let box = Unmanaged.passRetained(self)
-        var handle = pthread_t()
-        let result = pthread_create(
-            &handle,
-            nil,
-            { argument in
-                let executor = Unmanaged<DedicatedThreadExecutor>.fromOpaque(argument!).takeRetainedValue()
-                executor.runLoop()
-                return nil
-            },
-            box.toOpaque()
-        )
-        precondition(result == 0, "pthread_create failed: \(result)")
-        thread = handle
+        do {
+            // The thread keeps the executor alive until its loop ends.
+            thread = try NamedThread(name: name) { self.runLoop() }
+        } catch {
+            preconditionFailure("\(error)")
+        }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
-        pthread_mutex_lock(&mutex)
-        state.withLock { $0.jobs.append(unowned) }
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
+        lock.withLock {
+            switch state {
+            case .running(var jobs):
+                jobs.append(unowned)
+                state = .running(jobs: jobs)
+            case .shuttingDown(var jobs):
+                // The owner's last calls may still be on their way; they run before the end.
+                jobs.append(unowned)
+                state = .shuttingDown(jobs: jobs)
+            case .shutDown:
+                // The thread has ended; documented: jobs enqueued after shutdown never run.
+                return
+            }
+            lock.signal()
+        }
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -74,38 +67,45 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
 
     /// Whether the caller runs on this executor's thread.
     public var isOnExecutorThread: Bool {
-        UInt(bitPattern: Int(bitPattern: pthread_self())) == threadID.load(ordering: .acquiring)
+        thread.isCurrent
     }
 
-    /// Lets the thread exit once the jobs already queued have run. Call it after the owning
-    /// actor's last use: jobs enqueued later never run.
+    /// Lets the thread end once the jobs already queued have run, and waits for that (on the
+    /// executor's own thread it returns at once; the thread ends after the current job).
+    /// Call it after the owning actor's last use: jobs enqueued once the thread ended never run.
     public func shutdown() {
-        pthread_mutex_lock(&mutex)
-        state.withLock { $0.isShutDown = true }
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
+        lock.withLock {
+            if case .running(let jobs) = state {
+                state = .shuttingDown(jobs: jobs)
+                lock.signal()
+            }
+        }
+        thread.join()
     }
 
     private func runLoop() {
-        threadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .releasing)
         while true {
-            pthread_mutex_lock(&mutex)
-            var batch: [UnownedJob] = []
-            var stop = false
-            while true {
-                (batch, stop) = state.withLock { state in
-                    let jobs = state.jobs
-                    state.jobs.removeAll(keepingCapacity: true)
-                    return (jobs, state.isShutDown)
+            let (batch, isLast): ([UnownedJob], Bool) = lock.withLock {
+                while true {
+                    switch state {
+                    case .running(let jobs) where !jobs.isEmpty:
+                        state = .running(jobs: [])
+                        return (jobs, false)
+                    case .running:
+                        lock.wait()
+                    case .shuttingDown(let jobs) where !jobs.isEmpty:
+                        state = .shuttingDown(jobs: [])
+                        return (jobs, false)
+                    case .shuttingDown, .shutDown:
+                        state = .shutDown
+                        return ([], true)
+                    }
                 }
-                if !batch.isEmpty || stop { break }
-                pthread_cond_wait(&condition, &mutex)
             }
-            pthread_mutex_unlock(&mutex)
+            if isLast { return }
             for job in batch {
                 job.runSynchronously(on: asUnownedSerialExecutor())
             }
-            if stop && batch.isEmpty { return }
         }
     }
 }

@@ -97,7 +97,7 @@ struct RelayConfiguration {
                 fix: "use NAME or SCHEMA.NAME with letters, digits and _"
             )
         }
-        let batchSize = try sourceNode.int("batch_size") ?? 500
+        let batchSize = try sourceNode.int("batch_size") ?? RelayEngine.Configuration().batchSize
         guard (1...100_000).contains(batchSize) else {
             throw ConfigError(
                 keyPath: sourceNode.keyPath("batch_size"),

@@ -6,7 +6,7 @@ public struct SourceSettings: Sendable {
     public var flavour: OutboxFlavour
     /// `source.table`, validated. Default: the flavour's PHP default table.
     public var table: SQLIdentifier
-    /// `source.batch_size`. Default 500.
+    /// `source.batch_size`. Default: ``RelayEngine/Configuration/batchSize``'s.
     public var batchSize: Int
     /// `source.after_delivery`. Default `mark`.
     public var afterDelivery: AfterDelivery

@@ -126,11 +126,6 @@ final class SQLiteStatement {
         sqlite3_column_int64(handle, column)
     }
 
-    /// The column as SQLite's storage class reports it (`SQLITE_INTEGER`, `SQLITE_TEXT`, …).
-    func storageClass(at column: Int32) -> Int32 {
-        sqlite3_column_type(handle, column)
-    }
-
     func text(at column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
