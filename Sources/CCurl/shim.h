@@ -54,6 +54,10 @@ static inline CURLcode ccurl_easy_getinfo_pointer(CURL *handle, CURLINFO info, v
     return curl_easy_getinfo(handle, info, value);
 }
 
+static inline CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
 /// The result code of a finished transfer (a member of an anonymous union in CURLMsg).
 static inline CURLcode ccurl_message_result(const CURLMsg *message) {
     return message->data.result;
