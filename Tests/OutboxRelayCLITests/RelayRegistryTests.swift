@@ -51,7 +51,8 @@ struct RelayRegistryTests {
     func builtIn() {
         let registry = RelayRegistry.builtIn
         #expect(registry.transportTypes.map { $0.type } == ["file", "kafka", "http"])
-        #expect(registry.sourceKinds.flatMap { $0.schemes } == ["sqlite", "postgres", "postgresql"])
+        let schemes = registry.sourceKinds.flatMap { $0.schemes }
+        #expect(schemes == ["sqlite", "postgres", "postgresql", "mysql", "mariadb"])
         #expect(registry.expanders.isEmpty)
         #expect(RelayRegistry().transportTypes.isEmpty)
     }
@@ -72,7 +73,7 @@ struct RelayRegistryTests {
         } throws: { error in
             (error as? ConfigError)?.description
                 == #"config key "source.url": cannot tell the database from "memory:…". "#
-                + #"Fix: start the URL with one of: sqlite:…, postgres:…, postgresql:…"#
+                + #"Fix: start the URL with one of: sqlite:…, postgres:…, postgresql:…, mysql:…, mariadb:…"#
         }
     }
 
