@@ -62,17 +62,24 @@ struct NamedThreadTests {
     @Test("join returns only after the closure returned, and the OS thread is gone")
     func joinWaits() throws {
         let lock = ConditionLock()
+        nonisolated(unsafe) var started = false
         nonisolated(unsafe) var released = false
         let finished = Atomic<Bool>(false)
         let name = "join-\(UInt16.random(in: 1000...9999))"
         let thread = try NamedThread(name: name) {
             lock.withLock {
+                started = true
+                lock.signal()
                 while !released { lock.wait() }
             }
             // Work after the release, so a join that did not wait would miss it.
             var sum = 0
             for value in 0..<200_000 { sum &+= value }
             finished.store(sum > 0, ordering: .releasing)
+        }
+        // The thread names itself before it runs the closure: wait until the closure runs.
+        lock.withLock {
+            while !started { lock.wait() }
         }
         #if os(Linux)
         #expect(osThreadNames().contains(name))
