@@ -485,6 +485,8 @@ actor Gate {
     }
 }
 
+/// Waits until `condition` holds, letting the engine's tasks run in between (no sleep: the
+/// test clock, not real time, decides when timers fire). Records an issue if it never does.
 func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !(await condition()) {
@@ -492,6 +494,7 @@ func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () asyn
             Issue.record("condition not met within \(timeout)")
             return
         }
-        try await Task.sleep(for: .milliseconds(2))
+        await Task.yield()
+        try Task.checkCancellation()
     }
 }
