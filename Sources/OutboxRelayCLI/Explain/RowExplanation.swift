@@ -162,9 +162,8 @@ struct RowExplanation {
             for route in routes.compactMap(\.objectValue) {
                 let to = (route["to"]?.arrayValue ?? []).map(\.textValue).joined(separator: ", ")
                 let final = route["final"] == .bool(true) ? " (final)" : ""
-                lines.append(
-                    "  route #\(route["route"]?.textValue ?? ""):      \"\(route["events"]?.textValue ?? "")\" → \(to)\(final)"
-                )
+                let pattern = route["events"]?.textValue ?? ""
+                lines.append("  route #\(route["route"]?.textValue ?? ""):      \"\(pattern)\" → \(to)\(final)")
             }
             if message["outcome"]?.stringValue != "deliver" {
                 lines.append("  → would \(field("outcome")): \(field("reason"))")
