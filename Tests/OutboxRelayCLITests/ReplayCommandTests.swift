@@ -141,4 +141,56 @@ struct ReplayCommandTests {
         let delivered = webhook.requests().filter { $0.status == 200 }
         #expect(delivered.map(\.webhookID) == ["e-2", "e-3"] && delivered.allSatisfy { $0.signatureValid })
     }
+
+    @Test(
+        "dispatcher flavour: all rows in relay order across pages and time ties, as run delivered them",
+        arguments: DeadLetterTestDatabase.kinds
+    )
+    func dispatcherRowsInRelayOrder(kind: String) async throws {
+        let database = try DeadLetterTestDatabase.make(kind)
+        let schema = try await CLI.run([
+            "schema", "--flavour", "dispatcher", "--dialect", database.description, "--table", database.table,
+        ])
+        try #require(schema.status == 0, "\(schema.output)")
+        try database.run(schema.stdout)
+        // Rows 1 and 2, and 4 and 5, share a time_of_recording; ids sort unlike the times.
+        let times = ["10:00:00.000001", "10:00:00.000001", "10:00:00.000002", "10:00:03", "10:00:03", "10:00:04"]
+        let ids = [9, 3, 7, 2, 8, 1].map { "00000000-0000-4000-8000-00000000000\($0)" }
+        var sql = ""
+        for (index, (id, time)) in zip(ids, times).enumerated() {
+            let payload = Self.event(Self.placed, index + 1, aggregate: "a-\(index % 2)", version: index / 2 + 1)
+            sql += "INSERT INTO \(database.table) (id, payload, time_of_recording, dispatched) VALUES "
+            sql += "('\(id)', \(SQLiteShell.literal(payload)), '2026-12-01 \(time)', false);\n"
+        }
+        try database.run(sql)
+        let folder = try CLI.temporaryFolder()
+        let out = folder.appendingPathComponent("out.jsonl")
+        let backfill = folder.appendingPathComponent("backfill.jsonl")
+        let config = folder.appendingPathComponent("relay.yaml")
+        try """
+        source: {url: "\(database.sourceURL)", flavour: dispatcher, table: \(database.table), batch_size: 2}
+        transports:
+          out: {type: file, path: "\(out.path)"}
+          backfill: {type: file, path: "\(backfill.path)"}
+        routes:
+          - {events: "*", to: [out]}
+          - {events: "acme.shop.*", to: [backfill]}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        // The drain delivers to both; the replay sends backfill everything again, in the same order.
+        let drain = try await CLI.run(["run", "--config", config.path, "--drain"])
+        try #require(drain.status == 0, "\(drain.output)")
+        func eventIDs(_ file: URL) throws -> [String] {
+            try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map {
+                try #require(try JSONParser.parse(String($0)).objectValue?["event_id"]?.stringValue)
+            }
+        }
+        let delivered = try eventIDs(backfill)
+        #expect(delivered.count == 6)
+        try FileManager.default.removeItem(at: backfill)
+        let replay = try await CLI.run(["replay", "--config", config.path, "--destination", "backfill"])
+        #expect(replay.status == 0, "\(replay.output)")
+        #expect(try eventIDs(backfill) == delivered)
+        #expect(try eventIDs(out).count == 6, "replay sent to another destination")
+        #expect(replay.stdout.contains("last row finished: \(ids[5])"), "\(replay.stdout)")
+    }
 }
