@@ -44,6 +44,10 @@ struct ExplainCommandTests {
                 url: "https://hooks.example.com/in/tok-123?key=qs-secret"
                 headers: {authorization: "Bearer header-secret"}
                 secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+              tiny:
+                type: http
+                url: "https://small.example.com/in"
+                max_body_size: 50
               bus:
                 type: kafka
                 bootstrap_servers: "127.0.0.1:1"
@@ -62,7 +66,7 @@ struct ExplainCommandTests {
         \(fileOnly ? "" : others)
         routes:
           - events: "acme.shop.*"
-            to: [\(fileOnly ? "out" : "out, hook")]
+            to: [\(fileOnly ? "out" : "out, hook, tiny")]
           - events: "acme.shop.orders.*"
             to: [\(fileOnly ? "out" : "bus")]
             final: true
@@ -102,7 +106,10 @@ struct ExplainCommandTests {
         // Routes 0 and 1 match; 1 is final, so route 2 is not evaluated.
         #expect(message["routes"]?.arrayValue?.compactMap { $0.objectValue?["route"]?.int64Value } == [0, 1])
         let destinations = try Self.destinations(explanation)
-        #expect(Set(destinations.keys) == ["out", "hook", "bus"])
+        #expect(Set(destinations.keys) == ["out", "hook", "tiny", "bus"])
+        #expect(destinations["hook"]?["outcome"]?.stringValue == "send")
+        #expect(destinations["tiny"]?["outcome"]?.stringValue == "dead-letter")
+        #expect(destinations["tiny"]?["reason"]?.stringValue?.contains("exceeds the maximum of 50 bytes") == true)
 
         let kafka = try #require(destinations["bus"]?["delivery"]?.objectValue)
         #expect(kafka["topic"]?.stringValue == "shop.order")
@@ -182,6 +189,6 @@ struct ExplainCommandTests {
         )
         let fromFile = try await Self.explain(config, ["--payload", payloadFile.path])
         #expect(fromFile["row_id"] == .null)
-        #expect(Set(try Self.destinations(fromFile).keys) == ["out", "hook", "bus"])
+        #expect(Set(try Self.destinations(fromFile).keys) == ["out", "hook", "tiny", "bus"])
     }
 }
