@@ -15,7 +15,8 @@ final class RetainedRowsSource: OutboxSource {
     struct Progress: Sendable {
         var rowsRead = 0
         var rowsFinished = 0
-        /// The last row up to which every row was completed without a failed delivery.
+        /// The last row up to which every row was completed, with no failed delivery in its batch
+        /// or before it.
         var lastFinished: OutboxRowID?
         /// Messages the destination gave up on, and rows that could not be decoded.
         var failures: [DeadLetter] = []
@@ -99,7 +100,9 @@ final class RetainedRowsSource: OutboxSource {
             for letter in deadLetters {
                 if letter.destination == nil { progress.undecodableRows += 1 } else { progress.failures.append(letter) }
             }
-            if !deadLetters.isEmpty { progress.blocked = true }
+            // A failed delivery pins the resume point before its batch; undecodable rows are
+            // skipped and do not (a resumed replay would only skip them again).
+            if deadLetters.contains(where: { $0.destination != nil }) { progress.blocked = true }
             while !progress.blocked, progress.pendingStart < progress.pending.count,
                 progress.completed.remove(progress.pending[progress.pendingStart]) != nil
             {
