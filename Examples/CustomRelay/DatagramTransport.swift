@@ -17,7 +17,7 @@ import Darwin
 /// transport's retry policy. A message larger than the socket accepts is permanent: it goes
 /// to the dead-letter table. Each send is addressed (`sendto`), so a receiver that restarts
 /// and binds the path again is reached without reconnecting.
-final class DatagramTransport: Transport, DestinationChecking {
+final class DatagramTransport: Transport, DestinationChecking, DeliveryExplaining {
     /// `sun_path`'s capacity, including the terminating NUL.
     static let maximumPathLength = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
 
@@ -117,6 +117,22 @@ final class DatagramTransport: Transport, DestinationChecking {
         return [
             "sends to the Unix datagram socket \(path) (send buffer \(size) bytes: larger messages are dead-lettered)"
         ]
+    }
+
+    /// `explain`: one datagram holding the stored envelope, to the receiver's socket.
+    func explainDelivery(of message: OutboxMessage) -> DeliveryExplanation {
+        var refusal: String?
+        if path.utf8.count >= Self.maximumPathLength {
+            refusal = "the socket path is longer than \(Self.maximumPathLength - 1) bytes"
+        }
+        return DeliveryExplanation(
+            details: [
+                "socket": .string(path),
+                "datagram": .string("the stored envelope, byte for byte"),
+                "datagram_size": .number(String(message.envelope.count)),
+            ],
+            refusal: refusal
+        )
     }
 
     static func errorText(_ code: Int32) -> String {

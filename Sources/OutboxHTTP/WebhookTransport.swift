@@ -32,7 +32,7 @@ public final class WebhookTransport: Transport {
     /// The settings this transport was created with.
     public let configuration: Configuration
     private let target: WebhookURL
-    private let encoder: WebhookBodyEncoder
+    let encoder: WebhookBodyEncoder
     private let loop: CurlMultiLoop
     private let logger: Logger
 
@@ -129,23 +129,7 @@ public final class WebhookTransport: Transport {
     /// Sends a batch and returns one result per message, in order. Never blocks a
     /// cooperative thread: the batch is handed to the transport's thread and this awaits it.
     public func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
-        let limit = configuration.maximumBodySize
-        let prepared = batch.map { message -> PreparedMessage in
-            let body = encoder.body(for: message)
-            var immediate: DeliveryResult?
-            if body.count > limit {
-                immediate = .permanent("body of \(body.count) bytes exceeds the maximum of \(limit) bytes")
-            } else if message.eventID.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
-                immediate = .permanent("the event id contains control characters and cannot be sent as webhook-id")
-            }
-            return PreparedMessage(
-                eventID: message.eventID,
-                orderingKey: message.orderingKey,
-                body: immediate == nil ? body : [],
-                immediateResult: immediate
-            )
-        }
-        return await loop.deliver(prepared)
+        await loop.deliver(batch.map(prepare))
     }
 
     /// Waits for the requests in flight, then stops the thread and releases libcurl's handles.

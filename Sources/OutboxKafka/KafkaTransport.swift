@@ -31,7 +31,7 @@ public final class KafkaTransport: Transport, Sendable {
     public let name: String
     /// The configuration the transport was created with.
     public let configuration: Configuration
-    private let encoder: KafkaRecordEncoder
+    let encoder: KafkaRecordEncoder
     private let logger: Logger
     private let state = Mutex(State.idle)
 

@@ -463,7 +463,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         return sql + statements.completeSuffix
     }
 
-    private func insertDeadLetters(_ connection: MySQLConnection, _ letters: ArraySlice<DeadLetter>) -> String {
+    func insertDeadLetters(_ connection: MySQLConnection, _ letters: ArraySlice<DeadLetter>) -> String {
         func text(_ value: String?) -> String { value.map { connection.literal($0) } ?? "NULL" }
         var sql = statements.insertDeadLetters
         var first = true

@@ -14,7 +14,7 @@ public struct OutboxRelayCommand: AsyncParsableCommand {
         version: RelayVersion.description,
         subcommands: [
             RunCommand.self, CheckCommand.self, StatusCommand.self, SchemaCommand.self, DemoCommand.self,
-            DeadLetterCommand.self,
+            DeadLetterCommand.self, ExplainCommand.self, ReplayCommand.self,
         ]
     )
 

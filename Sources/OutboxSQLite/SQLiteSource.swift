@@ -409,7 +409,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     }
 
     /// Binds in ``OutboxSchema/deadLetterColumns`` order.
-    private func bind(_ deadLetter: DeadLetter, to statement: SQLiteStatement) throws(SQLiteError) {
+    func bind(_ deadLetter: DeadLetter, to statement: SQLiteStatement) throws(SQLiteError) {
         try statement.bind(table, at: 1)
         try statement.bind(deadLetter.rowID.description, at: 2)
         try statement.bind(deadLetter.eventID, at: 3)

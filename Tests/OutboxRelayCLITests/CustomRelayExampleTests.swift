@@ -188,6 +188,49 @@ struct CustomRelayExampleTests {
         #expect(passing.stdout.contains("all checks passed"))
     }
 
+    @Test(
+        "explain through the plugins: a row the split upcaster expands, as PHP reads it, each a datagram",
+        .enabled(if: CLI.fixturesAvailable)
+    )
+    func explainUsesThePluginExplanation() async throws {
+        let folder = try CLI.temporaryFolder()
+        let database = try Self.fixtureDatabase(in: folder)
+        let socket = folder.appendingPathComponent("r.sock").path
+        let config = try Self.write(Self.config(database: database, socket: socket), in: folder)
+        let expected = try #require(
+            try JSONParser.parse(
+                Data(contentsOf: CLI.fixtures.appendingPathComponent("original/pgsql/decoded-split-upcaster.json"))
+            ).arrayValue
+        )
+        let split = try #require(
+            expected.compactMap(\.objectValue).first { ($0["messages"]?.arrayValue?.count ?? 0) > 1 },
+            "the fixture has no row the upcaster splits"
+        )
+        let rowID = try #require(split["row_id"]?.stringValue)
+        let phpEventIDs = try #require(split["messages"]?.arrayValue).map { $0.objectValue?["event_id"]?.stringValue }
+
+        let result = try await CLI.run(
+            ["explain", "--config", config.path, "--row", rowID, "--json"],
+            executable: CLI.customRelayExample
+        )
+        #expect(result.status == 0, "\(result.output)")
+        let explanation = try #require(try JSONParser.parse(result.stdout).objectValue, "\(result.stdout)")
+        let messages = (explanation["messages"]?.arrayValue ?? []).compactMap(\.objectValue)
+        #expect(!messages.isEmpty, "\(explanation)")
+        #expect(messages.map { $0["event_id"]?.stringValue } == phpEventIDs)
+        for message in messages {
+            let destination = try #require(message["destinations"]?.arrayValue?.first?.objectValue)
+            let delivery = try #require(
+                destination["delivery"]?.objectValue,
+                "the datagram transport explained nothing"
+            )
+            #expect(delivery["socket"]?.stringValue == socket)
+            #expect(delivery["datagram_size"] == message["envelope_size"], "\(message)")
+            #expect(destination["outcome"]?.stringValue == "send")
+        }
+        #expect(!FileManager.default.fileExists(atPath: socket), "explain must not need the receiver")
+    }
+
     @Test("a mistake in a plugin transport's keys is reported exactly like one in a built-in transport's")
     func pluginConfigMistakesLookBuiltIn() async throws {
         let folder = try CLI.temporaryFolder()

@@ -3,28 +3,38 @@ import OutboxRelay
 import Testing
 
 /// A database the `dlq` tests run against: a SQLite file, or a table of its own in the
-/// PostgreSQL server `.ci/with-postgres.sh` started.
+/// PostgreSQL server `.ci/with-postgres.sh` or the MariaDB server `.ci/with-mysql.sh` started.
 enum DeadLetterTestDatabase: CustomStringConvertible, Sendable {
     case sqlite(URL)
     case postgres(url: String, table: String)
+    case mysql(url: String, table: String)
 
     static let postgresURL = ProcessInfo.processInfo.environment["OUTBOX_TEST_POSTGRES_URL"].flatMap {
         $0.isEmpty ? nil : $0
     }
     /// PostgreSQL runs when the server is there, and must run in CI.
     static let postgresTestable = postgresURL != nil || CLI.isCI
+    static let mysqlURL = ProcessInfo.processInfo.environment["OUTBOX_TEST_MYSQL_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+    /// MariaDB runs when the server is there, and must run in CI.
+    static let mysqlTestable = mysqlURL != nil || CLI.isCI
+
+    /// The kinds the suites run on: SQLite always, the servers when started (always in CI).
+    static let kinds = ["sqlite"] + (postgresTestable ? ["postgres"] : []) + (mysqlTestable ? ["mysql"] : [])
 
     var description: String {
         switch self {
         case .sqlite: return "sqlite"
         case .postgres: return "postgres"
+        case .mysql: return "mysql"
         }
     }
 
     var table: String {
         switch self {
         case .sqlite: return "outbox_messages"
-        case .postgres(_, let table): return table
+        case .postgres(_, let table), .mysql(_, let table): return table
         }
     }
 
@@ -32,14 +42,21 @@ enum DeadLetterTestDatabase: CustomStringConvertible, Sendable {
     var sourceURL: String {
         switch self {
         case .sqlite(let file): return "sqlite:\(file.path)"
-        case .postgres(let url, _): return url
+        case .postgres(let url, _), .mysql(let url, _): return url
         }
     }
 
     static func make(_ kind: String) throws -> DeadLetterTestDatabase {
-        if kind == "sqlite" { return .sqlite(try CLI.temporaryFolder().appendingPathComponent("outbox.db")) }
-        let url = try #require(postgresURL, "OUTBOX_TEST_POSTGRES_URL is not set (run under .ci/with-postgres.sh)")
-        return .postgres(url: url, table: "outbox_dlq_" + UUID().uuidString.prefix(8).lowercased())
+        let table = "outbox_dlq_" + UUID().uuidString.prefix(8).lowercased()
+        switch kind {
+        case "sqlite": return .sqlite(try CLI.temporaryFolder().appendingPathComponent("outbox.db"))
+        case "mysql":
+            let url = try #require(mysqlURL, "OUTBOX_TEST_MYSQL_URL is not set (run under .ci/with-mysql.sh)")
+            return .mysql(url: url, table: table)
+        default:
+            let url = try #require(postgresURL, "OUTBOX_TEST_POSTGRES_URL is not set (run under .ci/with-postgres.sh)")
+            return .postgres(url: url, table: table)
+        }
     }
 
     /// Runs SQL and returns its output (one line per row, columns separated by `|`).
@@ -67,6 +84,10 @@ enum DeadLetterTestDatabase: CustomStringConvertible, Sendable {
                 throw SQLiteShell.ShellError(description: "psql failed: \(text)")
             }
             return text
+        case .mysql(let url, _):
+            let server = try #require(URLComponents(string: url))
+            let database = String(server.path.dropFirst())
+            return try MySQLRunCommandTests.sql(server, database: database.isEmpty ? nil : database, sql)
         }
     }
 
@@ -88,6 +109,9 @@ enum DeadLetterTestDatabase: CustomStringConvertible, Sendable {
         case .postgres:
             when = "now() - interval '\(secondsAgo) seconds'"
             payloadValue = "convert_to(\(SQLiteShell.literal(payload)), 'UTF8')"
+        case .mysql:
+            when = "UTC_TIMESTAMP(6) - INTERVAL \(secondsAgo) SECOND"
+            payloadValue = SQLiteShell.literal(payload)
         }
         return """
             INSERT INTO outbox_relay_dead_letters (source_table, row_id, event_id, event_type, destination, payload,
@@ -99,7 +123,7 @@ enum DeadLetterTestDatabase: CustomStringConvertible, Sendable {
 }
 
 /// `outbox-relay dlq list/show/purge` on dead letters the relay wrote (`run --drain`) and one
-/// a transport gave up on, on SQLite and PostgreSQL.
+/// a transport gave up on, on SQLite, PostgreSQL and MariaDB.
 @Suite("outbox-relay dlq")
 struct DeadLetterCommandTests {
     static let placed = "acme.shop.orders.order_was_placed"
@@ -159,7 +183,7 @@ struct DeadLetterCommandTests {
         }
     }
 
-    static let kinds = ["sqlite"] + (DeadLetterTestDatabase.postgresTestable ? ["postgres"] : [])
+    static let kinds = DeadLetterTestDatabase.kinds
 
     @Test("list: JSON lines with every field, and each filter", arguments: kinds)
     func list(kind: String) async throws {

@@ -5,8 +5,11 @@ import OutboxRelay
 struct DeadLetterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
-        abstract: "Lists, shows and purges the dead letters of the configured outbox table.",
-        subcommands: [DeadLetterListCommand.self, DeadLetterShowCommand.self, DeadLetterPurgeCommand.self]
+        abstract: "Lists, shows, replays and purges the dead letters of the configured outbox table.",
+        subcommands: [
+            DeadLetterListCommand.self, DeadLetterShowCommand.self, DeadLetterReplayCommand.self,
+            DeadLetterPurgeCommand.self,
+        ]
     )
 
     /// The configured source as a dead-letter store, or exit 1 saying that it is not one.

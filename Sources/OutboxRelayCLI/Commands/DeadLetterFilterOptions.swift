@@ -1,7 +1,7 @@
 import ArgumentParser
 import OutboxRelay
 
-/// The filters `dlq list`, `dlq purge` (and later `dlq replay`) share.
+/// The filters `dlq list`, `dlq replay` and `dlq purge` share.
 struct DeadLetterFilterOptions: ParsableArguments {
     @Option(name: .long, help: "Only entries of this destination (transport name).")
     var destination: String?

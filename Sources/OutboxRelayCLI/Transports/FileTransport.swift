@@ -25,7 +25,7 @@ final class FileTransport: Transport, @unchecked Sendable {
     }
 
     let name: String
-    private let configuration: Configuration
+    let configuration: Configuration
     private let writer: LineWriter
 
     init(name: String, configuration: Configuration) {
