@@ -85,6 +85,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         _ = try connection.statement(queries.fetchFirst)
         if flavour == .dispatcher { _ = try connection.statement(queries.fetchAfterDispatcher) }
         _ = try connection.statement(queries.insertDeadLetter)
+        _ = try connection.statement(queries.insertDeadLetterFromOutbox)
         lastDataVersion = try dataVersion(connection)
         isOpen = true
     }
@@ -93,6 +94,16 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     /// - Throws: ``SQLiteError`` (`notOpen`, `invalidCursor` for a cursor of the other
     ///   flavour, `busy`, `statementFailed`).
     public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await fetch(limit: limit, maximumBytes: .max, after: cursor)
+    }
+
+    /// Reads up to `limit` undelivered rows after `cursor`, in relay order, stepping no further
+    /// once the rows read hold `maximumBytes` of payload. A payload above
+    /// ``Configuration-swift.struct/maximumPayloadBytes`` is not read: its row comes back with
+    /// ``OutboxRow/oversizedPayload`` set.
+    /// - Throws: ``SQLiteError`` (`notOpen`, `invalidCursor` for a cursor of the other
+    ///   flavour, `busy`, `statementFailed`).
+    public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
         let connection = try requireOpen()
         // SQLite reads a negative LIMIT as "no limit": never let a bad value unbound memory.
         let limit = max(1, limit)
@@ -131,23 +142,24 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             try bind(cursor.id, to: statement, at: 2)
             try statement.bind(Int64(limit), at: 3)
         }
+        let maximumPayload = Int64(clamping: configuration.maximumPayloadBytes)
+        try statement.bind(maximumPayload, at: 9)
         defer { statement.reset() }
         var rows: [OutboxRow] = []
         rows.reserveCapacity(min(limit, 4096))
-        switch flavour {
-        case .outbox:
-            while try statement.step() {
-                rows.append(OutboxRow(id: .integer(statement.int64(at: 0)), payload: statement.bytes(at: 1)))
-            }
-        case .dispatcher:
-            while try statement.step() {
-                rows.append(
-                    OutboxRow(
-                        id: .text(statement.text(at: 0) ?? ""),
-                        payload: statement.bytes(at: 1),
-                        timeOfRecording: statement.text(at: 2)
-                    )
-                )
+        var bytes = 0
+        while rows.isEmpty || bytes < maximumBytes, try statement.step() {
+            let id: OutboxRowID =
+                flavour == .outbox ? .integer(statement.int64(at: 0)) : .text(statement.text(at: 0) ?? "")
+            let time = flavour == .dispatcher ? statement.text(at: 3) : nil
+            let size = statement.int64(at: 2)
+            if size > maximumPayload {
+                let oversized = OversizedPayload(size: Int(clamping: size), limit: Int(maximumPayload))
+                rows.append(OutboxRow(id: id, payload: [], timeOfRecording: time, oversizedPayload: oversized))
+            } else {
+                let row = OutboxRow(id: id, payload: statement.bytes(at: 1), timeOfRecording: time)
+                bytes += row.payload.count
+                rows.append(row)
             }
         }
         return rows
@@ -163,9 +175,12 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         do {
             if !deadLetters.isEmpty {
                 let insert = try connection.statement(queries.insertDeadLetter)
+                let insertFromOutbox = try connection.statement(queries.insertDeadLetterFromOutbox)
                 for deadLetter in deadLetters {
-                    try bind(deadLetter, to: insert)
-                    try insert.run()
+                    let statement = deadLetter.payloadStaysInOutbox ? insertFromOutbox : insert
+                    try bind(deadLetter, to: statement)
+                    if deadLetter.payloadStaysInOutbox { try bind(deadLetter.rowID, to: statement, at: 11) }
+                    try statement.run()
                 }
             }
             let dispatchedAt = Timestamp.now().sqlText

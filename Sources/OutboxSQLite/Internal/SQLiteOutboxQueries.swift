@@ -32,22 +32,33 @@ struct SQLiteOutboxQueries: Sendable {
     /// The flag column of the flavour.
     var deliveredFlag: String { flavour == .outbox ? consumed : dispatched }
 
+    /// The columns a read returns: id, the payload (NULL when longer than `?9`, the maximum
+    /// payload size: SQLite then never copies it out), its length in bytes, and for `dispatcher`
+    /// the time of recording.
+    private var fetchColumns: String {
+        let size = "length(CAST(\(payload) AS BLOB))"
+        let columns = "\(id), CASE WHEN \(size) > ?9 THEN NULL ELSE \(payload) END, \(size)"
+        return flavour == .outbox ? columns : columns + ", \(timeOfRecording)"
+    }
+
     /// `outbox`: `?1` = id after (Int64.min for the first page), `?2` = limit.
-    /// `dispatcher`: `?1` = limit.
+    /// `dispatcher`: `?1` = limit. Both: `?9` = maximum payload size.
     var fetchFirst: String {
         switch flavour {
         case .outbox:
-            return "SELECT \(id), \(payload) FROM \(table) WHERE \(consumed) = 0 AND \(id) > ?1 ORDER BY \(id) LIMIT ?2"
+            return
+                "SELECT \(fetchColumns) FROM \(table) WHERE \(consumed) = 0 AND \(id) > ?1 ORDER BY \(id) LIMIT ?2"
         case .dispatcher:
             return
-                "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 "
+                "SELECT \(fetchColumns) FROM \(table) WHERE \(dispatched) = 0 "
                 + "ORDER BY \(timeOfRecording), \(id) LIMIT ?1"
         }
     }
 
-    /// `dispatcher` only: `?1` = time_of_recording after, `?2` = id after, `?3` = limit.
+    /// `dispatcher` only: `?1` = time_of_recording after, `?2` = id after, `?3` = limit, `?9` =
+    /// maximum payload size.
     var fetchAfterDispatcher: String {
-        "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 "
+        "SELECT \(fetchColumns) FROM \(table) WHERE \(dispatched) = 0 "
             + "AND (\(timeOfRecording), \(id)) > (?1, ?2) ORDER BY \(timeOfRecording), \(id) LIMIT ?3"
     }
 
@@ -75,6 +86,16 @@ struct SQLiteOutboxQueries: Sendable {
         return
             "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) "
             + "VALUES (\(placeholders(from: 1, count: columns.count)))"
+    }
+
+    /// Inserts one dead letter whose payload SQLite copies from the outbox row `?11`
+    /// (``DeadLetter/payloadStaysInOutbox``); parameters as in ``insertDeadLetter``, `?6` unused.
+    var insertDeadLetterFromOutbox: String {
+        let columns = OutboxSchema.deadLetterColumns
+        let values = (1...columns.count).map { $0 == 6 ? payload : "?\($0)" }.joined(separator: ", ")
+        return
+            "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) "
+            + "SELECT \(values) FROM \(table) WHERE \(id) = ?11"
     }
 
     /// Seeds one row (``SQLiteSource/insert(payloads:)``), returning its id.

@@ -45,7 +45,8 @@ final class SQLiteStatement {
     /// Binds bytes as TEXT when they are valid UTF-8, as a BLOB otherwise: the stored value
     /// reads back byte for byte either way, and text stays readable for `sqlite3` and `json_*`.
     func bind(bytes: [UInt8], at index: Int32) throws(SQLiteError) {
-        let isText = String(validating: bytes, as: UTF8.self) != nil
+        // Validated in place: `String(validating:)` would copy the whole payload first.
+        let isText = (try? UTF8Span(validating: bytes.span)) != nil
         let result = bytes.withUnsafeBufferPointer { buffer in
             Self.withNonNullBase(buffer) { base, count in
                 isText
