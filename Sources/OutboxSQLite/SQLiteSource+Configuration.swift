@@ -98,9 +98,10 @@ extension SQLiteSource {
         /// How often ``SQLiteSource/waitForRows(timeout:)`` checks whether another connection
         /// committed (`PRAGMA data_version`, a cheap read of the file header). Default 50 ms.
         public var changePollInterval: Duration
-        /// The largest stored payload, in bytes, that is read. A larger row is not loaded: the read
-        /// query returns only its length, and the row is dead-lettered with the payload copied
-        /// by SQLite from the outbox row (`payload of N bytes exceeds max_payload_bytes M`).
+        /// The largest stored payload, in bytes, that is read. A larger one is never copied out of
+        /// SQLite (its size is checked on the stepped row), and the row is dead-lettered with
+        /// the payload copied inside the database in 1 MiB pieces
+        /// (`payload of N bytes exceeds max_payload_bytes M`).
         /// Default 16 MiB (``OversizedPayload/defaultLimit``).
         public var maximumPayloadBytes: Int
 

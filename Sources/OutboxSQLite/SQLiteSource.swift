@@ -99,8 +99,8 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
 
     /// Reads up to `limit` undelivered rows after `cursor`, in relay order, stepping no further
     /// once the rows read hold `maximumBytes` of payload. A payload above
-    /// ``Configuration-swift.struct/maximumPayloadBytes`` is not read: its row comes back with
-    /// ``OutboxRow/oversizedPayload`` set.
+    /// ``Configuration-swift.struct/maximumPayloadBytes`` is not copied out of SQLite: its row
+    /// comes back with ``OutboxRow/oversizedPayload`` set.
     /// - Throws: ``SQLiteError`` (`notOpen`, `invalidCursor` for a cursor of the other
     ///   flavour, `busy`, `statementFailed`).
     public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
@@ -142,8 +142,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             try bind(cursor.id, to: statement, at: 2)
             try statement.bind(Int64(limit), at: 3)
         }
-        let maximumPayload = Int64(clamping: configuration.maximumPayloadBytes)
-        try statement.bind(maximumPayload, at: 9)
+        let maximumPayload = configuration.maximumPayloadBytes
         defer { statement.reset() }
         var rows: [OutboxRow] = []
         rows.reserveCapacity(min(limit, 4096))
@@ -151,10 +150,10 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         while rows.isEmpty || bytes < maximumBytes, try statement.step() {
             let id: OutboxRowID =
                 flavour == .outbox ? .integer(statement.int64(at: 0)) : .text(statement.text(at: 0) ?? "")
-            let time = flavour == .dispatcher ? statement.text(at: 3) : nil
-            let size = statement.int64(at: 2)
+            let time = flavour == .dispatcher ? statement.text(at: 2) : nil
+            let size = statement.byteCount(at: 1)
             if size > maximumPayload {
-                let oversized = OversizedPayload(size: Int(clamping: size), limit: Int(maximumPayload))
+                let oversized = OversizedPayload(size: size, limit: maximumPayload)
                 rows.append(OutboxRow(id: id, payload: [], timeOfRecording: time, oversizedPayload: oversized))
             } else {
                 let row = OutboxRow(id: id, payload: statement.bytes(at: 1), timeOfRecording: time)
@@ -175,12 +174,13 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         do {
             if !deadLetters.isEmpty {
                 let insert = try connection.statement(queries.insertDeadLetter)
-                let insertFromOutbox = try connection.statement(queries.insertDeadLetterFromOutbox)
                 for deadLetter in deadLetters {
-                    let statement = deadLetter.payloadStaysInOutbox ? insertFromOutbox : insert
-                    try bind(deadLetter, to: statement)
-                    if deadLetter.payloadStaysInOutbox { try bind(deadLetter.rowID, to: statement, at: 11) }
-                    try statement.run()
+                    if deadLetter.payloadStaysInOutbox {
+                        try insertCopyingPayload(deadLetter, connection)
+                        continue
+                    }
+                    try bind(deadLetter, to: insert)
+                    try insert.run()
                 }
             }
             let dispatchedAt = Timestamp.now().sqlText
@@ -421,6 +421,50 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         case .integer(let value): try statement.bind(value, at: index)
         case .text(let value): try statement.bind(value, at: index)
         }
+    }
+
+    /// Inserts a dead letter whose payload stays in the outbox row (``DeadLetter/payloadStaysInOutbox``),
+    /// copying it inside the database in 1 MiB pieces (incremental I/O), so neither the relay nor
+    /// SQLite holds it whole (`INSERT … SELECT` would hold it twice: once read, once as the new
+    /// record). Tables without rowid fall back to `INSERT … SELECT`.
+    private func insertCopyingPayload(_ deadLetter: DeadLetter, _ connection: SQLiteConnection) throws(SQLiteError) {
+        let lookup = try connection.statement(queries.rowIDOf)
+        try bind(deadLetter.rowID, to: lookup, at: 1)
+        let rowID = try lookup.step() ? lookup.int64(at: 0) : nil
+        lookup.reset()
+        let outbox = configuration.table
+        if let rowID,
+            let source = connection.openValue(
+                schema: outbox.schema,
+                table: outbox.name,
+                column: configuration.columns.payload.name,
+                rowID: rowID,
+                writable: false
+            )
+        {
+            let insert = try connection.statement(queries.insertDeadLetter)
+            try bind(deadLetter, to: insert)
+            try insert.bindZeroBlob(count: source.count, at: 6)
+            try insert.run()
+            let deadLetters = configuration.deadLetterTable
+            if let target = connection.openValue(
+                schema: deadLetters.schema,
+                table: deadLetters.name,
+                column: "payload",
+                rowID: connection.lastInsertRowID,
+                writable: true
+            ), source.copy(to: target) {
+                return
+            }
+            throw SQLiteError(
+                code: .statementFailed,
+                message: "copying the payload of row \(deadLetter.rowID) into \(deadLetters) failed"
+            )
+        }
+        let insert = try connection.statement(queries.insertDeadLetterFromOutbox)
+        try bind(deadLetter, to: insert)
+        try bind(deadLetter.rowID, to: insert, at: 11)
+        try insert.run()
     }
 
     /// Binds in ``OutboxSchema/deadLetterColumns`` order.

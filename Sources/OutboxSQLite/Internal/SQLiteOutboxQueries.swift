@@ -32,17 +32,19 @@ struct SQLiteOutboxQueries: Sendable {
     /// The flag column of the flavour.
     var deliveredFlag: String { flavour == .outbox ? consumed : dispatched }
 
-    /// The columns a read returns: id, the payload (NULL when longer than `?9`, the maximum
-    /// payload size: SQLite then never copies it out), its length in bytes, and for `dispatcher`
-    /// the time of recording.
+    /// The columns a read returns: id, the payload, and for `dispatcher` the time of recording.
+    ///
+    /// SQLite 3.40 has no byte length of a TEXT value that does not load it (`octet_length`
+    /// arrives in 3.43; `length(CAST(… AS BLOB))` loads it once per use), so
+    /// ``SQLiteSource`` checks the size of the stepped value (`sqlite3_column_bytes`) before
+    /// copying it: an oversized payload is read into SQLite's own row buffer once and never
+    /// copied out.
     private var fetchColumns: String {
-        let size = "length(CAST(\(payload) AS BLOB))"
-        let columns = "\(id), CASE WHEN \(size) > ?9 THEN NULL ELSE \(payload) END, \(size)"
-        return flavour == .outbox ? columns : columns + ", \(timeOfRecording)"
+        flavour == .outbox ? "\(id), \(payload)" : "\(id), \(payload), \(timeOfRecording)"
     }
 
     /// `outbox`: `?1` = id after (Int64.min for the first page), `?2` = limit.
-    /// `dispatcher`: `?1` = limit. Both: `?9` = maximum payload size.
+    /// `dispatcher`: `?1` = limit.
     var fetchFirst: String {
         switch flavour {
         case .outbox:
@@ -55,8 +57,7 @@ struct SQLiteOutboxQueries: Sendable {
         }
     }
 
-    /// `dispatcher` only: `?1` = time_of_recording after, `?2` = id after, `?3` = limit, `?9` =
-    /// maximum payload size.
+    /// `dispatcher` only: `?1` = time_of_recording after, `?2` = id after, `?3` = limit.
     var fetchAfterDispatcher: String {
         "SELECT \(fetchColumns) FROM \(table) WHERE \(dispatched) = 0 "
             + "AND (\(timeOfRecording), \(id)) > (?1, ?2) ORDER BY \(timeOfRecording), \(id) LIMIT ?3"
@@ -97,6 +98,9 @@ struct SQLiteOutboxQueries: Sendable {
             "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) "
             + "SELECT \(values) FROM \(table) WHERE \(id) = ?11"
     }
+
+    /// The rowid of the outbox row `?1` (for incremental I/O on its payload).
+    var rowIDOf: String { "SELECT rowid FROM \(table) WHERE \(id) = ?1" }
 
     /// Seeds one row (``SQLiteSource/insert(payloads:)``), returning its id.
     /// `outbox`: `?1` = payload. `dispatcher`: `?1` = id, `?2` = payload, `?3` = time_of_recording.

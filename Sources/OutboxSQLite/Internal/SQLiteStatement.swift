@@ -74,6 +74,11 @@ final class SQLiteStatement {
         return withUnsafePointer(to: UInt8(0)) { body($0, 0) }
     }
 
+    /// Binds a BLOB of `count` zero bytes (filled in afterwards with ``SQLiteValue``).
+    func bindZeroBlob(count: Int, at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_zeroblob64(handle, index, sqlite3_uint64(max(0, count))))
+    }
+
     // MARK: Running
 
     /// Runs to the next row.
@@ -131,6 +136,13 @@ final class SQLiteStatement {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    /// The size in bytes of the column's stored value (TEXT or BLOB, without converting it).
+    func byteCount(at column: Int32) -> Int {
+        // sqlite3_column_blob first: sqlite3_column_bytes alone may convert a TEXT value.
+        _ = sqlite3_column_blob(handle, column)
+        return Int(sqlite3_column_bytes(handle, column))
     }
 
     /// The column's stored bytes, untouched (TEXT and BLOB alike; empty for NULL and `''`).
