@@ -216,16 +216,7 @@ struct RelayConfiguration {
                 }
                 engine.maximumRowsInFlight = value
             }
-            if let value = try relay.byteSize("max_bytes_in_flight") {
-                guard value >= settings.maximumPayloadBytes else {
-                    throw ConfigError(
-                        keyPath: relay.keyPath("max_bytes_in_flight"),
-                        problem: "must be at least source.max_payload_bytes (\(settings.maximumPayloadBytes) bytes)",
-                        fix: "use e.g. 64MiB (the default), or lower source.max_payload_bytes"
-                    )
-                }
-                engine.maximumBytesInFlight = value
-            }
+            engine.maximumBytesInFlight = try relay.byteSize("max_bytes_in_flight") ?? engine.maximumBytesInFlight
             let lower = try relay.duration("poll_interval_min") ?? engine.idlePollInterval.lowerBound
             let upper = try relay.duration("poll_interval_max") ?? engine.idlePollInterval.upperBound
             guard lower > .zero, lower <= upper else {
@@ -236,6 +227,15 @@ struct RelayConfiguration {
             }
             engine.idlePollInterval = lower...upper
             engine.shutdownGracePeriod = try relay.duration("shutdown_grace_period") ?? engine.shutdownGracePeriod
+        }
+        guard engine.maximumBytesInFlight >= settings.maximumPayloadBytes else {
+            throw ConfigError(
+                keyPath: "relay.max_bytes_in_flight",
+                problem:
+                    "is \(engine.maximumBytesInFlight) bytes, below source.max_payload_bytes "
+                    + "(\(settings.maximumPayloadBytes) bytes): a row that large could never be relayed",
+                fix: "raise relay.max_bytes_in_flight (default 64MiB) or lower source.max_payload_bytes (default 16MiB)"
+            )
         }
         return RelayConfiguration(
             source: source,
