@@ -100,8 +100,8 @@ extension SQLiteSource {
         public var changePollInterval: Duration
         /// The largest stored payload, in bytes, that is read. A larger one is never copied out of
         /// SQLite (its size is checked on the stepped row), and the row is dead-lettered with
-        /// the payload copied inside the database in 1 MiB pieces
-        /// (`payload of N bytes exceeds max_payload_bytes M`).
+        /// the payload copied by SQLite (`INSERT … SELECT` from the outbox row;
+        /// `payload of N bytes exceeds max_payload_bytes M`).
         /// Default 16 MiB (``OversizedPayload/defaultLimit``).
         public var maximumPayloadBytes: Int
 

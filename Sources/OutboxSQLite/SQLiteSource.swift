@@ -423,44 +423,11 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         }
     }
 
-    /// Inserts a dead letter whose payload stays in the outbox row (``DeadLetter/payloadStaysInOutbox``),
-    /// copying it inside the database in 1 MiB pieces (incremental I/O), so neither the relay nor
-    /// SQLite holds it whole (`INSERT … SELECT` would hold it twice: once read, once as the new
-    /// record). Tables without rowid fall back to `INSERT … SELECT`.
+    /// Inserts a dead letter whose payload stays in the outbox row (``DeadLetter/payloadStaysInOutbox``)
+    /// with `INSERT … SELECT`: the relay never holds it. (SQLite itself holds it twice for the
+    /// statement — the value read and the new record — as it does for any row it writes;
+    /// incremental blob I/O would not help, a zeroblob not at the end of the record is expanded.)
     private func insertCopyingPayload(_ deadLetter: DeadLetter, _ connection: SQLiteConnection) throws(SQLiteError) {
-        let lookup = try connection.statement(queries.rowIDOf)
-        try bind(deadLetter.rowID, to: lookup, at: 1)
-        let rowID = try lookup.step() ? lookup.int64(at: 0) : nil
-        lookup.reset()
-        let outbox = configuration.table
-        if let rowID,
-            let source = connection.openValue(
-                schema: outbox.schema,
-                table: outbox.name,
-                column: configuration.columns.payload.name,
-                rowID: rowID,
-                writable: false
-            )
-        {
-            let insert = try connection.statement(queries.insertDeadLetter)
-            try bind(deadLetter, to: insert)
-            try insert.bindZeroBlob(count: source.count, at: 6)
-            try insert.run()
-            let deadLetters = configuration.deadLetterTable
-            if let target = connection.openValue(
-                schema: deadLetters.schema,
-                table: deadLetters.name,
-                column: "payload",
-                rowID: connection.lastInsertRowID,
-                writable: true
-            ), source.copy(to: target) {
-                return
-            }
-            throw SQLiteError(
-                code: .statementFailed,
-                message: "copying the payload of row \(deadLetter.rowID) into \(deadLetters) failed"
-            )
-        }
         let insert = try connection.statement(queries.insertDeadLetterFromOutbox)
         try bind(deadLetter, to: insert)
         try bind(deadLetter.rowID, to: insert, at: 11)

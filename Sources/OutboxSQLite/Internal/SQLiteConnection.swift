@@ -113,23 +113,6 @@ final class SQLiteConnection {
         }
     }
 
-    /// The rowid of the last `INSERT` on this connection.
-    var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
-
-    /// An incremental-I/O handle on one value (`sqlite3_blob_open`), which reads and writes it
-    /// in pieces without loading it whole. `nil` when the value cannot be opened (a `WITHOUT
-    /// ROWID` table, a value that is not TEXT or BLOB).
-    func openValue(schema: String?, table: String, column: String, rowID: Int64, writable: Bool) -> SQLiteValue? {
-        guard let handle else { return nil }
-        var blob: OpaquePointer?
-        let result = sqlite3_blob_open(handle, schema ?? "main", table, column, rowID, writable ? 1 : 0, &blob)
-        guard result == SQLITE_OK, let blob else {
-            if let blob { sqlite3_blob_close(blob) }
-            return nil
-        }
-        return SQLiteValue(handle: blob)
-    }
-
     private func requireHandle() throws(SQLiteError) -> OpaquePointer {
         guard let handle else {
             throw SQLiteError(code: .notOpen, message: "the SQLite connection to \(path) is closed")

@@ -99,9 +99,6 @@ struct SQLiteOutboxQueries: Sendable {
             + "SELECT \(values) FROM \(table) WHERE \(id) = ?11"
     }
 
-    /// The rowid of the outbox row `?1` (for incremental I/O on its payload).
-    var rowIDOf: String { "SELECT rowid FROM \(table) WHERE \(id) = ?1" }
-
     /// Seeds one row (``SQLiteSource/insert(payloads:)``), returning its id.
     /// `outbox`: `?1` = payload. `dispatcher`: `?1` = id, `?2` = payload, `?3` = time_of_recording.
     var insert: String {

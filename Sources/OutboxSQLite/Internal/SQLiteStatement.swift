@@ -74,11 +74,6 @@ final class SQLiteStatement {
         return withUnsafePointer(to: UInt8(0)) { body($0, 0) }
     }
 
-    /// Binds a BLOB of `count` zero bytes (filled in afterwards with ``SQLiteValue``).
-    func bindZeroBlob(count: Int, at index: Int32) throws(SQLiteError) {
-        try check(sqlite3_bind_zeroblob64(handle, index, sqlite3_uint64(max(0, count))))
-    }
-
     // MARK: Running
 
     /// Runs to the next row.
