@@ -22,14 +22,16 @@
 # dead letter holding the whole payload. Prints one RESULT line per run with the maximum resident
 # set size; the run fails if a check fails.
 #
-# Environment: BENCH_ROWS (default 5000), BENCH_LARGE_MB (default 40), BENCH_BATCH_SIZE (default
-# 500), BENCH_DIR (default: a new temporary folder), BENCH_CONFIGURATION (release | debug).
+# Environment: BENCH_ROWS (default 5000), BENCH_LARGE_MB (default 40), BENCH_LARGE_ROWS (how many
+# large rows, spread evenly; default 1), BENCH_BATCH_SIZE (default 500), BENCH_DIR (default: a new
+# temporary folder), BENCH_CONFIGURATION (release | debug).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 rows="${BENCH_ROWS:-5000}"
 large_mb="${BENCH_LARGE_MB:-40}"
+large_count="${BENCH_LARGE_ROWS:-1}"
 batch="${BENCH_BATCH_SIZE:-500}"
 configuration="${BENCH_CONFIGURATION:-release}"
 work="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/large-row-bench.XXXXXX")}"
@@ -42,7 +44,8 @@ relay="$(cd "$root" && swift build -c "$configuration" --show-bin-path)/outbox-r
 generate() {  # path with_large
     python3 - "$1" "$rows" "$large_mb" "$2" <<'PY'
 import json, sqlite3, sys, uuid
-path, rows, large_mb, with_large = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+path, rows, large_mb, large_count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+large_at = {rows * (k + 1) // (large_count + 1) for k in range(large_count)}
 db = sqlite3.connect(path)
 db.execute("CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, "
            "consumed BOOLEAN NOT NULL DEFAULT 0, payload VARCHAR(16001) NOT NULL)")
@@ -55,7 +58,7 @@ def message(n, text):
         "payload": {"n": n, "text": text}}, separators=(",", ":"))
 normal = "x" * 1400
 for n in range(rows):
-    if with_large and n == rows // 2:
+    if n in large_at:
         db.execute("INSERT INTO outbox_messages (payload) VALUES (?)", (message(n, "y" * (large_mb << 20)),))
     db.execute("INSERT INTO outbox_messages (payload) VALUES (?)", (message(n, normal),))
 db.commit()
@@ -64,9 +67,9 @@ PY
 
 echo "== generating $rows rows (+ one of $large_mb MB) in $work" >&2
 generate "$work/template-baseline.db" 0
-generate "$work/template-large.db" 1
-large_id="$(sqlite3 "$work/template-large.db" "SELECT id FROM outbox_messages WHERE length(payload) > 1000000")"
-large_bytes="$(sqlite3 "$work/template-large.db" "SELECT length(CAST(payload AS BLOB)) FROM outbox_messages WHERE id = $large_id")"
+generate "$work/template-large.db" "$large_count"
+large_bytes="$(sqlite3 "$work/template-large.db" \
+    "SELECT sum(length(CAST(payload AS BLOB))) FROM outbox_messages WHERE length(payload) > 1000000")"
 
 run_one() {  # name database max_payload_bytes expected_deliveries expected_dead_letters [after_delivery]
     local name="$1" template="$2" max_payload="$3" expected="$4" dead="$5" after="${6:-mark}"
@@ -104,15 +107,15 @@ YAML
         echo "FAILED: $name: $lines lines ($distinct rows), expected $expected; $left undelivered; $letters dead letters, expected $dead" >&2
         exit 1
     fi
-    if [[ "$dead" == 1 && "$letter_bytes" != "$large_bytes" ]]; then
-        echo "FAILED: $name: the dead letter holds $letter_bytes bytes, the row $large_bytes" >&2
+    if [[ "$dead" != 0 && "$letter_bytes" != "$large_bytes" ]]; then
+        echo "FAILED: $name: the dead letters hold $letter_bytes bytes, the rows $large_bytes" >&2
         exit 1
     fi
     echo "RESULT run=$name rows=$((expected + dead)) delivered=$expected dead_letters=$dead max_rss_kb=$rss wall=$seconds"
 }
 
 run_one baseline "$work/template-baseline.db" 16MiB "$rows" 0
-run_one set-aside "$work/template-large.db" 16MiB "$rows" 1
-run_one set-aside-delete "$work/template-large.db" 16MiB "$rows" 1 delete
-run_one delivered "$work/template-large.db" 64MiB "$((rows + 1))" 0
-echo "(large row: $large_bytes bytes; batch_size $batch; max_bytes_in_flight 64MiB; folder $work)" >&2
+run_one set-aside "$work/template-large.db" 16MiB "$rows" "$large_count"
+run_one set-aside-delete "$work/template-large.db" 16MiB "$rows" "$large_count" delete
+run_one delivered "$work/template-large.db" 64MiB "$((rows + large_count))" 0
+echo "(large rows: $large_count, $large_bytes bytes in all; batch_size $batch; max_bytes_in_flight 64MiB; folder $work)" >&2

@@ -150,6 +150,12 @@ struct RelayStateMachineTests {
         #expect(empty.start().fetchBudgets == [0], "a read with no budget still returns its first row")
     }
 
+    @Test func anEmptyReadIsCaughtUpEvenWithoutByteBudget() {
+        var machine = Self.machine(batches: 8, bytes: 0, untilDrained: false)
+        _ = machine.start()
+        #expect(machine.fetched(.success([]), after: nil).described == ["sleep 0.01 seconds or until rows arrive"])
+    }
+
     @Test func aRetriedReadGetsTheByteBudgetOfItsRetry() {
         var machine = Self.machine(batches: 8, bytes: 1_000)
         _ = machine.start()

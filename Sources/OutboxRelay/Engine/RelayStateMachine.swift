@@ -165,7 +165,7 @@ struct RelayStateMachine {
         guard case .relaying = phase else { return advance() }  // not delivered, not marked: relayed next time
         let payloadBytes = rows.reduce(0) { $0 + $1.payload.count }
         // A read the byte budget cut short is not caught up: the rows behind it wait for room.
-        if rows.count < configuration.batchSize && payloadBytes < budgetOfTheRead { caughtUp = true }
+        if rows.count < configuration.batchSize && (rows.isEmpty || payloadBytes < budgetOfTheRead) { caughtUp = true }
         guard let last = rows.last else {
             if batches.isEmpty {
                 if from != nil {
