@@ -499,7 +499,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
 
     /// `INSERT … VALUES (…)` with the payload as an escaped binary literal, or for
     /// ``DeadLetter/payloadStaysInOutbox`` `INSERT … SELECT` copying it from the outbox row.
-    private func insertDeadLetter(_ connection: MySQLConnection, _ letter: DeadLetter) -> [UInt8] {
+    func insertDeadLetter(_ connection: MySQLConnection, _ letter: DeadLetter) -> [UInt8] {
         func text(_ value: String?) -> String { value.map { connection.literal($0) } ?? "NULL" }
         let before =
             "\(text(table)), \(text(letter.rowID.description)), \(text(letter.eventID)), "
