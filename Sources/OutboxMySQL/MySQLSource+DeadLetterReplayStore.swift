@@ -27,8 +27,8 @@ extension MySQLSource: DeadLetterReplayStore {
                         + "WHERE \(owner) AND `id` = \(entry.id)"
                 )
             }
-            if !record.added.isEmpty {
-                try connection.execute(insertDeadLetters(connection, record.added[...]))
+            for letter in record.added {
+                try connection.execute(bytes: insertDeadLetter(connection, letter))
             }
             try connection.execute("COMMIT")
         } catch {

@@ -91,8 +91,18 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     /// row's `time_of_recording` tie group, up to `limit` (at least 100) more.
     /// - Throws: ``MySQLError``; the engine retries.
     public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await fetch(limit: limit, maximumBytes: .max, after: cursor)
+    }
+
+    /// Reads like ``fetch(limit:after:)``, the server stopping at the row whose payload reaches
+    /// `maximumBytes` (a window sum in the read query, so no more crosses the connection). A
+    /// payload above ``Configuration/maximumPayloadBytes`` stays on the server: its row comes
+    /// back with ``OutboxRow/oversizedPayload``. A `dispatcher` batch the byte bound ends inside
+    /// a tie group still gets the rest of that group.
+    /// - Throws: ``MySQLError``; the engine retries.
+    public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
         try await withConnection { connection in
-            try self.fetchRows(connection, limit: max(1, limit), after: cursor)
+            try self.fetchRows(connection, limit: max(1, limit), maximumBytes: max(0, maximumBytes), after: cursor)
         }
     }
 
@@ -338,13 +348,19 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private func fetchRows(
         _ connection: MySQLConnection,
         limit: Int,
+        maximumBytes: Int,
         after cursor: OutboxCursor?
     ) throws(MySQLError) -> [OutboxRow] {
         var rows: [OutboxRow] = []
         rows.reserveCapacity(limit)
+        let maximumPayload = configuration.maximumPayloadBytes
+        func oversized(_ row: MySQLRow, _ column: Int) -> OversizedPayload? {
+            guard let size = row.int64(column), size > maximumPayload else { return nil }
+            return OversizedPayload(size: Int(clamping: size), limit: maximumPayload)
+        }
         switch configuration.flavour {
         case .outbox:
-            var sql = statements.select
+            var condition = ""
             if let cursor {
                 guard case .integer(let id) = cursor.id else {
                     throw MySQLError(
@@ -352,9 +368,14 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                         message: "an outbox-flavour cursor needs an integer id, got \(cursor.id)"
                     )
                 }
-                sql += " AND \(statements.id) > \(id)"
+                condition = " AND \(statements.id) > \(id)"
             }
-            sql += statements.order + " LIMIT \(limit)"
+            let sql = statements.boundedRead(
+                condition: condition,
+                limit: limit,
+                maximumPayload: maximumPayload,
+                budget: maximumBytes
+            )
             var failure: MySQLError?
             try connection.query(sql) { row in
                 guard let id = row.int64(0) else {
@@ -364,12 +385,12 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                     )
                     return
                 }
-                rows.append(OutboxRow(id: .integer(id), payload: row.bytes(1)))
+                rows.append(OutboxRow(id: .integer(id), payload: row.bytes(1), oversizedPayload: oversized(row, 2)))
             }
             if let failure { throw failure }
             return rows
         case .dispatcher:
-            var sql = statements.select
+            var condition = ""
             if let cursor {
                 guard let time = cursor.timeOfRecording else {
                     throw MySQLError(
@@ -380,32 +401,46 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 let t = connection.literal(time)
                 let id = connection.literal(cursor.id.description)
                 let column = statements.time
-                sql +=
+                condition =
                     " AND \(column) >= \(t) AND (\(column) > \(t) OR (\(column) = \(t) AND \(statements.id) > \(id)))"
             }
-            sql += statements.order + " LIMIT \(limit + 1)"
+            let sql = statements.boundedRead(
+                condition: condition,
+                limit: limit + 1,
+                maximumPayload: maximumPayload,
+                budget: maximumBytes
+            )
+            func dispatcherRow(_ row: MySQLRow) -> OutboxRow {
+                OutboxRow(
+                    id: .text(row.string(0) ?? ""),
+                    payload: row.bytes(1),
+                    timeOfRecording: row.string(2),
+                    oversizedPayload: oversized(row, 3)
+                )
+            }
             var nextTime: String?
+            var returned = 0
             try connection.query(sql) { row in
+                returned += 1
                 if rows.count == limit {
                     nextTime = row.string(2)
                 } else {
-                    rows.append(
-                        OutboxRow(id: .text(row.string(0) ?? ""), payload: row.bytes(1), timeOfRecording: row.string(2))
-                    )
+                    rows.append(dispatcherRow(row))
                 }
             }
-            if let nextTime, let last = rows.last, nextTime == last.timeOfRecording {
-                // The batch ends inside a tie group: read the rest of it (bounded).
-                let t = connection.literal(nextTime)
-                let rest =
-                    statements.select + " AND \(statements.time) = \(t) AND \(statements.id) > "
-                    + "\(connection.literal(last.id.description)) ORDER BY \(statements.id) "
-                    + "LIMIT \(Self.tieGroupLimit(limit))"
-                try connection.query(rest) { row in
-                    rows.append(
-                        OutboxRow(id: .text(row.string(0) ?? ""), payload: row.bytes(1), timeOfRecording: row.string(2))
-                    )
-                }
+            // Cut by the byte bound: the next row is unknown, so check for the rest of the group.
+            let cutByBytes = returned <= limit && rows.reduce(0) { $0 + $1.payload.count } >= maximumBytes
+            if let last = rows.last, cutByBytes || nextTime == last.timeOfRecording, let time = last.timeOfRecording {
+                // The batch ends inside a tie group: read the rest of it (bounded by rows).
+                let t = connection.literal(time)
+                let rest = statements.boundedRead(
+                    condition: " AND \(statements.time) = \(t) AND \(statements.id) > "
+                        + connection.literal(last.id.description),
+                    limit: Self.tieGroupLimit(limit),
+                    maximumPayload: maximumPayload,
+                    budget: .max
+                )
+                try connection.query(rest) { row in rows.append(dispatcherRow(row)) }
             }
             return rows
         }
@@ -429,13 +464,12 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         }
         try connection.execute("START TRANSACTION")
         do {
-            var start = 0
-            while start < deadLetters.count {
-                let end = min(start + 100, deadLetters.count)
-                try connection.execute(insertDeadLetters(connection, deadLetters[start..<end]))
-                start = end
+            // One statement per dead letter: a payload is escaped once into its statement, and
+            // an oversized one is copied by the server from the outbox row.
+            for letter in deadLetters {
+                try connection.execute(bytes: insertDeadLetter(connection, letter))
             }
-            start = 0
+            var start = 0
             while start < rows.count {
                 let end = min(start + chunk, rows.count)
                 try connection.execute(completeStatement(connection, rows[start..<end]))
@@ -463,19 +497,32 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         return sql + statements.completeSuffix
     }
 
-    func insertDeadLetters(_ connection: MySQLConnection, _ letters: ArraySlice<DeadLetter>) -> String {
+    /// `INSERT … VALUES (…)` with the payload as an escaped binary literal, or for
+    /// ``DeadLetter/payloadStaysInOutbox`` `INSERT … SELECT` copying it from the outbox row.
+    func insertDeadLetter(_ connection: MySQLConnection, _ letter: DeadLetter) -> [UInt8] {
         func text(_ value: String?) -> String { value.map { connection.literal($0) } ?? "NULL" }
-        var sql = statements.insertDeadLetters
-        var first = true
-        for letter in letters {
-            if !first { sql += ", " }
-            first = false
-            sql += "(\(text(table)), \(text(letter.rowID.description)), \(text(letter.eventID)), "
-            sql +=
-                "\(text(letter.eventType)), \(text(letter.destination)), \(connection.binaryLiteral(letter.payload)), "
-            sql += "\(max(0, letter.attempts)), \(text(letter.lastError)), \(text(letter.firstFailedAt.sqlText)), "
-            sql += "\(text(letter.lastFailedAt.sqlText)))"
+        let before =
+            "\(text(table)), \(text(letter.rowID.description)), \(text(letter.eventID)), "
+            + "\(text(letter.eventType)), \(text(letter.destination)), "
+        let after =
+            "\(max(0, letter.attempts)), \(text(letter.lastError)), \(text(letter.firstFailedAt.sqlText)), "
+            + "\(text(letter.lastFailedAt.sqlText))"
+        var sql: [UInt8] = []
+        if letter.payloadStaysInOutbox {
+            let id: String
+            switch letter.rowID {
+            case .integer(let value): id = String(value)
+            case .text(let value): id = connection.literal(value)
+            }
+            sql.append(contentsOf: statements.insertDeadLetterFromOutbox.utf8)
+            sql.append(contentsOf: (before + statements.payloadColumn + ", " + after).utf8)
+            sql.append(contentsOf: (statements.insertDeadLetterFromOutboxSuffix + id).utf8)
+            return sql
         }
+        sql.reserveCapacity(statements.insertDeadLetters.utf8.count + 512 + letter.payload.count * 2)
+        sql.append(contentsOf: (statements.insertDeadLetters + "(" + before).utf8)
+        connection.appendBinaryLiteral(letter.payload, to: &sql)
+        sql.append(contentsOf: (", " + after + ")").utf8)
         return sql
     }
 

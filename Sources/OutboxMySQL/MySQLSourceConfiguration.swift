@@ -111,6 +111,11 @@ extension MySQLSource {
         public var reconnect: Reconnect
         /// Row ids per `UPDATE`/`DELETE … IN (…)` statement when completing. Default 1000.
         public var completeChunkSize: Int
+        /// The largest stored payload, in bytes, that is read. The read query compares
+        /// `LENGTH(payload)` with it and returns only the length of a larger one: that row is
+        /// dead-lettered with its payload copied by the server (`INSERT … SELECT`).
+        /// Default 16 MiB (``OversizedPayload/defaultLimit``).
+        public var maximumPayloadBytes: Int = OversizedPayload.defaultLimit
 
         /// Creates a configuration.
         /// - Throws: ``SQLIdentifierError`` when `table` or `deadLetterTable` is not a valid name.
@@ -173,6 +178,9 @@ extension MySQLSource {
                         "no database: put it in the URL (mysql://user@host/DATABASE) or qualify source.table "
                         + "(DATABASE.\(table.name))"
                 )
+            }
+            if maximumPayloadBytes < 1 {
+                throw MySQLError(code: .invalidConfiguration, message: "max_payload_bytes must be at least 1")
             }
             if completeChunkSize < 1 {
                 throw MySQLError(code: .invalidConfiguration, message: "complete chunk size must be at least 1")

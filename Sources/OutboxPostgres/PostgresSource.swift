@@ -139,8 +139,18 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// row's `time_of_recording` tie group, up to `limit` (at least 100) more.
     /// - Throws: ``PostgresError``; the engine retries.
     public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await fetch(limit: limit, maximumBytes: .max, after: cursor)
+    }
+
+    /// Reads like ``fetch(limit:after:)``, the server stopping at the row whose payload reaches
+    /// `maximumBytes` (a window sum in the read query, so no more crosses the connection). A
+    /// payload above ``Configuration/maximumPayloadBytes`` stays on the server: its row comes
+    /// back with ``OutboxRow/oversizedPayload``. A `dispatcher` batch the byte bound ends inside
+    /// a tie group still gets the rest of that group.
+    /// - Throws: ``PostgresError``; the engine retries.
+    public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
         try await withConnection { connection in
-            try self.fetchRows(connection, limit: max(1, limit), after: cursor)
+            try self.fetchRows(connection, limit: max(1, limit), maximumBytes: max(0, maximumBytes), after: cursor)
         }
     }
 
@@ -451,9 +461,11 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     private func fetchRows(
         _ connection: PostgresConnection,
         limit: Int,
+        maximumBytes: Int,
         after cursor: OutboxCursor?
     ) throws(PostgresError) -> [OutboxRow] {
         let statements = try inspectedTable().statements
+        let bounds = [String(configuration.maximumPayloadBytes), String(maximumBytes)]
         switch configuration.flavour {
         case .outbox:
             let result: PostgresResult
@@ -465,10 +477,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                     )
                 }
                 try connection.prepare("outbox_relay_fetch_after", statements.fetchAfter)
-                result = try connection.executePrepared("outbox_relay_fetch_after", [String(id), String(limit)])
+                result = try connection.executePrepared(
+                    "outbox_relay_fetch_after",
+                    [String(id), String(limit)] + bounds
+                )
             } else {
                 try connection.prepare("outbox_relay_fetch_first", statements.fetchFirst)
-                result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit)])
+                result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit)] + bounds)
             }
             let count = result.rowCount
             var rows: [OutboxRow] = []
@@ -480,7 +495,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                         message: "row \(row) of \(table) has a NULL or non-integer id"
                     )
                 }
-                rows.append(OutboxRow(id: .integer(id), payload: result.bytes(row, 1)))
+                rows.append(
+                    OutboxRow(
+                        id: .integer(id),
+                        payload: result.bytes(row, 1),
+                        oversizedPayload: oversized(result, row, 2)
+                    )
+                )
             }
             return rows
         case .dispatcher:
@@ -495,14 +516,17 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 try connection.prepare("outbox_relay_fetch_after", statements.fetchAfter)
                 result = try connection.executePrepared(
                     "outbox_relay_fetch_after",
-                    [time, cursor.id.description, String(limit + 1)]
+                    [time, cursor.id.description, String(limit + 1)] + bounds
                 )
             } else {
                 try connection.prepare("outbox_relay_fetch_first", statements.fetchFirst)
-                result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit + 1)])
+                result = try connection.executePrepared("outbox_relay_fetch_first", [String(limit + 1)] + bounds)
             }
-            var rows = Self.dispatcherRows(result, limit: limit)
-            if result.rowCount > limit, result.string(limit, 2) == rows.last?.timeOfRecording, let last = rows.last {
+            var rows = dispatcherRows(result, limit: limit)
+            let endsInTieGroup = result.rowCount > limit && result.string(limit, 2) == rows.last?.timeOfRecording
+            // Cut by the byte bound: the next row is unknown, so check for the rest of the group.
+            let cutByBytes = result.rowCount <= limit && rows.reduce(0) { $0 + $1.payload.count } >= maximumBytes
+            if endsInTieGroup || cutByBytes, let last = rows.last {
                 // The batch ends inside a tie group: read the rest of it (bounded).
                 guard let fetchTieGroup = statements.fetchTieGroup else {
                     throw PostgresError(code: .unexpectedResult, message: "no tie-group statement for \(table)")
@@ -511,8 +535,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 let rest = try connection.executePrepared(
                     "outbox_relay_fetch_tie_group",
                     [last.timeOfRecording, last.id.description, String(Self.tieGroupLimit(limit))]
+                        + [String(configuration.maximumPayloadBytes), String(Int.max)]
                 )
-                rows.append(contentsOf: Self.dispatcherRows(rest, limit: Self.tieGroupLimit(limit)))
+                rows.append(contentsOf: dispatcherRows(rest, limit: Self.tieGroupLimit(limit)))
             }
             return rows
         }
@@ -521,7 +546,13 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// Rows a tie group may add to a batch: as many as the batch, at least 100.
     static func tieGroupLimit(_ limit: Int) -> Int { max(limit, 100) }
 
-    private static func dispatcherRows(_ result: PostgresResult, limit: Int) -> [OutboxRow] {
+    /// The oversized payload a read left on the server, from the size in `column`.
+    private func oversized(_ result: PostgresResult, _ row: Int, _ column: Int) -> OversizedPayload? {
+        guard let size = result.int64(row, column), size > configuration.maximumPayloadBytes else { return nil }
+        return OversizedPayload(size: Int(clamping: size), limit: configuration.maximumPayloadBytes)
+    }
+
+    private func dispatcherRows(_ result: PostgresResult, limit: Int) -> [OutboxRow] {
         let count = min(result.rowCount, limit)
         var rows: [OutboxRow] = []
         rows.reserveCapacity(count)
@@ -530,7 +561,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 OutboxRow(
                     id: .text(result.string(row, 0) ?? ""),
                     payload: result.bytes(row, 1),
-                    timeOfRecording: result.string(row, 2)
+                    timeOfRecording: result.string(row, 2),
+                    oversizedPayload: oversized(result, row, 3)
                 )
             )
         }

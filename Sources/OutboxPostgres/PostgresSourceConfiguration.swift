@@ -183,6 +183,11 @@ extension PostgresSource {
         public var completeChunkSize: Int
         /// Which connection completes rows. Default ``WriteConnection/separate``.
         public var writeConnection: WriteConnection
+        /// The largest stored payload, in bytes, that is read. The read query compares
+        /// `octet_length(payload)` with it and returns only the length of a larger one: that row
+        /// is dead-lettered with its payload copied by the server (`INSERT … SELECT`).
+        /// Default 16 MiB (``OversizedPayload/defaultLimit``).
+        public var maximumPayloadBytes: Int = OversizedPayload.defaultLimit
         /// Shown in `pg_stat_activity` (and by `outbox-relay status` as the lock holder) unless
         /// the connection string sets `application_name`. Default `outbox-relay <host> pid <pid>`.
         public var applicationName: String
@@ -290,6 +295,9 @@ extension PostgresSource {
                         message: "retention: batch_size and max_batches_per_run must be at least 1, keep at least 0"
                     )
                 }
+            }
+            if maximumPayloadBytes < 1 {
+                throw PostgresError(code: .invalidConfiguration, message: "max_payload_bytes must be at least 1")
             }
             if completeChunkSize < 1 {
                 throw PostgresError(code: .invalidConfiguration, message: "complete chunk size must be at least 1")

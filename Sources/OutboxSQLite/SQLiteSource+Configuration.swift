@@ -98,6 +98,12 @@ extension SQLiteSource {
         /// How often ``SQLiteSource/waitForRows(timeout:)`` checks whether another connection
         /// committed (`PRAGMA data_version`, a cheap read of the file header). Default 50 ms.
         public var changePollInterval: Duration
+        /// The largest stored payload, in bytes, that is read. A larger one is never copied out of
+        /// SQLite (its size is checked on the stepped row), and the row is dead-lettered with
+        /// the payload copied by SQLite (`INSERT … SELECT` from the outbox row;
+        /// `payload of N bytes exceeds max_payload_bytes M`).
+        /// Default 16 MiB (``OversizedPayload/defaultLimit``).
+        public var maximumPayloadBytes: Int
 
         /// A configuration with documented defaults.
         /// - Parameters:
@@ -113,6 +119,7 @@ extension SQLiteSource {
             self.columns = Columns()
             self.deadLetterTable = try! SQLIdentifier(DeadLetter.defaultTable, allowsSchema: false)
             self.changePollInterval = .milliseconds(50)
+            self.maximumPayloadBytes = OversizedPayload.defaultLimit
         }
     }
 }

@@ -85,6 +85,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         _ = try connection.statement(queries.fetchFirst)
         if flavour == .dispatcher { _ = try connection.statement(queries.fetchAfterDispatcher) }
         _ = try connection.statement(queries.insertDeadLetter)
+        _ = try connection.statement(queries.insertDeadLetterFromOutbox)
         lastDataVersion = try dataVersion(connection)
         isOpen = true
     }
@@ -93,6 +94,16 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     /// - Throws: ``SQLiteError`` (`notOpen`, `invalidCursor` for a cursor of the other
     ///   flavour, `busy`, `statementFailed`).
     public func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await fetch(limit: limit, maximumBytes: .max, after: cursor)
+    }
+
+    /// Reads up to `limit` undelivered rows after `cursor`, in relay order, stepping no further
+    /// once the rows read hold `maximumBytes` of payload. A payload above
+    /// ``Configuration-swift.struct/maximumPayloadBytes`` is not copied out of SQLite: its row
+    /// comes back with ``OutboxRow/oversizedPayload`` set.
+    /// - Throws: ``SQLiteError`` (`notOpen`, `invalidCursor` for a cursor of the other
+    ///   flavour, `busy`, `statementFailed`).
+    public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
         let connection = try requireOpen()
         // SQLite reads a negative LIMIT as "no limit": never let a bad value unbound memory.
         let limit = max(1, limit)
@@ -131,23 +142,23 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             try bind(cursor.id, to: statement, at: 2)
             try statement.bind(Int64(limit), at: 3)
         }
+        let maximumPayload = configuration.maximumPayloadBytes
         defer { statement.reset() }
         var rows: [OutboxRow] = []
         rows.reserveCapacity(min(limit, 4096))
-        switch flavour {
-        case .outbox:
-            while try statement.step() {
-                rows.append(OutboxRow(id: .integer(statement.int64(at: 0)), payload: statement.bytes(at: 1)))
-            }
-        case .dispatcher:
-            while try statement.step() {
-                rows.append(
-                    OutboxRow(
-                        id: .text(statement.text(at: 0) ?? ""),
-                        payload: statement.bytes(at: 1),
-                        timeOfRecording: statement.text(at: 2)
-                    )
-                )
+        var bytes = 0
+        while rows.isEmpty || bytes < maximumBytes, try statement.step() {
+            let id: OutboxRowID =
+                flavour == .outbox ? .integer(statement.int64(at: 0)) : .text(statement.text(at: 0) ?? "")
+            let time = flavour == .dispatcher ? statement.text(at: 2) : nil
+            let size = statement.byteCount(at: 1)
+            if size > maximumPayload {
+                let oversized = OversizedPayload(size: size, limit: maximumPayload)
+                rows.append(OutboxRow(id: id, payload: [], timeOfRecording: time, oversizedPayload: oversized))
+            } else {
+                let row = OutboxRow(id: id, payload: statement.bytes(at: 1), timeOfRecording: time)
+                bytes += row.payload.count
+                rows.append(row)
             }
         }
         return rows
@@ -164,6 +175,10 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             if !deadLetters.isEmpty {
                 let insert = try connection.statement(queries.insertDeadLetter)
                 for deadLetter in deadLetters {
+                    if deadLetter.payloadStaysInOutbox {
+                        try insertCopyingPayload(deadLetter, connection)
+                        continue
+                    }
                     try bind(deadLetter, to: insert)
                     try insert.run()
                 }
@@ -406,6 +421,17 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         case .integer(let value): try statement.bind(value, at: index)
         case .text(let value): try statement.bind(value, at: index)
         }
+    }
+
+    /// Inserts a dead letter whose payload stays in the outbox row (``DeadLetter/payloadStaysInOutbox``)
+    /// with `INSERT … SELECT`: the relay never holds it. (SQLite itself holds it twice for the
+    /// statement — the value read and the new record — as it does for any row it writes;
+    /// incremental blob I/O would not help, a zeroblob not at the end of the record is expanded.)
+    private func insertCopyingPayload(_ deadLetter: DeadLetter, _ connection: SQLiteConnection) throws(SQLiteError) {
+        let insert = try connection.statement(queries.insertDeadLetterFromOutbox)
+        try bind(deadLetter, to: insert)
+        try bind(deadLetter.rowID, to: insert, at: 11)
+        try insert.run()
     }
 
     /// Binds in ``OutboxSchema/deadLetterColumns`` order.

@@ -88,6 +88,53 @@ struct MySQLSourceTests {
         await source.close()
     }
 
+    @Test("a payload above maximumPayloadBytes stays on the server and is copied into its dead letter there")
+    func oversizedPayloadIsDeadLetteredServerSide() async throws {
+        let database = try TestDatabase()
+        try database.createPHPTable(.outbox)
+        try database.execute(
+            "INSERT INTO outbox_messages (payload) VALUES ('{\"n\":1}'), "
+                + "(CONCAT('{\"s\":\"', REPEAT('a', 2000), '\"}')), ('{\"n\":3}')"
+        )
+        var configuration = try MySQLSource.Configuration(
+            connection: MySQLConnectionURL(database.url),
+            flavour: .outbox,
+            lock: .init(mode: .none)
+        )
+        configuration.maximumPayloadBytes = 1_000
+        let source = try MySQLSource(configuration: configuration)
+        try await source.open()
+        let rows = try await source.fetch(limit: 10, after: nil)
+        #expect(rows.map(\.id) == [.integer(1), .integer(2), .integer(3)])
+        #expect(rows.map(\.payload) == [Array(#"{"n":1}"#.utf8), [], Array(#"{"n":3}"#.utf8)])
+        #expect(rows[1].oversizedPayload == OversizedPayload(size: 2_008, limit: 1_000))
+        let bounded = try await source.fetch(limit: 10, maximumBytes: 1, after: nil)
+        #expect(bounded.map(\.id) == [.integer(1)])
+        let skipping = try await source.fetch(limit: 10, maximumBytes: 8, after: nil)
+        #expect(skipping.map(\.id) == [.integer(1), .integer(2), .integer(3)], "an oversized row adds no bytes")
+        let now = Timestamp.now()
+        let letter = DeadLetter(
+            rowID: rows[1].id,
+            payload: [],
+            destination: nil,
+            attempts: 0,
+            lastError: rows[1].oversizedPayload!.reason,
+            firstFailedAt: now,
+            lastFailedAt: now,
+            payloadStaysInOutbox: true
+        )
+        try await source.complete(rows: rows.map(\.id), deadLetters: [letter])
+        #expect(
+            try database.scalar(
+                "SELECT d.payload = m.payload FROM outbox_relay_dead_letters d "
+                    + "JOIN outbox_messages m ON m.id = d.row_id"
+            ) == "1"
+        )
+        #expect(try database.scalar("SELECT LENGTH(payload) FROM outbox_relay_dead_letters") == "2008")
+        #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
+        await source.close()
+    }
+
     @Test("bad rows are set aside in the dead-letter table with their reason; the others are delivered")
     func badRowsAreSetAside() async throws {
         let database = try TestDatabase()

@@ -210,6 +210,80 @@ struct PostgresSourceTests {
         await source.close()
     }
 
+    @Test("a payload above maximumPayloadBytes stays on the server and is copied into its dead letter there")
+    func oversizedPayloadIsDeadLetteredServerSide() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.execute(
+            """
+            INSERT INTO outbox_messages (consumed, payload) VALUES
+            (false, '{"n":1}'), (false, json_build_object('s', repeat('é', 1000))), (false, '{"n":3}')
+            """
+        )
+        let largeSize = try #require(
+            Int(try schema.scalar("SELECT octet_length(payload::text) FROM outbox_messages WHERE id = 2") ?? "")
+        )
+        #expect(largeSize > 2_000, "two-byte characters count as two")
+        let source = try schema.source(.outbox) { $0.maximumPayloadBytes = 1_000 }
+        try await source.open()
+        let rows = try await source.fetch(limit: 10, after: nil)
+        #expect(rows.map(\.id) == [.integer(1), .integer(2), .integer(3)])
+        #expect(rows.map(\.payload) == [Array(#"{"n":1}"#.utf8), [], Array(#"{"n":3}"#.utf8)])
+        #expect(rows[1].oversizedPayload == OversizedPayload(size: largeSize, limit: 1_000))
+        let now = Timestamp.now()
+        let letter = DeadLetter(
+            rowID: rows[1].id,
+            payload: [],
+            destination: nil,
+            attempts: 0,
+            lastError: rows[1].oversizedPayload!.reason,
+            firstFailedAt: now,
+            lastFailedAt: now,
+            payloadStaysInOutbox: true
+        )
+        try await source.complete(rows: rows.map(\.id), deadLetters: [letter])
+        #expect(
+            try schema.scalar(
+                "SELECT (d.payload = convert_to(m.payload::text, 'UTF8'))::text FROM outbox_relay_dead_letters d "
+                    + "JOIN outbox_messages m ON m.id::text = d.row_id"
+            ) == "true"
+        )
+        #expect(
+            try schema.scalar("SELECT last_error FROM outbox_relay_dead_letters")
+                == "payload of \(largeSize) bytes exceeds max_payload_bytes 1000 (set aside unread)"
+        )
+        #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = false") == "0")
+        await source.close()
+    }
+
+    @Test("a byte-bounded read stops on the server at the row that reaches the bound, in both flavours")
+    func byteBoundedRead() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(10)
+        let source = try schema.source(.outbox)
+        try await source.open()
+        let all = try await source.fetch(limit: 10, after: nil)
+        let size = all[0].payload.count
+        #expect(all.allSatisfy { $0.payload.count == size })
+        let bounded = try await source.fetch(limit: 10, maximumBytes: size * 2 + 1, after: nil)
+        #expect(bounded.map(\.id) == Array(all.prefix(3).map(\.id)))
+        #expect(try await source.fetch(limit: 10, maximumBytes: 0, after: nil).map(\.id) == [all[0].id])
+        let after = try await source.fetch(limit: 10, maximumBytes: size * 2, after: all[4].cursor)
+        #expect(after.map(\.id) == Array(all[5...6].map(\.id)))
+        await source.close()
+
+        try schema.createOutboxTable(.dispatcher)
+        try schema.insertDispatcherRows(6)
+        let dispatcher = try schema.source(.dispatcher) { $0.maximumPayloadBytes = 1_000_000 }
+        try await dispatcher.open()
+        let dispatcherRows = try await dispatcher.fetch(limit: 10, after: nil)
+        let first = try #require(dispatcherRows.first)
+        let cut = try await dispatcher.fetch(limit: 10, maximumBytes: first.payload.count, after: nil)
+        #expect(cut.map(\.id) == [first.id], "rows one microsecond apart: no tie group to complete")
+        await dispatcher.close()
+    }
+
     @Test("a missing table, a missing column, bad credentials and missing privileges are named")
     func clearErrors() async throws {
         let schema = try TestSchema()

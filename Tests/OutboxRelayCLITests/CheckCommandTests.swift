@@ -113,6 +113,28 @@ struct CheckCommandTests {
                 with: "flavour: outbox\n  batch_size: 99999999999999999999999"
             ), "source.batch_size", "whole number"
         ),
+        (
+            Self.valid.replacingOccurrences(
+                of: "flavour: outbox",
+                with: "flavour: outbox\n  max_payload_bytes: 99999999999GiB"
+            ),
+            "source.max_payload_bytes", "expected a size in bytes"
+        ),
+        (
+            Self.valid.replacingOccurrences(
+                of: "flavour: outbox",
+                with: "flavour: outbox\n  max_payload_bytes: 16 parsecs"
+            ),
+            "source.max_payload_bytes", "expected a size in bytes"
+        ),
+        (
+            Self.valid.replacingOccurrences(of: "flavour: outbox", with: "flavour: outbox\n  max_payload_bytes: 0"),
+            "source.max_payload_bytes", "at least 1 byte"
+        ),
+        (
+            Self.valid + "\nrelay:\n  max_bytes_in_flight: 1MiB\n", "relay.max_bytes_in_flight",
+            "below source.max_payload_bytes"
+        ),
     ]
 
     @Test(arguments: Self.hostileNumbers)
@@ -178,6 +200,67 @@ struct CheckCommandTests {
         }
         for (what, output) in outputs {
             for secret in Self.plantedSecrets {
+                #expect(!output.contains(secret), "\(what) printed \(secret): \(output)")
+            }
+        }
+    }
+
+    /// Secrets planted in Kafka's secret-bearing properties.
+    static let plantedKafkaSecrets = ["SASLs3cr3t", "SSLKEYs3cr3t", "BADVALUEs3cr3t"]
+
+    @Test("planted Kafka secrets (sasl.password, ssl.key.password, a rejected property value) never reach output")
+    func kafkaSecretsNeverReachOutput() async throws {
+        let kafka = """
+            source:
+              url: "sqlite:DATABASE"
+              flavour: outbox
+            transports:
+              bus:
+                type: kafka
+                bootstrap_servers: ["127.0.0.1:1"]
+                topic: "acme.{event_type}"
+                connect_timeout: 1s
+                delivery_timeout: 1s
+                flush_timeout: 1s
+                retry: {initial_delay: 10ms, max_delay: 10ms, max_attempts: 1}
+                properties:
+                  security.protocol: SASL_PLAINTEXT
+                  sasl.mechanisms: PLAIN
+                  sasl.username: relay
+                  sasl.password: SASLs3cr3t
+                  ssl.key.password: SSLKEYs3cr3t
+                  COMPRESSION
+            routes:
+              - events: "*"
+                to: [bus]
+            """
+        var outputs: [(String, String)] = []
+        let files = try Self.write(kafka.replacingOccurrences(of: "COMPRESSION", with: "compression.type: zstd"))
+        try SQLiteShell.run(
+            files.database,
+            #"INSERT INTO outbox_messages (payload) VALUES ('{"headers":{"__event_type":"a.b"},"payload":{}}');"#
+        )
+        for command in [["check"], ["run", "--drain", "--log-level", "debug"], ["status"]] {
+            let result = try await CLI.run(command + ["--config", files.config.path], timeout: .seconds(60))
+            outputs.append((command.joined(separator: " "), result.output))
+        }
+        #expect(outputs[0].1.contains("127.0.0.1:1"), "check names the unreachable broker: \(outputs[0].1)")
+        outputs.append(
+            ("dead letters", try SQLiteShell.run(files.database, "SELECT last_error FROM outbox_relay_dead_letters;"))
+        )
+
+        // librdkafka rejects the value: its error text must not quote it.
+        let rejected = try Self.write(
+            kafka.replacingOccurrences(of: "COMPRESSION", with: "compression.type: BADVALUEs3cr3t")
+        )
+        for command in [["check"], ["run", "--drain", "--log-level", "debug"]] {
+            let result = try await CLI.run(command + ["--config", rejected.config.path], timeout: .seconds(60))
+            #expect(result.status != 0, "\(command) should refuse the compression.type value")
+            #expect(result.output.contains("compression.type"), "the error names the property: \(result.output)")
+            outputs.append(("rejected " + command.joined(separator: " "), result.output))
+        }
+        for (what, output) in outputs {
+            for secret in Self.plantedKafkaSecrets {
                 #expect(!output.contains(secret), "\(what) printed \(secret): \(output)")
             }
         }

@@ -142,6 +142,48 @@ struct RunCommandTests {
         #expect(strict.status == 0, "nothing left to relay, so nothing set aside in this run")
     }
 
+    @Test("a row above max_payload_bytes is set aside unread with its size; the rows around it are delivered")
+    func oversizedRowIsSetAside() async throws {
+        let folder = try CLI.temporaryFolder()
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
+        let message = { (n: Int, text: String) in
+            #"{"headers":{"__event_type":"acme.shop.orders.order_was_placed","__aggregate_root_id":"a","#
+                + #""__aggregate_root_version":\#(n)},"payload":{"text":"\#(text)"}}"#
+        }
+        let large = message(2, String(repeating: "x", count: 5_000))
+        try SQLiteShell.run(
+            database,
+            """
+            CREATE TABLE outbox_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, consumed BOOLEAN NOT NULL DEFAULT 0, \
+            payload VARCHAR(16001) NOT NULL);
+            INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(message(1, "small"))));
+            INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(large)));
+            INSERT INTO outbox_messages (payload) VALUES (\(SQLiteShell.literal(message(3, "small"))));
+            """
+        )
+        let configURL = folder.appendingPathComponent("relay.yaml")
+        try Self.config(database: database, output: output).replacingOccurrences(
+            of: "flavour: outbox",
+            with: "flavour: outbox\n  max_payload_bytes: 4KiB"
+        ).write(to: configURL, atomically: true, encoding: .utf8)
+
+        let result = try await CLI.run(["run", "--config", configURL.path, "--drain"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Self.readLines(output).map(\.rowID) == [1, 3])
+        let letter = try SQLiteShell.run(
+            database,
+            "SELECT row_id || '|' || (payload = CAST(\(SQLiteShell.literal(large)) AS BLOB) OR payload = "
+                + "\(SQLiteShell.literal(large))) || '|' || last_error FROM outbox_relay_dead_letters;"
+        )
+        #expect(
+            letter.trimmingCharacters(in: .whitespacesAndNewlines)
+                == "2|1|payload of \(large.utf8.count) bytes exceeds max_payload_bytes 4096 (set aside unread)"
+        )
+        let unconsumed = try SQLiteShell.run(database, "SELECT count(*) FROM outbox_messages WHERE consumed = 0;")
+        #expect(unconsumed.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
     @Test("SIGKILL in the middle of a drain: a restart delivers every row at least once, none lost")
     func killedMidDrainLosesNothing() async throws {
         let folder = try CLI.temporaryFolder()

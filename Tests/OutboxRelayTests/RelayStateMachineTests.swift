@@ -12,6 +12,7 @@ struct RelayStateMachineTests {
         batchSize: Int = 10,
         batches: Int = 4,
         rows: Int = 10_000,
+        bytes: Int = 64 << 20,
         untilDrained: Bool = true,
         sourceAttempts: Int = 3
     ) -> RelayStateMachine {
@@ -19,6 +20,7 @@ struct RelayStateMachineTests {
             batchSize: batchSize,
             maximumBatchesInFlight: batches,
             maximumRowsInFlight: rows,
+            maximumBytesInFlight: bytes,
             idlePollInterval: .milliseconds(10) ... .milliseconds(40),
             shutdownGracePeriod: .seconds(10)
         )
@@ -97,6 +99,86 @@ struct RelayStateMachineTests {
     @Test func oneBatchIsAlwaysAllowedEvenIfLargerThanTheRowBound() {
         var machine = Self.machine(batchSize: 50, rows: 10)
         #expect(machine.start().described == ["fetch after start"])
+    }
+
+    // MARK: - Byte bound
+
+    /// Rows with payloads of exactly `size` bytes each.
+    static func rows(_ ids: ClosedRange<Int>, bytes size: Int) -> [OutboxRow] {
+        ids.map { OutboxRow(id: .integer(Int64($0)), payload: [UInt8](repeating: UInt8(ascii: "x"), count: size)) }
+    }
+
+    @Test func eachReadMayAddOnlyWhatIsLeftOfTheByteBound() {
+        var machine = Self.machine(batches: 8, bytes: 1_000)
+        #expect(machine.start().fetchBudgets == [1_000])
+        let actions = machine.fetched(.success(Self.rows(1...10, bytes: 30)), after: nil)
+        #expect(actions.described == ["plan 0 (10 rows)", "fetch after 10"])
+        #expect(actions.fetchBudgets == [700])
+        #expect(machine.bytesInFlight == 300)
+    }
+
+    @Test func noFurtherBatchIsClaimedOnceBytesInFlightReachTheBound() throws {
+        var machine = Self.machine(batches: 8, bytes: 1_000)
+        _ = machine.start()
+        _ = machine.fetched(.success(Self.rows(1...10, bytes: 30)), after: nil)
+        // The source stopped at the row that reached the 700 bytes left: 3 rows of 250.
+        let actions = machine.fetched(.success(Self.rows(11...13, bytes: 250)), after: Self.cursor(10))
+        #expect(actions.described == ["plan 1 (3 rows)"], "no read, and no poll timer: the read was not caught up")
+        #expect(machine.bytesInFlight == 1_050)
+        _ = machine.planned(try Self.plan(0, Self.rows(1...10, bytes: 30)))
+        _ = machine.planned(try Self.plan(1, Self.rows(11...13, bytes: 250)))
+        _ = machine.delivered(sequence: 0, destination: "sink", outcome: .completed(0, []))
+        let afterCompletion = machine.completed(sequence: 0, error: nil)
+        #expect(afterCompletion.described == ["fetch after 13"], "completing a batch makes room again")
+        #expect(afterCompletion.fetchBudgets == [250])
+    }
+
+    @Test func aShortReadWithinTheByteBudgetIsCaughtUp() {
+        var machine = Self.machine(batches: 8, bytes: 1_000)
+        _ = machine.start()
+        let actions = machine.fetched(.success(Self.rows(1...3, bytes: 100)), after: nil)
+        #expect(actions.described == ["plan 0 (3 rows)", "sleep 0.01 seconds"])
+    }
+
+    @Test func oneBatchIsAlwaysAllowedEvenIfLargerThanTheByteBound() {
+        var machine = Self.machine(batches: 8, bytes: 100)
+        _ = machine.start()
+        let actions = machine.fetched(.success(Self.rows(1...1, bytes: 5_000)), after: nil)
+        #expect(actions.described == ["plan 0 (1 rows)"])
+        _ = machine.eventsEnded()
+        var empty = Self.machine(batches: 8, bytes: 0)
+        #expect(empty.start().fetchBudgets == [0], "a read with no budget still returns its first row")
+    }
+
+    @Test func anEmptyReadIsCaughtUpEvenWithoutByteBudget() {
+        var machine = Self.machine(batches: 8, bytes: 0, untilDrained: false)
+        _ = machine.start()
+        #expect(machine.fetched(.success([]), after: nil).described == ["sleep 0.01 seconds or until rows arrive"])
+    }
+
+    @Test func aRetriedReadGetsTheByteBudgetOfItsRetry() {
+        var machine = Self.machine(batches: 8, bytes: 1_000)
+        _ = machine.start()
+        _ = machine.fetched(.success(Self.rows(1...10, bytes: 40)), after: nil)
+        let retry = machine.fetched(.failure(Failed()), after: Self.cursor(10))
+        #expect(retry.described == ["fetch after 10 in 0.1 seconds"])
+        #expect(retry.fetchBudgets == [600])
+    }
+
+    @Test func anOversizedRowIsSetAsideUnreadWithItsReason() throws {
+        let oversized = OutboxRow(
+            id: .integer(2),
+            payload: [],
+            oversizedPayload: OversizedPayload(size: 41_943_040, limit: 16_777_216)
+        )
+        let plan = try Self.plan(0, Self.rows(1...1) + [oversized] + Self.rows(3...3))
+        #expect(plan.lanes["sink"]?.map(\.rowID) == [.integer(1), .integer(3)])
+        let letter = try #require(plan.deadLetters.first)
+        #expect(plan.deadLetters.count == 1)
+        #expect(letter.rowID == .integer(2))
+        #expect(letter.payloadStaysInOutbox)
+        #expect(letter.payload.isEmpty)
+        #expect(letter.lastError.hasPrefix("payload of 41943040 bytes exceeds max_payload_bytes 16777216"))
     }
 
     // MARK: - Planning, delivering, completing
@@ -342,11 +424,19 @@ extension DestinationDelivery.Outcome {
 }
 
 extension [RelayStateMachine.Action] {
+    /// The byte budgets of the reads among the actions.
+    var fetchBudgets: [Int] {
+        compactMap { action in
+            if case .fetch(_, _, let maximumBytes) = action { return maximumBytes }
+            return nil
+        }
+    }
+
     /// The actions in words, to compare whole sequences in one expectation.
     var described: [String] {
         map { action in
             switch action {
-            case .fetch(let cursor, let delay):
+            case .fetch(let cursor, let delay, _):
                 let from = cursor.map { "\($0.id)" } ?? "start"
                 return "fetch after \(from)" + (delay.map { " in \($0)" } ?? "")
             case .plan(let sequence, let rows):

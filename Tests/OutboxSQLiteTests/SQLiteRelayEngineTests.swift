@@ -1,5 +1,6 @@
 import Foundation
 import OutboxRelay
+import Synchronization
 import Testing
 
 @testable import OutboxSQLite
@@ -112,6 +113,75 @@ struct SQLiteRelayEngineTests {
 
         let again = try await Self.engine(source: try database.source(), received: received).drain()
         #expect(again.rowsCompleted == 0)
+    }
+
+    /// Forwards to a source and records the payload bytes read and not yet completed.
+    final class ByteCountingSource: OutboxSource {
+        let source: SQLiteSource
+        private let state = Mutex<(sizes: [OutboxRowID: Int], inFlight: Int, peak: Int)>(([:], 0, 0))
+        init(_ source: SQLiteSource) { self.source = source }
+        var flavour: OutboxFlavour { source.flavour }
+        var table: String { source.table }
+        var peakBytesInFlight: Int { state.withLock { $0.peak } }
+        func open() async throws { try await source.open() }
+        func close() async { await source.close() }
+        func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+            try await fetch(limit: limit, maximumBytes: .max, after: cursor)
+        }
+        func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+            let rows = try await source.fetch(limit: limit, maximumBytes: maximumBytes, after: cursor)
+            state.withLock { state in
+                for row in rows { state.sizes[row.id] = row.payload.count }
+                state.inFlight += rows.reduce(0) { $0 + $1.payload.count }
+                state.peak = max(state.peak, state.inFlight)
+            }
+            return rows
+        }
+        func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+            try await source.complete(rows: rows, deadLetters: deadLetters)
+            state.withLock { state in
+                for id in rows { state.inFlight -= state.sizes.removeValue(forKey: id) ?? 0 }
+            }
+        }
+    }
+
+    @Test("the byte bound holds while a table of large payloads drains, every row delivered in order")
+    func byteBoundHoldsDuringADrain() async throws {
+        let database = try TemporaryDatabase()
+        let source = try database.source()
+        try await source.createTables()
+        let payloads = (1...60).map { n in
+            Array(
+                #"{"headers":{"__event_type":"acme.t","__aggregate_root_id":"a","__aggregate_root_version":\#(n)},"#
+                    .utf8
+            ) + Array(#""payload":{"s":"\#(String(repeating: "x", count: 1_000))"}}"#.utf8)
+        }
+        let size = payloads[0].count
+        try await source.insert(payloads: payloads)
+        let counting = ByteCountingSource(source)
+        let received = ReceivedMessages()
+        let engine = try RelayEngine(
+            source: counting,
+            transports: [
+                SynchronousDispatcher(
+                    name: "collector",
+                    consumer: MessageConsumerClosure { try await received.receive($0) }
+                )
+            ],
+            routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["collector"])]),
+            configuration: .init(
+                batchSize: 20,
+                maximumBatchesInFlight: 8,
+                maximumBytesInFlight: size * 5,
+                idlePollInterval: .milliseconds(1) ... .milliseconds(20)
+            )
+        )
+        let summary = try await engine.drain()
+        #expect(summary.rowsCompleted == 60)
+        #expect(await received.messages.map(\.aggregateRootVersion) == (1...60).map { Int64($0) })
+        #expect(counting.peakBytesInFlight <= size * 6, "at most one row beyond the bound")
+        #expect(counting.peakBytesInFlight >= size * 5, "the window was used")
+        #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0)
     }
 
     @Test("rows read but not completed before a crash are relayed by the next run")

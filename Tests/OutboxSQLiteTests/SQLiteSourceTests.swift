@@ -248,6 +248,60 @@ struct SQLiteSourceTests {
         #expect(try await source.status().deadLetters == 2)
     }
 
+    @Test("a payload above maximumPayloadBytes is not read, and SQLite copies it into its dead letter")
+    func oversizedPayloadIsDeadLetteredUnread() async throws {
+        let database = try TemporaryDatabase()
+        let source = try database.source { $0.maximumPayloadBytes = 1_000 }
+        try await source.createTables()
+        let small = Array(#"{"headers":{},"payload":{"n":1}}"#.utf8)
+        let large =
+            Array(#"{"headers":{},"payload":{"s":""#.utf8) + [UInt8](repeating: 0x61, count: 2_000)
+            + Array(#""}}"#.utf8)
+        let binary: [UInt8] = [0xFF] + [UInt8](repeating: 0x62, count: 1_500)
+        let ids = try await source.insert(payloads: [small, large, binary, small])
+        try await source.open()
+        let rows = try await source.fetch(limit: 10, after: nil)
+        #expect(rows.map(\.id) == ids)
+        #expect(rows.map(\.payload.count) == [small.count, 0, 0, small.count])
+        #expect(rows[1].oversizedPayload == OversizedPayload(size: large.count, limit: 1_000))
+        #expect(rows[2].oversizedPayload == OversizedPayload(size: binary.count, limit: 1_000))
+        #expect(rows[0].oversizedPayload == nil)
+        let now = Timestamp.now()
+        let letters = [rows[1], rows[2]].map { row in
+            DeadLetter(
+                rowID: row.id,
+                payload: [],
+                destination: nil,
+                attempts: 0,
+                lastError: row.oversizedPayload!.reason,
+                firstFailedAt: now,
+                lastFailedAt: now,
+                payloadStaysInOutbox: true
+            )
+        }
+        try await source.complete(rows: ids, deadLetters: letters)
+        #expect(try database.column("SELECT payload FROM outbox_relay_dead_letters ORDER BY id") == [large, binary])
+        #expect(
+            try database.texts("SELECT last_error FROM outbox_relay_dead_letters ORDER BY id").first
+                == "payload of \(large.count) bytes exceeds max_payload_bytes 1000 (set aside unread)"
+        )
+        #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 1") == 4)
+    }
+
+    @Test("a byte-bounded read stops at the row that reaches the bound, never before the first row")
+    func byteBoundedRead() async throws {
+        let database = try TemporaryDatabase()
+        let source = try database.source()
+        try await source.createTables()
+        let payload = [UInt8](repeating: 0x61, count: 100)
+        let ids = try await source.insert(payloads: Array(repeating: payload, count: 10))
+        try await source.open()
+        #expect(try await source.fetch(limit: 10, maximumBytes: 250, after: nil).map(\.id) == Array(ids[0..<3]))
+        #expect(try await source.fetch(limit: 10, maximumBytes: 300, after: nil).count == 3)
+        #expect(try await source.fetch(limit: 10, maximumBytes: 0, after: nil).map(\.id) == [ids[0]])
+        #expect(try await source.fetch(limit: 4, maximumBytes: .max, after: OutboxCursor(id: ids[5])).count == 4)
+    }
+
     @Test("a failing dead-letter insert rolls back the whole completion")
     func failingDeadLetterRollsBack() async throws {
         let database = try TemporaryDatabase()

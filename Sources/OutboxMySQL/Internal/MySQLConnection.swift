@@ -106,6 +106,41 @@ final class MySQLConnection {
         discardResults()
     }
 
+    /// Runs one statement given as bytes (it may hold raw binary literals, see
+    /// ``appendBinaryLiteral(_:to:)``) that returns no rows.
+    /// - Throws: ``MySQLError`` classified from the error number.
+    func execute(bytes sql: [UInt8]) throws(MySQLError) {
+        let status = sql.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { mysql_real_query(handle, $0.baseAddress, UInt($0.count)) }
+        }
+        if status != 0 { throw error(for: String(decoding: sql.prefix(120), as: UTF8.self)) }
+        discardResults()
+    }
+
+    /// Appends `_binary'…'` holding `bytes` escaped by the connection (at most twice their size,
+    /// usually about once): no hex text, no `String` copy of a payload.
+    func appendBinaryLiteral(_ bytes: [UInt8], to sql: inout [UInt8]) {
+        sql.append(contentsOf: "_binary'".utf8)
+        let start = sql.count
+        sql.append(contentsOf: repeatElement(0, count: bytes.count * 2 + 1))
+        let written = bytes.withUnsafeBufferPointer { source in
+            sql.withUnsafeMutableBufferPointer { target in
+                source.withMemoryRebound(to: CChar.self) { source in
+                    target.withMemoryRebound(to: CChar.self) { target in
+                        mysql_real_escape_string(
+                            handle,
+                            target.baseAddress! + start,
+                            source.baseAddress,
+                            UInt(source.count)
+                        )
+                    }
+                }
+            }
+        }
+        sql.removeLast(sql.count - start - Int(written))
+        sql.append(UInt8(ascii: "'"))
+    }
+
     /// Runs one statement and calls `body` for each row of its result.
     /// - Throws: ``MySQLError``, or what `body` throws.
     func query(_ sql: String, _ body: (MySQLRow) throws(MySQLError) -> Void) throws(MySQLError) {
@@ -150,20 +185,6 @@ final class MySQLConnection {
     func literal(_ text: String) -> String {
         var utf8 = Array(text.utf8)
         return "'" + escaped(&utf8) + "'"
-    }
-
-    /// `X'…'` holding `bytes` untouched (hex: the statement text must stay valid UTF-8, which
-    /// escaped raw bytes would not be).
-    func binaryLiteral(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var text: [UInt8] = [UInt8(ascii: "X"), UInt8(ascii: "'")]
-        text.reserveCapacity(bytes.count * 2 + 3)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        text.append(UInt8(ascii: "'"))
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// Escapes valid UTF-8 text; the result stays valid UTF-8.

@@ -4,10 +4,6 @@ import OutboxRelay
 /// names. Values (cursor positions, ids, dead letters) are appended as literals escaped by
 /// the connection (``MySQLConnection/literal(_:)``) or as decimal integers.
 struct MySQLStatements: Sendable {
-    /// `SELECT … WHERE <undelivered>`; append `AND …`, then ``order``, then `LIMIT n`.
-    let select: String
-    /// ` ORDER BY …`.
-    let order: String
     /// `UPDATE`/`DELETE … WHERE id IN (`; append the ids, then ``completeSuffix``.
     let completePrefix: String
     let completeSuffix: String
@@ -19,19 +15,30 @@ struct MySQLStatements: Sendable {
     /// Quoted names, for cursor conditions.
     let id: String
     let time: String
+    private let table: String
+    private let payload: String
+    /// The outbox table's payload column, quoted.
+    var payloadColumn: String { payload }
+    private let undelivered: String
+    /// `INSERT INTO <dead letters> (…) SELECT `; append the nine values other than the payload
+    /// (``OutboxSchema/deadLetterColumns`` order, the payload left out), then
+    /// ``insertDeadLetterFromOutboxSuffix`` and the row id: the server copies the payload.
+    let insertDeadLetterFromOutbox: String
+    let insertDeadLetterFromOutboxSuffix: String
 
     init(configuration: MySQLSource.Configuration) {
         let table = configuration.table.quoted(for: .mysql)
         let columns = configuration.columns
         func q(_ name: String) -> String { "`" + name + "`" }
         id = q(columns.id)
+        self.table = table
         let payload = q(columns.payload)
+        self.payload = payload
+        undelivered = q(configuration.flavour == .outbox ? columns.consumed : columns.dispatched) + " = 0"
         switch configuration.flavour {
         case .outbox:
             let consumed = q(columns.consumed)
             time = ""
-            select = "SELECT \(id), \(payload) FROM \(table) WHERE \(consumed) = 0"
-            order = " ORDER BY \(id)"
             switch configuration.afterDelivery {
             case .mark:
                 completePrefix = "UPDATE \(table) SET \(consumed) = 1 WHERE \(id) IN ("
@@ -45,10 +52,6 @@ struct MySQLStatements: Sendable {
         case .dispatcher:
             let dispatched = q(columns.dispatched)
             time = q(columns.timeOfRecording)
-            select =
-                "SELECT \(id), \(payload), DATE_FORMAT(\(time), '%Y-%m-%d %H:%i:%s.%f') FROM \(table) "
-                + "WHERE \(dispatched) = 0"
-            order = " ORDER BY \(time), \(id)"
             switch configuration.afterDelivery {
             case .mark:
                 completePrefix =
@@ -67,6 +70,27 @@ struct MySQLStatements: Sendable {
         let deadLetters = configuration.effectiveDeadLetterTable.quoted(for: .mysql)
         let deadLetterColumns = OutboxSchema.deadLetterColumns.map(q).joined(separator: ", ")
         insertDeadLetters = "INSERT INTO \(deadLetters) (\(deadLetterColumns)) VALUES "
+        insertDeadLetterFromOutbox = "INSERT INTO \(deadLetters) (\(deadLetterColumns)) SELECT "
+        insertDeadLetterFromOutboxSuffix = " FROM \(table) WHERE \(id) = "
         countDeadLetters = "SELECT count(*) FROM \(deadLetters) WHERE `source_table` = "
+    }
+
+    /// A bounded read of the undelivered rows matching `condition` (`AND …`, or empty): up to
+    /// `limit` rows in relay order; the payload is NULL when longer than `maximumPayload` (it
+    /// never leaves the server) and its length follows the other columns; and rows stop once
+    /// the payloads before a row reach `budget` (the first row always comes). Columns: id,
+    /// payload, [time of recording as text,] length.
+    func boundedRead(condition: String, limit: Int, maximumPayload: Int, budget: Int) -> String {
+        let size = "LENGTH(\(payload))"
+        let order = time.isEmpty ? id : "\(time), \(id)"
+        let timeColumns = time.isEmpty ? "" : ", \(time) AS t, DATE_FORMAT(\(time), '%Y-%m-%d %H:%i:%s.%f') AS t_text"
+        return """
+            SELECT k, CASE WHEN n <= \(maximumPayload) THEN p END\(time.isEmpty ? "" : ", t_text"), n FROM (\
+            SELECT \(id) AS k\(timeColumns), \(payload) AS p, \(size) AS n, \
+            SUM(CASE WHEN \(size) <= \(maximumPayload) THEN \(size) ELSE 0 END) OVER (ORDER BY \(order) \
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes \
+            FROM \(table) WHERE \(undelivered)\(condition) ORDER BY \(order) LIMIT \(limit)) r \
+            WHERE COALESCE(before_bytes, 0) < GREATEST(\(budget), 1) ORDER BY \(time.isEmpty ? "k" : "t, k")
+            """
     }
 }

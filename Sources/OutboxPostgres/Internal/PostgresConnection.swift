@@ -113,6 +113,36 @@ final class PostgresConnection {
         return try check(result, sql: "prepared statement \(name)")
     }
 
+    /// Runs a prepared statement with text parameters and, at `binaryIndex` (0-based), `bytes`
+    /// in binary format: libpq sends them straight from the array, with no hex text or C-string
+    /// copy (a dead letter's payload may be megabytes).
+    /// - Throws: ``PostgresError``.
+    @discardableResult
+    func executePrepared(
+        _ name: String,
+        _ parameters: [String?],
+        binary bytes: [UInt8],
+        at binaryIndex: Int
+    ) throws(PostgresError) -> PostgresResult {
+        let count = Int32(parameters.count)
+        var formats = [Int32](repeating: 0, count: parameters.count)
+        var lengths = [Int32](repeating: 0, count: parameters.count)
+        formats[binaryIndex] = 1
+        lengths[binaryIndex] = Int32(clamping: bytes.count)
+        let result = withParameterPointers(parameters) { _, values in
+            bytes.withUnsafeBufferPointer { buffer in
+                // A non-NULL pointer even for no bytes: NULL would send SQL NULL.
+                withUnsafePointer(to: UInt8(0)) { empty in
+                    let base = UnsafeRawPointer(buffer.baseAddress ?? empty).assumingMemoryBound(to: CChar.self)
+                    var pointers = (0..<parameters.count).map { values?[$0] }
+                    pointers[binaryIndex] = base
+                    return name.withCString { PQexecPrepared(handle, $0, count, pointers, lengths, formats, 0) }
+                }
+            }
+        }
+        return try check(result, sql: "prepared statement \(name)")
+    }
+
     /// Reads what arrived on the socket without blocking.
     /// - Throws: ``PostgresError`` (`connectionLost`) when the connection broke.
     func consumeInput() throws(PostgresError) {

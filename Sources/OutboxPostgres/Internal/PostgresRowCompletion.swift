@@ -30,15 +30,29 @@ struct PostgresRowCompletion: Sendable {
         do {
             if !deadLetters.isEmpty {
                 try connection.prepare("outbox_relay_insert_dead_letter", statements.insertDeadLetter)
+                try connection.prepare(
+                    "outbox_relay_insert_dead_letter_from_outbox",
+                    statements.insertDeadLetterFromOutbox
+                )
                 for letter in deadLetters {
-                    try connection.executePrepared(
-                        "outbox_relay_insert_dead_letter",
-                        [
-                            table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
-                            letter.payload.postgresByteaHex, String(letter.attempts), letter.lastError,
-                            letter.firstFailedAt.rfc3339, letter.lastFailedAt.rfc3339,
-                        ]
-                    )
+                    var parameters: [String?] = [
+                        table, letter.rowID.description, letter.eventID, letter.eventType, letter.destination,
+                        String(letter.attempts), letter.lastError, letter.firstFailedAt.rfc3339,
+                        letter.lastFailedAt.rfc3339,
+                    ]
+                    if letter.payloadStaysInOutbox {
+                        // The server copies the payload: the relay never read it.
+                        parameters.append(letter.rowID.description)
+                        try connection.executePrepared("outbox_relay_insert_dead_letter_from_outbox", parameters)
+                    } else {
+                        parameters.insert(nil, at: 5)
+                        try connection.executePrepared(
+                            "outbox_relay_insert_dead_letter",
+                            parameters,
+                            binary: letter.payload,
+                            at: 5
+                        )
+                    }
                 }
             }
             var start = 0

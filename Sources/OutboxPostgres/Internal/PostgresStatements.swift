@@ -24,6 +24,9 @@ struct PostgresStatements: Sendable {
     let fetchTieGroup: String?
     let complete: String
     let insertDeadLetter: String
+    /// One dead letter whose payload the server copies from the outbox row: parameters as in
+    /// ``insertDeadLetter`` without the payload (`$1`…`$9`), `$10` the row id.
+    let insertDeadLetterFromOutbox: String
     let retention: String?
     let countBacklog: String
     let oldestUndelivered: String
@@ -38,13 +41,34 @@ struct PostgresStatements: Sendable {
         let payload = q(columns.payload)
         let now = info.timesWithoutZone ? "(now() AT TIME ZONE 'UTC')" : "now()"
         let idArray = "$1::\(info.idType)[]"
+        let size = "octet_length(\(payload)::text)"
+        /// A bounded read: the rows of `condition` in `order`, `LIMIT $<limit>`; the payload is
+        /// NULL above `$<limit+1>` (the maximum payload size, so it never leaves the server),
+        /// its size follows the other columns; and rows stop once the payloads before a row reach
+        /// `$<limit+2>` (the byte budget; the first row always comes).
+        func boundedRead(_ time: String?, where condition: String, order: [String], limit: Int) -> String {
+            let maximum = "$\(limit + 1)::bigint"
+            let budget = "$\(limit + 2)::bigint"
+            let timeColumn = time.map { ", \($0) AS t, to_char(\($0), 'YYYY-MM-DD HH24:MI:SS.US') AS t_text" } ?? ""
+            let ordered = order.joined(separator: ", ")
+            let inner = """
+                SELECT \(id) AS k\(timeColumn), \(payload)::text AS p, \(size) AS n, \
+                sum(CASE WHEN \(size) <= \(maximum) THEN \(size) ELSE 0 END) OVER \
+                (ORDER BY \(ordered) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) \
+                AS before_bytes FROM \(table) WHERE \(condition) ORDER BY \(ordered) LIMIT $\(limit)
+                """
+            return """
+                SELECT k, CASE WHEN n <= \(maximum) THEN p END\(time == nil ? "" : ", t_text"), n FROM (\(inner)) r \
+                WHERE coalesce(before_bytes, 0) < greatest(\(budget), 1) ORDER BY \(time == nil ? "k" : "t, k")
+                """
+        }
 
         switch configuration.flavour {
         case .outbox:
             let consumed = q(columns.consumed)
-            let select = "SELECT \(id), \(payload)::text FROM \(table) WHERE \(consumed) = false"
-            fetchFirst = "\(select) ORDER BY \(id) LIMIT $1"
-            fetchAfter = "\(select) AND \(id) > $1::\(info.idType) ORDER BY \(id) LIMIT $2"
+            let undelivered = "\(consumed) = false"
+            fetchFirst = boundedRead(nil, where: undelivered, order: [id], limit: 1)
+            fetchAfter = boundedRead(nil, where: "\(undelivered) AND \(id) > $1::\(info.idType)", order: [id], limit: 2)
             fetchTieGroup = nil
             switch configuration.afterDelivery {
             case .mark:
@@ -68,14 +92,20 @@ struct PostgresStatements: Sendable {
             let dispatched = q(columns.dispatched)
             let time = q(columns.timeOfRecording)
             let timeOfDispatching = q(columns.timeOfDispatching)
-            let select =
-                "SELECT \(id), \(payload)::text, to_char(\(time), 'YYYY-MM-DD HH24:MI:SS.US') FROM \(table) "
-                + "WHERE \(dispatched) = false"
-            fetchFirst = "\(select) ORDER BY \(time), \(id) LIMIT $1"
-            fetchAfter =
-                "\(select) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType)) "
-                + "ORDER BY \(time), \(id) LIMIT $3"
-            fetchTieGroup = "\(select) AND \(time) = $1 AND \(id) > $2::\(info.idType) ORDER BY \(id) LIMIT $3"
+            let undelivered = "\(dispatched) = false"
+            fetchFirst = boundedRead(time, where: undelivered, order: [time, id], limit: 1)
+            fetchAfter = boundedRead(
+                time,
+                where: "\(undelivered) AND \(time) >= $1 AND (\(time), \(id)) > ($1, $2::\(info.idType))",
+                order: [time, id],
+                limit: 3
+            )
+            fetchTieGroup = boundedRead(
+                time,
+                where: "\(undelivered) AND \(time) = $1 AND \(id) > $2::\(info.idType)",
+                order: [time, id],
+                limit: 3
+            )
             switch configuration.afterDelivery {
             case .mark:
                 complete =
@@ -103,6 +133,11 @@ struct PostgresStatements: Sendable {
         insertDeadLetter = """
             INSERT INTO \(deadLetters) (\(deadLetterColumns)) VALUES \
             ($1, $2, $3, $4, $5, $6::bytea, $7::integer, $8, $9::timestamptz, $10::timestamptz)
+            """
+        insertDeadLetterFromOutbox = """
+            INSERT INTO \(deadLetters) (\(deadLetterColumns)) SELECT \
+            $1, $2, $3, $4, $5, convert_to(\(payload)::text, 'UTF8'), $6::integer, $7, $8::timestamptz, \
+            $9::timestamptz FROM \(table) WHERE \(id) = $10::\(info.idType)
             """
         countDeadLetters = "SELECT count(*) FROM \(deadLetters) WHERE \"source_table\" = $1"
         lockHolder = """

@@ -9,7 +9,8 @@ struct BatchPlan: Sendable {
     let storedPayloads: [OutboxRowID: [UInt8]]
     /// Messages per destination, in delivery order.
     var lanes: [String: [OutboxMessage]]
-    /// Rows and messages set aside while planning (undecodable, unrouted with `dead-letter`).
+    /// Rows and messages set aside while planning (oversized, undecodable, unrouted with
+    /// `dead-letter`).
     var deadLetters: [DeadLetter]
     var messageCount = 0
     var undecodableRows = 0
@@ -41,6 +42,21 @@ struct BatchPlan: Sendable {
         let interner = HeaderValueInterner()
 
         for row in rows {
+            if let oversized = row.oversizedPayload {
+                deadLetters.append(
+                    DeadLetter(
+                        rowID: row.id,
+                        payload: [],
+                        destination: nil,
+                        attempts: 0,
+                        lastError: oversized.reason,
+                        firstFailedAt: now,
+                        lastFailedAt: now,
+                        payloadStaysInOutbox: true
+                    )
+                )
+                continue
+            }
             if expander != nil { payloads[row.id] = row.payload }
             do {
                 let message = try decoder.decode(row, interner: interner)

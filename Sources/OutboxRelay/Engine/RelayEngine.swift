@@ -29,6 +29,12 @@ public final class RelayEngine: Service, Sendable {
         /// `rows in flight + batchSize` stays within it; one batch is always allowed.
         /// Default 10,000.
         public var maximumRowsInFlight: Int
+        /// Stored payload bytes of the rows claimed but not yet completed, at most: bounds memory
+        /// whatever the payload sizes. A read stops at the row that reaches what is left of it
+        /// (see ``OutboxSource/fetch(limit:maximumBytes:after:)``), and a further batch is claimed
+        /// only while bytes in flight stay below it; so at most one row's payload (bounded by the
+        /// source's maximum payload size) goes beyond it. Default 64 MiB.
+        public var maximumBytesInFlight: Int
         /// Retry policy of every transport without an override. Default ``RetryPolicy/default``.
         public var retry: RetryPolicy
         /// Retry policies per transport name.
@@ -49,6 +55,7 @@ public final class RelayEngine: Service, Sendable {
             batchSize: Int = 500,
             maximumBatchesInFlight: Int = 8,
             maximumRowsInFlight: Int = 10_000,
+            maximumBytesInFlight: Int = 64 << 20,
             retry: RetryPolicy = .default,
             retryOverrides: [String: RetryPolicy] = [:],
             idlePollInterval: ClosedRange<Duration> = .milliseconds(10) ... .seconds(1),
@@ -62,6 +69,7 @@ public final class RelayEngine: Service, Sendable {
             self.batchSize = batchSize
             self.maximumBatchesInFlight = maximumBatchesInFlight
             self.maximumRowsInFlight = maximumRowsInFlight
+            self.maximumBytesInFlight = maximumBytesInFlight
             self.retry = retry
             self.retryOverrides = retryOverrides
             self.idlePollInterval = idlePollInterval
@@ -249,14 +257,13 @@ public final class RelayEngine: Service, Sendable {
         let source = self.source
         let clock = self.clock
         switch action {
-        case .fetch(let cursor, let delay):
+        case .fetch(let cursor, let delay, let maximumBytes):
             let limit = configuration.batchSize
             group.addTask {
                 if let delay { try? await clock.sleep(for: delay) }
                 do {
-                    eventSink.yield(
-                        .fetched(.success(try await source.fetch(limit: limit, after: cursor)), after: cursor)
-                    )
+                    let rows = try await source.fetch(limit: limit, maximumBytes: maximumBytes, after: cursor)
+                    eventSink.yield(.fetched(.success(rows), after: cursor))
                 } catch {
                     eventSink.yield(.fetched(.failure(error), after: cursor))
                 }

@@ -16,6 +16,7 @@ struct RelayStateMachine {
         var batchSize: Int
         var maximumBatchesInFlight: Int
         var maximumRowsInFlight: Int
+        var maximumBytesInFlight: Int
         var idlePollInterval: ClosedRange<Duration>
         var shutdownGracePeriod: Duration
         var sourceRetry: RetryPolicy
@@ -26,6 +27,7 @@ struct RelayStateMachine {
             self.batchSize = engine.batchSize
             self.maximumBatchesInFlight = engine.maximumBatchesInFlight
             self.maximumRowsInFlight = engine.maximumRowsInFlight
+            self.maximumBytesInFlight = engine.maximumBytesInFlight
             self.idlePollInterval = engine.idlePollInterval
             self.shutdownGracePeriod = engine.shutdownGracePeriod
             self.sourceRetry = engine.sourceRetry
@@ -35,9 +37,10 @@ struct RelayStateMachine {
 
     /// What the engine must do next.
     enum Action {
-        /// Read up to the batch size of rows after `cursor`, after waiting `delay` (a retry
-        /// backoff) when given; report with ``RelayStateMachine/fetched(_:after:)``.
-        case fetch(after: OutboxCursor?, delay: Duration?)
+        /// Read up to the batch size of rows after `cursor`, stopping once they hold
+        /// `maximumBytes` of payload, after waiting `delay` (a retry backoff) when given;
+        /// report with ``RelayStateMachine/fetched(_:after:)``.
+        case fetch(after: OutboxCursor?, delay: Duration?, maximumBytes: Int)
         /// Decode, expand and route the rows of a claimed batch; report the
         /// ``BatchPlan`` with ``RelayStateMachine/planned(_:)``.
         case plan(sequence: Int, rows: [OutboxRow])
@@ -65,6 +68,8 @@ struct RelayStateMachine {
     /// A claimed batch, from its read until it is completed or left for the next run.
     private struct Batch {
         let rowIDs: [OutboxRowID]
+        /// The stored payload bytes its rows hold.
+        let payloadBytes: Int
         /// Set once planned. Its lanes are the messages still to hand to each destination.
         var plan: BatchPlan?
         /// Destinations that have not reported this batch yet.
@@ -102,6 +107,8 @@ struct RelayStateMachine {
     private var cursor: OutboxCursor?
     /// Whether a read is outstanding (one at a time: the next starts after its last row).
     private var fetching = false
+    /// The payload bytes the outstanding read may return (``Action/fetch(after:delay:maximumBytes:)``).
+    private var budgetOfTheRead = Int.max
     /// The last read came back short: wait for the poll interval before reading again.
     private var caughtUp = false
     /// Whether a poll timer (``Action/sleep(_:untilRowsArrive:)``) is outstanding.
@@ -123,6 +130,12 @@ struct RelayStateMachine {
 
     /// Batches claimed and not yet completed.
     var batchesInFlight: Int { batches.count }
+
+    /// Payload bytes of the rows claimed and not yet completed.
+    var bytesInFlight: Int { batches.values.reduce(0) { $0 + $1.payloadBytes } }
+
+    /// What the next read may add to ``bytesInFlight``.
+    private var byteBudget: Int { max(0, configuration.maximumBytesInFlight - bytesInFlight) }
 
     // MARK: - Events
 
@@ -146,12 +159,13 @@ struct RelayStateMachine {
                 return stop(.failure(.init(description: "reading the outbox failed \(sourceFailures) times: \(error)")))
             }
             guard case .relaying = phase else { return advance() }
-            fetching = true
             let delay = configuration.sourceRetry.delay(afterAttempt: sourceFailures)
-            return [.fetch(after: from, delay: delay)] + advance()
+            return [startRead(after: from, delay: delay)] + advance()
         }
         guard case .relaying = phase else { return advance() }  // not delivered, not marked: relayed next time
-        if rows.count < configuration.batchSize { caughtUp = true }
+        let payloadBytes = rows.reduce(0) { $0 + $1.payload.count }
+        // A read the byte budget cut short is not caught up: the rows behind it wait for room.
+        if rows.count < configuration.batchSize && (rows.isEmpty || payloadBytes < budgetOfTheRead) { caughtUp = true }
         guard let last = rows.last else {
             if batches.isEmpty {
                 if from != nil {
@@ -167,7 +181,7 @@ struct RelayStateMachine {
         cursor = last.cursor
         let sequence = nextSequence
         nextSequence += 1
-        batches[sequence] = Batch(rowIDs: rows.map(\.id))
+        batches[sequence] = Batch(rowIDs: rows.map(\.id), payloadBytes: payloadBytes)
         // Planned off the coordinator, while the next batch is being read.
         return [.plan(sequence: sequence, rows: rows)] + advance()
     }
@@ -301,10 +315,10 @@ struct RelayStateMachine {
         let hasRoom =
             batches.isEmpty
             || (batches.count < configuration.maximumBatchesInFlight
-                && rowsInFlight + configuration.batchSize <= configuration.maximumRowsInFlight)
+                && rowsInFlight + configuration.batchSize <= configuration.maximumRowsInFlight
+                && bytesInFlight < configuration.maximumBytesInFlight)
         if !fetching && !caughtUp && hasRoom {
-            fetching = true
-            return [.fetch(after: cursor, delay: nil)]
+            return [startRead(after: cursor, delay: nil)]
         }
         if !fetching && caughtUp && !sleeping {
             sleeping = true
@@ -315,6 +329,13 @@ struct RelayStateMachine {
             return [.sleep(interval, untilRowsArrive: batches.isEmpty)]
         }
         return []
+    }
+
+    /// The read, given what is left of the byte bound.
+    private mutating func startRead(after cursor: OutboxCursor?, delay: Duration?) -> Action {
+        fetching = true
+        budgetOfTheRead = byteBudget
+        return .fetch(after: cursor, delay: delay, maximumBytes: budgetOfTheRead)
     }
 
     private mutating func stop(_ result: Result<RelaySummary, RelayEngine.Failure>) -> [Action] {

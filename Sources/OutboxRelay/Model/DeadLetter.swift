@@ -5,8 +5,13 @@
 public struct DeadLetter: Sendable, Hashable {
     /// The outbox row the failure belongs to.
     public var rowID: OutboxRowID
-    /// The stored `payload` column of that row, untouched.
+    /// The stored `payload` column of that row, untouched; empty when
+    /// ``payloadStaysInOutbox``.
     public var payload: [UInt8]
+    /// The payload was never loaded (see ``OutboxRow/oversizedPayload``): the source copies it
+    /// from the outbox row into the dead-letter table itself (`INSERT … SELECT`), in the same
+    /// transaction that marks the row, so the relay never holds it.
+    public var payloadStaysInOutbox: Bool
     /// The event id of the failed message, when the row could be decoded.
     public var eventID: String?
     /// The event type of the failed message, when the row could be decoded.
@@ -31,10 +36,12 @@ public struct DeadLetter: Sendable, Hashable {
         attempts: Int,
         lastError: String,
         firstFailedAt: Timestamp,
-        lastFailedAt: Timestamp
+        lastFailedAt: Timestamp,
+        payloadStaysInOutbox: Bool = false
     ) {
         self.rowID = rowID
         self.payload = payload
+        self.payloadStaysInOutbox = payloadStaysInOutbox
         self.eventID = eventID
         self.eventType = eventType
         self.destination = destination

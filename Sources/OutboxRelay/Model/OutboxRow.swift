@@ -9,11 +9,21 @@ public struct OutboxRow: Sendable {
     public var payload: [UInt8]
     /// The `time_of_recording` column as the database returned it (`dispatcher` flavour only).
     public var timeOfRecording: String?
+    /// Set when the stored payload is larger than the source's maximum payload size: the source
+    /// left it in the table (``payload`` is empty) and the engine sets the row aside, the
+    /// source copying the payload into the dead-letter table itself.
+    public var oversizedPayload: OversizedPayload?
 
-    public init(id: OutboxRowID, payload: [UInt8], timeOfRecording: String? = nil) {
+    public init(
+        id: OutboxRowID,
+        payload: [UInt8],
+        timeOfRecording: String? = nil,
+        oversizedPayload: OversizedPayload? = nil
+    ) {
         self.id = id
         self.payload = payload
         self.timeOfRecording = timeOfRecording
+        self.oversizedPayload = oversizedPayload
     }
 
     /// The position of this row in relay order, used to read on after it.

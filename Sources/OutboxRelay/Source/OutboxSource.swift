@@ -21,6 +21,14 @@ public protocol OutboxSource: Sendable {
     /// - Throws: a database error; the engine retries with backoff.
     func fetch(limit: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow]
 
+    /// Reads like ``fetch(limit:after:)``, but stops once the rows read hold `maximumBytes` of
+    /// payload or more (always at least one row): the row that reaches the bound is the last.
+    /// The engine passes what is left of its byte bound for rows in flight
+    /// (``RelayEngine/Configuration/maximumBytesInFlight``); sources that can, apply it in the
+    /// read query so that no more crosses the connection. The default reads by rows alone.
+    /// - Throws: a database error; the engine retries with backoff.
+    func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow]
+
     /// Records dead letters and marks (or deletes, per configuration) the rows, atomically.
     /// - Throws: a database error; the engine retries with backoff, and rows stay undelivered
     ///   until it succeeds.
@@ -35,6 +43,10 @@ public protocol OutboxSource: Sendable {
 }
 
 extension OutboxSource {
+    public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
+        try await fetch(limit: limit, after: cursor)
+    }
+
     public func waitForRows(timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }

@@ -134,6 +134,38 @@ public struct ConfigNode {
         return value
     }
 
+    /// A size in bytes: a whole number of bytes, or one with a unit: `KB`, `MB`, `GB` (powers of
+    /// 1000) or `KiB`, `MiB`, `GiB` (powers of 1024), e.g. `64MiB`, `16 MB`.
+    /// - Throws: ``ConfigError`` when the value is not one or does not fit 64 bits.
+    public func byteSize(_ key: String) throws -> Int? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Self.parseByteSize(text) else {
+            throw ConfigError(
+                keyPath: keyPath(key),
+                problem: "expected a size in bytes such as 1048576, 16MiB or 64MB, found \"\(text)\""
+            )
+        }
+        return value
+    }
+
+    private static let byteUnits: [(suffix: String, factor: Int)] = [
+        ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1_000), ("mb", 1_000_000),
+        ("gb", 1_000_000_000), ("b", 1),
+    ]
+
+    /// `text` as a non-negative number of bytes; `nil` when malformed or beyond `Int`.
+    static func parseByteSize(_ text: String) -> Int? {
+        var number = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "")
+        var factor = 1
+        if let unit = byteUnits.first(where: { number.hasSuffix($0.suffix) }) {
+            number = String(number.dropLast(unit.suffix.count)).trimmingCharacters(in: .whitespaces)
+            factor = unit.factor
+        }
+        guard let value = Int(number), value >= 0 else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : bytes
+    }
+
     /// A number.
     /// - Throws: ``ConfigError`` when the value is not one.
     public func double(_ key: String) throws -> Double? {

@@ -81,7 +81,7 @@ struct MySQLSourceConfig: SourceConfigParser {
         var reconnect = MySQLSource.Configuration.Reconnect()
         if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
         do {
-            let configuration = try MySQLSource.Configuration(
+            var configuration = try MySQLSource.Configuration(
                 connection: connection,
                 password: try node.string("password"),
                 flavour: common.flavour,
@@ -92,6 +92,7 @@ struct MySQLSourceConfig: SourceConfigParser {
                 lock: lock,
                 reconnect: reconnect
             )
+            configuration.maximumPayloadBytes = common.maximumPayloadBytes
             try configuration.validate()
             return configuration
         } catch let error as MySQLError {

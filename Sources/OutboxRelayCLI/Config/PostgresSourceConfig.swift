@@ -145,7 +145,7 @@ struct PostgresSourceConfig: SourceConfigParser {
         if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
 
         do {
-            let configuration = try PostgresSource.Configuration(
+            var configuration = try PostgresSource.Configuration(
                 connection: PostgresConnectionString(url),
                 flavour: common.flavour,
                 table: common.table.description,
@@ -159,6 +159,7 @@ struct PostgresSourceConfig: SourceConfigParser {
                 reconnect: reconnect,
                 writeConnection: writeConnection
             )
+            configuration.maximumPayloadBytes = common.maximumPayloadBytes
             try configuration.validate()
             return configuration
         } catch let error as PostgresError {

@@ -28,11 +28,15 @@ struct RelayConfiguration {
     var engine: RelayEngine.Configuration
 
     static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay"]
-    static let sharedSourceKeys: Set<String> = ["url", "flavour", "table", "batch_size", "after_delivery", "expander"]
+    static let sharedSourceKeys: Set<String> = [
+        "url", "flavour", "table", "batch_size", "after_delivery", "expander",
+        "max_payload_bytes",
+    ]
     static let retryKeys: Set<String> = ["initial_delay", "multiplier", "max_delay", "jitter", "max_attempts"]
     static let relayKeys: Set<String> = [
         "max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max",
         "shutdown_grace_period",
+        "max_bytes_in_flight",
     ]
 
     /// Reads and validates a configuration file.
@@ -104,11 +108,20 @@ struct RelayConfiguration {
                 problem: "must be between 1 and 100000, found \(batchSize)"
             )
         }
+        let maximumPayloadBytes = try sourceNode.byteSize("max_payload_bytes") ?? OversizedPayload.defaultLimit
+        guard maximumPayloadBytes >= 1 else {
+            throw ConfigError(
+                keyPath: sourceNode.keyPath("max_payload_bytes"),
+                problem: "must be at least 1 byte",
+                fix: "use e.g. 16MiB (the default)"
+            )
+        }
         let settings = SourceSettings(
             flavour: flavour,
             table: table,
             batchSize: batchSize,
-            afterDelivery: try sourceNode.choice("after_delivery", as: AfterDelivery.self) ?? .mark
+            afterDelivery: try sourceNode.choice("after_delivery", as: AfterDelivery.self) ?? .mark,
+            maximumPayloadBytes: maximumPayloadBytes
         )
         let source = try parser.makeSource(url: url, node: sourceNode, common: settings)
         let expander = try sourceNode.string("expander").map {
@@ -203,6 +216,7 @@ struct RelayConfiguration {
                 }
                 engine.maximumRowsInFlight = value
             }
+            engine.maximumBytesInFlight = try relay.byteSize("max_bytes_in_flight") ?? engine.maximumBytesInFlight
             let lower = try relay.duration("poll_interval_min") ?? engine.idlePollInterval.lowerBound
             let upper = try relay.duration("poll_interval_max") ?? engine.idlePollInterval.upperBound
             guard lower > .zero, lower <= upper else {
@@ -213,6 +227,15 @@ struct RelayConfiguration {
             }
             engine.idlePollInterval = lower...upper
             engine.shutdownGracePeriod = try relay.duration("shutdown_grace_period") ?? engine.shutdownGracePeriod
+        }
+        guard engine.maximumBytesInFlight >= settings.maximumPayloadBytes else {
+            throw ConfigError(
+                keyPath: "relay.max_bytes_in_flight",
+                problem:
+                    "is \(engine.maximumBytesInFlight) bytes, below source.max_payload_bytes "
+                    + "(\(settings.maximumPayloadBytes) bytes): a row that large could never be relayed",
+                fix: "raise relay.max_bytes_in_flight (default 64MiB) or lower source.max_payload_bytes (default 16MiB)"
+            )
         }
         return RelayConfiguration(
             source: source,

@@ -37,6 +37,7 @@ struct SQLiteSourceConfig: SourceConfigParser {
             table: common.table
         )
         configuration.afterDelivery = common.afterDelivery
+        configuration.maximumPayloadBytes = common.maximumPayloadBytes
 
         if let timeout = try node.duration("busy_timeout") {
             guard timeout <= .seconds(Int64(Int32.max) / 1000) else {

@@ -10,13 +10,23 @@ public struct SourceSettings: Sendable {
     public var batchSize: Int
     /// `source.after_delivery`. Default `mark`.
     public var afterDelivery: AfterDelivery
+    /// `source.max_payload_bytes`: a larger stored payload is not read but dead-lettered.
+    /// Default 16 MiB (``OversizedPayload/defaultLimit``).
+    public var maximumPayloadBytes: Int
 
     /// Settings as the configuration loader reads them.
-    public init(flavour: OutboxFlavour, table: SQLIdentifier, batchSize: Int, afterDelivery: AfterDelivery) {
+    public init(
+        flavour: OutboxFlavour,
+        table: SQLIdentifier,
+        batchSize: Int,
+        afterDelivery: AfterDelivery,
+        maximumPayloadBytes: Int = OversizedPayload.defaultLimit
+    ) {
         self.flavour = flavour
         self.table = table
         self.batchSize = batchSize
         self.afterDelivery = afterDelivery
+        self.maximumPayloadBytes = maximumPayloadBytes
     }
 }
 
@@ -24,7 +34,8 @@ public struct SourceSettings: Sendable {
 ///
 /// Register a conforming type with ``RelayRegistry/register(source:)``. The loader picks it by
 /// the scheme of `source.url`, rejects every key of `source:` that is neither in ``keys`` nor
-/// a shared one (`url`, `flavour`, `table`, `batch_size`, `after_delivery`, `expander`), reads
+/// a shared one (`url`, `flavour`, `table`, `batch_size`, `after_delivery`, `expander`,
+/// `max_payload_bytes`), reads
 /// the shared ones into ``SourceSettings`` and calls ``makeSource(url:node:common:)``.
 public protocol SourceConfigParser: SendableMetatype {
     /// URL schemes, e.g. `["sqlite"]`; the URL is `SCHEME:…`.

@@ -103,6 +103,8 @@ actor LineWriter {
 
     private let path: String
     private let sync: Bool
+    /// `write(2)`; tests pass one that stops part-way, as a full disk does.
+    private let systemWrite: @Sendable (Int32, UnsafeRawPointer, Int) -> Int
     private var descriptor: Int32 = -1
     /// The rest of a line a failed write left unfinished on an output that cannot be truncated
     /// (stdout as a pipe): written first by the next ``write(_:)`` so no torn line remains.
@@ -112,9 +114,14 @@ actor LineWriter {
         var description: String
     }
 
-    init(path: String, sync: Bool) {
+    init(
+        path: String,
+        sync: Bool,
+        systemWrite: @escaping @Sendable (Int32, UnsafeRawPointer, Int) -> Int = { Glibc.write($0, $1, $2) }
+    ) {
         self.path = path
         self.sync = sync
+        self.systemWrite = systemWrite
     }
 
     func open() throws {
@@ -165,7 +172,7 @@ actor LineWriter {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { raw in
-                Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
             }
             if written < 0 {
                 if errno == EINTR { continue }

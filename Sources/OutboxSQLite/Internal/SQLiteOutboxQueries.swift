@@ -32,22 +32,34 @@ struct SQLiteOutboxQueries: Sendable {
     /// The flag column of the flavour.
     var deliveredFlag: String { flavour == .outbox ? consumed : dispatched }
 
+    /// The columns a read returns: id, the payload, and for `dispatcher` the time of recording.
+    ///
+    /// SQLite 3.40 has no byte length of a TEXT value that does not load it (`octet_length`
+    /// arrives in 3.43; `length(CAST(… AS BLOB))` loads it once per use), so
+    /// ``SQLiteSource`` checks the size of the stepped value (`sqlite3_column_bytes`) before
+    /// copying it: an oversized payload is read into SQLite's own row buffer once and never
+    /// copied out.
+    private var fetchColumns: String {
+        flavour == .outbox ? "\(id), \(payload)" : "\(id), \(payload), \(timeOfRecording)"
+    }
+
     /// `outbox`: `?1` = id after (Int64.min for the first page), `?2` = limit.
     /// `dispatcher`: `?1` = limit.
     var fetchFirst: String {
         switch flavour {
         case .outbox:
-            return "SELECT \(id), \(payload) FROM \(table) WHERE \(consumed) = 0 AND \(id) > ?1 ORDER BY \(id) LIMIT ?2"
+            return
+                "SELECT \(fetchColumns) FROM \(table) WHERE \(consumed) = 0 AND \(id) > ?1 ORDER BY \(id) LIMIT ?2"
         case .dispatcher:
             return
-                "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 "
+                "SELECT \(fetchColumns) FROM \(table) WHERE \(dispatched) = 0 "
                 + "ORDER BY \(timeOfRecording), \(id) LIMIT ?1"
         }
     }
 
     /// `dispatcher` only: `?1` = time_of_recording after, `?2` = id after, `?3` = limit.
     var fetchAfterDispatcher: String {
-        "SELECT \(id), \(payload), \(timeOfRecording) FROM \(table) WHERE \(dispatched) = 0 "
+        "SELECT \(fetchColumns) FROM \(table) WHERE \(dispatched) = 0 "
             + "AND (\(timeOfRecording), \(id)) > (?1, ?2) ORDER BY \(timeOfRecording), \(id) LIMIT ?3"
     }
 
@@ -75,6 +87,16 @@ struct SQLiteOutboxQueries: Sendable {
         return
             "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) "
             + "VALUES (\(placeholders(from: 1, count: columns.count)))"
+    }
+
+    /// Inserts one dead letter whose payload SQLite copies from the outbox row `?11`
+    /// (``DeadLetter/payloadStaysInOutbox``); parameters as in ``insertDeadLetter``, `?6` unused.
+    var insertDeadLetterFromOutbox: String {
+        let columns = OutboxSchema.deadLetterColumns
+        let values = (1...columns.count).map { $0 == 6 ? payload : "?\($0)" }.joined(separator: ", ")
+        return
+            "INSERT INTO \(deadLetterTable) (\(columns.joined(separator: ", "))) "
+            + "SELECT \(values) FROM \(table) WHERE \(id) = ?11"
     }
 
     /// Seeds one row (``SQLiteSource/insert(payloads:)``), returning its id.

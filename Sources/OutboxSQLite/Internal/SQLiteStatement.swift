@@ -45,7 +45,8 @@ final class SQLiteStatement {
     /// Binds bytes as TEXT when they are valid UTF-8, as a BLOB otherwise: the stored value
     /// reads back byte for byte either way, and text stays readable for `sqlite3` and `json_*`.
     func bind(bytes: [UInt8], at index: Int32) throws(SQLiteError) {
-        let isText = String(validating: bytes, as: UTF8.self) != nil
+        // Validated in place: `String(validating:)` would copy the whole payload first.
+        let isText = (try? UTF8Span(validating: bytes.span)) != nil
         let result = bytes.withUnsafeBufferPointer { buffer in
             Self.withNonNullBase(buffer) { base, count in
                 isText
@@ -130,6 +131,13 @@ final class SQLiteStatement {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    /// The size in bytes of the column's stored value (TEXT or BLOB, without converting it).
+    func byteCount(at column: Int32) -> Int {
+        // sqlite3_column_blob first: sqlite3_column_bytes alone may convert a TEXT value.
+        _ = sqlite3_column_blob(handle, column)
+        return Int(sqlite3_column_bytes(handle, column))
     }
 
     /// The column's stored bytes, untouched (TEXT and BLOB alike; empty for NULL and `''`).
