@@ -7,20 +7,25 @@ import CoreMetrics
 /// ``RelayEngine`` records them where it executes its state machine's actions; each
 /// transport's deliveries go through a ``MeteredTransport``. Names and labels:
 ///
-/// | metric | type | labels | meaning |
-/// |---|---|---|---|
-/// | `outbox_relay_rows_read_total` | counter | `table` | rows claimed |
-/// | `outbox_relay_rows_completed_total` | counter | `table`, `action` | rows marked or deleted (`mark`, `delete`) |
-/// | `outbox_relay_messages_delivered_total` | counter | `destination` | messages a transport acknowledged |
-/// | `outbox_relay_delivery_attempts_total` | counter | `destination`, `outcome` | per message and attempt: `delivered`, `retryable`, `permanent` |
-/// | `outbox_relay_dead_letters_total` | counter | `destination`, `reason` | dead letters recorded: `undecodable` and `unrouted` (destination empty), `delivery_failed` |
-/// | `outbox_relay_delivery_latency_seconds` | timer | `destination` | time of recording (or of the claim when the message has none) to acknowledgement |
-/// | `outbox_relay_rows_in_flight` | gauge | `table` | rows claimed, not yet completed |
-/// | `outbox_relay_batches_in_flight` | gauge | `table` | batches claimed, not yet completed |
-/// | `outbox_relay_source_errors_total` | counter | `table` | failed reads and completions |
-/// | `outbox_relay_active` | gauge | `table` | 1 while this relay is the active one, 0 while standby or stopped |
-/// | `outbox_relay_backlog_rows` | gauge | `table` | undelivered rows, from the source's status query |
-/// | `outbox_relay_oldest_undelivered_age_seconds` | gauge | `table` | age of the oldest undelivered row (0 when none), from the status query |
+/// - `outbox_relay_rows_read_total{table}` (counter): rows claimed.
+/// - `outbox_relay_rows_completed_total{table,action}` (counter): rows marked or deleted
+///   (`action` is `mark` or `delete`).
+/// - `outbox_relay_messages_delivered_total{destination}` (counter): messages a destination
+///   finished with an acknowledgement.
+/// - `outbox_relay_delivery_attempts_total{destination,outcome}` (counter): per message and
+///   attempt, `delivered`, `retryable` or `permanent`.
+/// - `outbox_relay_dead_letters_total{destination,reason}` (counter): dead letters recorded;
+///   `undecodable` and `unrouted` with an empty destination, `delivery_failed` per destination.
+/// - `outbox_relay_delivery_latency_seconds{destination}` (timer): time of recording (or of the
+///   claim when the message has none) to acknowledgement.
+/// - `outbox_relay_rows_in_flight{table}`, `outbox_relay_batches_in_flight{table}` (gauges):
+///   claimed, not yet completed.
+/// - `outbox_relay_source_errors_total{table}` (counter): failed reads and completions.
+/// - `outbox_relay_active{table}` (gauge): 1 while this relay is the active one, 0 while it
+///   connects, waits as standby, or stopped.
+/// - `outbox_relay_backlog_rows{table}`, `outbox_relay_oldest_undelivered_age_seconds{table}`
+///   (gauges): from the source's status query every
+///   ``RelayEngine/Configuration/statusInterval`` (the age is 0 when the backlog is empty).
 public struct RelayMetrics: Sendable {
     /// The metric names, written once.
     public enum Name {
