@@ -60,7 +60,8 @@ struct RelayHealthReportTests {
         #expect(failing.statusCode == 503)
         #expect(
             String(decoding: failing.body, as: UTF8.self)
-                == #"{"status":"unavailable","reasons":["source: 2 failed reads or completions in a row, last: connection refused"]}"#
+                == #"{"status":"unavailable","reasons":["source: 2 failed reads or completions in a row, "#
+                + #"last: connection refused"]}"#
         )
     }
 
