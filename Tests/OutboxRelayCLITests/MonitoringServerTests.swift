@@ -149,4 +149,63 @@ struct MonitoringServerTests {
         relay.process.waitUntilExit()
         #expect(relay.process.terminationStatus == 0, "\(relay.readStderr())")
     }
+
+    @Test("run retries while the database is missing: /readyz 503 with the reason, /healthz 200; 200 once it is there")
+    func readinessFollowsTheDatabase() async throws {
+        let folder = try CLI.temporaryFolder()
+        let database = folder.appendingPathComponent("outbox.db")
+        let output = folder.appendingPathComponent("out.jsonl")
+        let configURL = folder.appendingPathComponent("relay.yaml")
+        let config = RunCommandTests.config(
+            database: database,
+            output: output,
+            extra: """
+                monitoring:
+                  listen: "127.0.0.1:0"
+                """
+        )
+        try config.write(to: configURL, atomically: true, encoding: .utf8)
+        let relay = try CLI.start(["run", "--config", configURL.path])
+        defer {
+            if relay.process.isRunning {
+                relay.process.terminate()
+                relay.process.waitUntilExit()
+            }
+        }
+        let base = try await Self.baseURL(of: relay)
+        let readyURL = base.appendingPathComponent("readyz")
+
+        func readyzUntil(_ status: Int) async throws -> Scrape {
+            let deadline = ContinuousClock.now + .seconds(30)
+            var last = Scrape(status: 0, body: "")
+            while ContinuousClock.now < deadline {
+                last = try await Self.get(readyURL)
+                if last.status == status { return last }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("/readyz never answered \(status); last: \(last.status) \(last.body)\n\(relay.readStderr())")
+            return last
+        }
+
+        let notReady = try await readyzUntil(503)
+        #expect(notReady.body.hasPrefix(#"{"status":"unavailable","reasons":["#), "\(notReady.body)")
+        #expect(notReady.body.contains("source:"), "\(notReady.body)")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(relay.process.isRunning, "run must not exit while the database is missing: \(relay.readStderr())")
+        #expect(try await Self.get(base.appendingPathComponent("healthz")).status == 200)
+        #expect(relay.readStderr().contains("could not start"))
+
+        try RunCommandTests.createOutbox(database, payloads: [RunCommandTests.goodRow(1)])
+        let ready = try await readyzUntil(200)
+        #expect(ready.body == #"{"status":"ok"}"#)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while (try RunCommandTests.readLines(output)).isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try RunCommandTests.readLines(output).count == 1)
+
+        relay.process.terminate()
+        relay.process.waitUntilExit()
+        #expect(relay.process.terminationStatus == 0, "\(relay.readStderr())")
+    }
 }
