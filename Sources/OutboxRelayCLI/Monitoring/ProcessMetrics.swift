@@ -19,19 +19,46 @@ final class ProcessMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry) {
         residentMemory = registry.makeGauge(
-            name: "process_resident_memory_bytes",
-            help: "Resident memory size in bytes."
+            descriptor: MetricNameDescriptor(
+                metricName: "process_resident_memory_bytes",
+                unitName: "",
+                helpText: "Resident memory size in bytes."
+            )
         )
-        virtualMemory = registry.makeGauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
+        virtualMemory = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "process_virtual_memory_bytes",
+                unitName: "",
+                helpText: "Virtual memory size in bytes."
+            )
+        )
         cpuSeconds = registry.makeGauge(
-            name: "process_cpu_seconds_total",
-            help: "Total user and system CPU time spent in seconds."
+            descriptor: MetricNameDescriptor(
+                metricName: "process_cpu_seconds_total",
+                unitName: "",
+                helpText: "Total user and system CPU time spent in seconds."
+            )
         )
-        openFDs = registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors.")
-        maxFDs = registry.makeGauge(name: "process_max_fds", help: "Maximum number of open file descriptors.")
+        openFDs = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "process_open_fds",
+                unitName: "",
+                helpText: "Number of open file descriptors."
+            )
+        )
+        maxFDs = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "process_max_fds",
+                unitName: "",
+                helpText: "Maximum number of open file descriptors."
+            )
+        )
         startTime = registry.makeGauge(
-            name: "process_start_time_seconds",
-            help: "Start time of the process since unix epoch in seconds."
+            descriptor: MetricNameDescriptor(
+                metricName: "process_start_time_seconds",
+                unitName: "",
+                helpText: "Start time of the process since unix epoch in seconds."
+            )
         )
     }
 
