@@ -14,7 +14,7 @@ APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcu
                 postgresql openssl nginx-light gcc python3 \
                 libmariadb-dev mariadb-server
 
-.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http clean
+.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http bench-metrics clean
 
 ## deps: apt-get install the Debian packages that are missing (no-op when all are there)
 deps:
@@ -75,6 +75,10 @@ bench-kafka: deps
 
 bench-http: deps
 	Benchmarks/run-http.sh
+
+## bench-metrics: drain throughput with RelayMetrics into Prometheus vs metrics off (issue 14)
+bench-metrics: deps
+	Benchmarks/run-metrics.sh
 
 clean:
 	rm -rf .build .build-fuzz Benchmarks/.build

@@ -34,6 +34,27 @@ struct MonitoringServerTests {
         return nil
     }
 
+    /// The `outbox_relay_…` and `process_…` metric names in a text, without histogram suffixes.
+    static func metricNames(in text: String) -> Set<String> {
+        var names: Set<String> = []
+        var scalars = text.unicodeScalars[...]
+        while let start = scalars.indices.first(where: {
+            scalars[$0...].starts(with: "outbox_relay_".unicodeScalars)
+                || scalars[$0...].starts(with: "process_".unicodeScalars)
+        }) {
+            let end =
+                scalars[start...].firstIndex { !(CharacterSet.lowercaseLetters.contains($0) || $0 == "_") }
+                ?? scalars.endIndex
+            var name = String(String.UnicodeScalarView(scalars[start..<end]))
+            for suffix in ["_bucket", "_count", "_sum"] where name.hasSuffix(suffix) && name.contains("latency") {
+                name.removeLast(suffix.count)
+            }
+            if name.hasSuffix("_") == false { names.insert(name) }
+            scalars = scalars[end...]
+        }
+        return names
+    }
+
     /// Waits for the "monitoring server listening on HOST:PORT" log line and returns the base URL.
     static func baseURL(of relay: CLI.Running) async throws -> URL {
         let deadline = ContinuousClock.now + .seconds(20)
@@ -120,6 +141,24 @@ struct MonitoringServerTests {
         #expect((Self.sample("process_resident_memory_bytes", in: text) ?? 0) > 1_000_000)
         #expect((Self.sample("process_open_fds", in: text) ?? 0) > 2)
         #expect(text.contains("# TYPE outbox_relay_delivery_latency_seconds histogram"))
+
+        // The example dashboard and the README name only metrics this relay exports.
+        let exported = Set(
+            text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        )
+        for document in ["Examples/Grafana/outbox-relay-dashboard.json", "README.md"] {
+            var content = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent(document), encoding: .utf8)
+            // README: its Monitoring section (elsewhere it names the outbox_relay_dead_letters table).
+            if let start = content.range(of: "### Monitoring"), let end = content.range(of: "## Using it as a library")
+            {
+                content = String(content[start.lowerBound..<end.lowerBound])
+            }
+            let names = Self.metricNames(in: content)
+            #expect(names.count > 10, "\(document)")
+            for name in names {
+                #expect(exported.contains(Substring(name)), "\(document) names \(name), which /metrics does not export")
+            }
+        }
 
         // Rows written while the relay runs are counted too.
         try SQLiteShell.run(
