@@ -84,9 +84,10 @@ extension RelayEngine {
     }
 
     /// Refreshes the backlog gauges from the source's status query every `interval`, until
-    /// cancelled. Does nothing for a source without a status query.
+    /// cancelled. Does nothing for a source without a status query, or when no metrics backend
+    /// records (no query for nothing).
     func refreshStatus(every interval: Duration) async {
-        guard let reporting = source as? any OutboxStatusReporting else { return }
+        guard metrics.isRecording, let reporting = source as? any OutboxStatusReporting else { return }
         while !Task.isCancelled {
             do {
                 metrics.recordStatus(try await reporting.status())

@@ -91,6 +91,8 @@ public struct RelayMetrics: Sendable {
     private let backlogRows: Gauge
     private let oldestUndeliveredAge: Gauge
     let destinations: [String: DestinationMetrics]
+    /// Whether a backend records them (`false` for swift-metrics' no-op factory).
+    let isRecording: Bool
 
     /// Creates the metrics of a relay of `table` to `destinations`.
     /// - Parameter afterDelivery: the `action` label of completed rows.
@@ -127,6 +129,7 @@ public struct RelayMetrics: Sendable {
             byName[destination] = DestinationMetrics(destination: destination, factory: factory)
         }
         self.destinations = byName
+        self.isRecording = !(factory is NOOPMetricsHandler)
         rowsInFlight.record(0)
         batchesInFlight.record(0)
         active.record(0)
