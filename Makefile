@@ -14,7 +14,8 @@ APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcu
                 postgresql openssl nginx-light gcc python3 \
                 libmariadb-dev mariadb-server
 
-.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http bench-large-row clean
+.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http bench-large-row \
+        bench-metrics clean
 
 ## deps: apt-get install the Debian packages that are missing (no-op when all are there)
 deps:
@@ -78,6 +79,10 @@ bench-http: deps
 
 bench-large-row: deps
 	Benchmarks/run-large-row.sh
+
+## bench-metrics: drain throughput with RelayMetrics into Prometheus vs metrics off (issue 14)
+bench-metrics: deps
+	Benchmarks/run-metrics.sh
 
 clean:
 	rm -rf .build .build-fuzz Benchmarks/.build

@@ -7,7 +7,8 @@ let package = Package(
     name: "outbox-relay-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "outbox-relay", path: "..")
+        .package(name: "outbox-relay", path: ".."),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .executableTarget(
@@ -41,6 +42,7 @@ let package = Package(
             dependencies: [
                 .product(name: "OutboxRelay", package: "outbox-relay"),
                 .product(name: "OutboxSQLite", package: "outbox-relay"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/SQLiteDrainBenchmark"
         ),

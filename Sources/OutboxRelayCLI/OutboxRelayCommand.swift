@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 /// `outbox-relay`: moves events out of EventSauce outbox tables.
@@ -34,16 +35,35 @@ public struct OutboxRelayCommand: AsyncParsableCommand {
 
 /// Options every command that logs shares.
 struct LoggingOptions: ParsableArguments {
+    /// How log lines are written.
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        /// swift-log's text lines.
+        case text
+        /// One JSON object per line (``JSONLogHandler``).
+        case json
+    }
+
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "text or json (one object per line); default OUTBOX_RELAY_LOG_FORMAT, else text.")
+    var logFormat: LogFormat?
+
     /// Sends logs to standard error (standard output may carry relayed messages).
-    func bootstrap() -> Logger {
+    func bootstrap(environment: [String: String] = ProcessInfo.processInfo.environment) -> Logger {
         let level = logLevel
+        let format = logFormat ?? environment["OUTBOX_RELAY_LOG_FORMAT"].flatMap(LogFormat.init(rawValue:)) ?? .text
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         return Logger(label: "outbox-relay")
     }

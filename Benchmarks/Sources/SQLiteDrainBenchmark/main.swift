@@ -1,5 +1,6 @@
 import OutboxRelay
 import OutboxSQLite
+import Prometheus
 import Synchronization
 
 // SQLiteDrainBenchmark: how fast OutboxSQLite empties an SQLite `outbox` table, next to
@@ -74,7 +75,10 @@ final class Counter: Sendable {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4 else {
-    fail("usage: SQLiteDrainBenchmark generate DB ROWS | source-loop DB mark|delete BATCH | relay DB mark|delete BATCH")
+    fail(
+        "usage: SQLiteDrainBenchmark generate DB ROWS | source-loop DB mark|delete BATCH "
+            + "| relay|relay-metrics DB mark|delete BATCH"
+    )
 }
 let path = arguments[2]
 
@@ -114,10 +118,12 @@ case "source-loop":
     await source.close()
     report("source-loop", rows: rows, bytes: bytes, seconds: seconds)
 
-case "relay":
+case "relay", "relay-metrics":
     guard arguments.count == 5, let batch = Int(arguments[4]), batch > 0 else {
-        fail("usage: relay DB mark|delete BATCH")
+        fail("usage: relay|relay-metrics DB mark|delete BATCH")
     }
+    // relay-metrics: the same drain recording RelayMetrics into swift-prometheus, as the daemon does.
+    let registry = arguments[1] == "relay-metrics" ? PrometheusCollectorRegistry() : nil
     let counter = Counter()
     let consumer = MessageConsumerClosure { message in
         counter.messages.add(1, ordering: .relaxed)
@@ -128,10 +134,18 @@ case "relay":
         source: SQLiteSource(configuration: configuration(path, arguments[3])),
         transports: [SynchronousDispatcher(name: "counter", consumer: consumer)],
         routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["counter"])]),
-        configuration: .init(batchSize: batch)
+        configuration: .init(batchSize: batch),
+        metrics: registry.map { PrometheusMetricsFactory(registry: $0) }
     )
     let summary = try await engine.drain()
     let seconds = monotonicSeconds() - start
+    if let registry {
+        let completed = "\(RelayMetrics.Name.rowsCompleted){table=\"outbox_messages\",action=\"\(arguments[3])\"} "
+        let scraped = registry.emitToString().split(separator: "\n").first { $0.hasPrefix(completed) }
+        guard let scraped, Int(scraped.dropFirst(completed.count)) == summary.rowsCompleted else {
+            fail("the metrics say \(scraped ?? "nothing"), the relay completed \(summary.rowsCompleted) rows")
+        }
+    }
     guard summary.rowsCompleted == counter.messages.load(ordering: .relaxed) else {
         fail(
             "the relay completed \(summary.rowsCompleted) rows but delivered "
@@ -139,7 +153,7 @@ case "relay":
         )
     }
     report(
-        "relay",
+        arguments[1],
         rows: counter.messages.load(ordering: .relaxed),
         bytes: counter.bytes.load(ordering: .relaxed),
         seconds: seconds

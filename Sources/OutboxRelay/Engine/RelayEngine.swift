@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -50,6 +51,9 @@ public final class RelayEngine: Service, Sendable {
         /// forever in ``RelayEngine/run()``; ``RelayEngine/drain()`` gives up after
         /// `sourceRetry.maximumAttempts` consecutive failures. Default 100 ms ... 10 s, 20 attempts.
         public var sourceRetry: RetryPolicy
+        /// How often the source's status query refreshes the `outbox_relay_backlog_rows` and
+        /// `outbox_relay_oldest_undelivered_age_seconds` gauges (``RelayMetrics``). Default 15 s.
+        public var statusInterval: Duration = .seconds(15)
 
         public init(
             batchSize: Int = 500,
@@ -83,23 +87,26 @@ public final class RelayEngine: Service, Sendable {
         public var description: String
     }
 
-    private let source: any OutboxSource
+    let source: any OutboxSource
     private let transports: [String: any Transport]
     private let routing: RoutingTable
     private let expander: (any MessageExpander)?
     private let configuration: Configuration
-    private let logger: Logger
-    private let clock: any Clock<Duration>
+    let logger: Logger
+    let clock: any Clock<Duration>
     private let decoder: EnvelopeDecoder
     /// Event types already logged as unrouted (logged once each).
     private let unroutedSeen = Mutex<Set<String>>([])
     private let runState = Mutex(RunState.idle)
+    let metrics: RelayMetrics
+    let observed = Mutex(Observed())
 
     /// Creates an engine.
     ///
     /// `clock` times the idle polls, retry backoffs and the shutdown grace period (tests pass
     /// a clock they advance by hand). Sources with notifications wait for rows with their own
-    /// timer.
+    /// timer. `metrics` records the ``RelayMetrics`` (default: the factory bootstrapped with
+    /// `MetricsSystem`, which records nothing until one is).
     /// - Throws: ``RoutingError`` when a route names a transport not in `transports`.
     public init(
         source: any OutboxSource,
@@ -108,6 +115,7 @@ public final class RelayEngine: Service, Sendable {
         expander: (any MessageExpander)? = nil,
         configuration: Configuration = .init(),
         clock: any Clock<Duration> = ContinuousClock(),
+        metrics: (any MetricsFactory)? = nil,
         logger: Logger = Logger(label: "outbox-relay")
     ) throws {
         var byName: [String: any Transport] = [:]
@@ -127,6 +135,12 @@ public final class RelayEngine: Service, Sendable {
         self.clock = clock
         self.decoder = EnvelopeDecoder(table: source.table)
         self.logger = logger
+        self.metrics = RelayMetrics(
+            table: source.table,
+            destinations: byName.keys,
+            afterDelivery: (source as? any AfterDeliveryReporting)?.afterDelivery ?? .mark,
+            factory: metrics ?? MetricsSystem.factory
+        )
     }
 
     /// Relays until graceful shutdown or task cancellation.
@@ -172,7 +186,10 @@ public final class RelayEngine: Service, Sendable {
             state = .running
         }
         defer { runState.withLock { $0 = .finished } }
+        defer { observePhase(.stopped) }
+        observePhase(.opening)
         try await source.open()
+        observePhase(.startingTransports)
         var started: [any Transport] = []
         do {
             for transport in transports.values {
@@ -184,6 +201,9 @@ public final class RelayEngine: Service, Sendable {
             await source.close()
             throw error
         }
+        observePhase(.relaying)
+        let statusRefresh = Task { [interval = configuration.statusInterval] in await refreshStatus(every: interval) }
+        defer { statusRefresh.cancel() }
         logger.info(
             "relaying \(source.flavour) table \(source.table) to \(transports.keys.sorted().joined(separator: ", "))"
         )
@@ -234,6 +254,7 @@ public final class RelayEngine: Service, Sendable {
                 // Task cancellation ends the event stream at once: what is still in flight
                 // stays undelivered and is relayed again next time.
                 guard let event = await iterator.next() else { return machine.eventsEnded() }
+                observeProgress()
                 switch event {
                 case .fetched(let result, let from): actions = machine.fetched(result, after: from)
                 case .planned(let plan): actions = machine.planned(plan)
@@ -263,12 +284,15 @@ public final class RelayEngine: Service, Sendable {
                 if let delay { try? await clock.sleep(for: delay) }
                 do {
                     let rows = try await source.fetch(limit: limit, maximumBytes: maximumBytes, after: cursor)
+                    self.observeSourceSuccess()
                     eventSink.yield(.fetched(.success(rows), after: cursor))
                 } catch {
+                    self.observeSourceFailure(error)
                     eventSink.yield(.fetched(.failure(error), after: cursor))
                 }
             }
         case .plan(let sequence, let rows):
+            observeClaim(sequence: sequence, rows: rows.count)
             group.addTask {
                 let plan = BatchPlan(
                     sequence: sequence,
@@ -292,7 +316,7 @@ public final class RelayEngine: Service, Sendable {
             }
         case .deliver(let sequence, let destination, let messages, let storedPayloads):
             let delivery = DestinationDelivery(
-                transport: transports[destination]!,
+                transport: metered(transports[destination]!, sequence: sequence),
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 storedPayloads: storedPayloads,
                 clock: clock,
@@ -300,6 +324,7 @@ public final class RelayEngine: Service, Sendable {
             )
             group.addTask {
                 let outcome = await delivery.run(messages)
+                if case .completed(let delivered, _) = outcome { self.metrics.delivered(delivered, to: destination) }
                 eventSink.yield(.delivered(sequence: sequence, destination: destination, outcome: outcome))
             }
         case .complete(let sequence, let rows, let deadLetters, let delay):
@@ -307,8 +332,10 @@ public final class RelayEngine: Service, Sendable {
                 if let delay { try? await clock.sleep(for: delay) }
                 do {
                     try await source.complete(rows: rows, deadLetters: deadLetters)
+                    self.observeCompletion(sequence: sequence, rows: rows.count, deadLetters: deadLetters)
                     eventSink.yield(.completed(sequence: sequence, error: nil))
                 } catch {
+                    self.observeSourceFailure(error)
                     eventSink.yield(.completed(sequence: sequence, error: error))
                 }
             }

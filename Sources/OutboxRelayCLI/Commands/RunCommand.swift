@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import OutboxRelay
+import Prometheus
 import ServiceLifecycle
 
 /// `outbox-relay run --config FILE [--drain]`.
@@ -32,14 +33,45 @@ struct RunCommand: AsyncParsableCommand {
         let logger = logging.bootstrap()
         MemoryAllocator.keepFreedMemory()  // every batch frees megabytes: keep them for the next one
         let relayConfiguration = try RelayConfiguration.load(path: config) { logger.critical("\($0)") }
-        let engine = try relayConfiguration.makeEngine(logger: logger)
+        let registry = relayConfiguration.monitoring.map { _ in PrometheusCollectorRegistry() }
+        let metrics = registry.map(RelayPrometheus.metricsFactory)
 
-        // One service either way: the engine itself, or a drain that ends the group when done.
-        let drainer = drain ? DrainService(engine: engine) : nil
-        let service: any Service = if let drainer { drainer } else { engine }
+        // One service either way: a drain that ends the group when done (and fails fast), or
+        // the relay, which retries with backoff while it cannot start.
+        let service: any Service
+        let health: @Sendable () -> RelayHealth
+        let drainer: DrainService?
+        if drain {
+            let engine = try relayConfiguration.makeEngine(logger: logger, metrics: metrics)
+            let drainService = DrainService(engine: engine)
+            drainer = drainService
+            service = drainService
+            health = { engine.health }
+        } else {
+            drainer = nil
+            let path = config
+            let relay = RestartingRelay(backoff: relayConfiguration.engine.sourceRetry, logger: logger) {
+                // A fresh source and fresh transports for every attempt.
+                try RelayConfiguration.load(path: path).makeEngine(logger: logger, metrics: metrics)
+            }
+            service = relay
+            health = { relay.health }
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let monitoring = relayConfiguration.monitoring, let registry {
+            let server = MonitoringServer(
+                configuration: monitoring,
+                registry: registry,
+                logger: logger,
+                health: health
+            )
+            services.append(.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
 import OutboxRelay
@@ -14,6 +15,7 @@ import OutboxRelay
 ///   - {events: "*", to: [audit]}
 /// unrouted: skip
 /// relay: {max_batches_in_flight: 8, poll_interval: 10ms..1s, shutdown_grace_period: 10s}
+/// monitoring: {listen: "127.0.0.1:9464"}   # off unless given: GET /metrics, /healthz, /readyz
 /// ```
 ///
 /// Transport types, source kinds and expanders come from a ``RelayRegistry`` (by default
@@ -26,8 +28,10 @@ struct RelayConfiguration {
     var expander: (any MessageExpander)?
     var routing: RoutingTable
     var engine: RelayEngine.Configuration
+    /// `monitoring:`: the metrics and health server, `nil` (off) unless configured.
+    var monitoring: MonitoringConfiguration?
 
-    static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay"]
+    static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay", "monitoring"]
     static let sharedSourceKeys: Set<String> = [
         "url", "flavour", "table", "batch_size", "after_delivery", "expander",
         "max_payload_bytes",
@@ -37,6 +41,7 @@ struct RelayConfiguration {
         "max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max",
         "shutdown_grace_period",
         "max_bytes_in_flight",
+        "status_interval",
     ]
 
     /// Reads and validates a configuration file.
@@ -227,6 +232,12 @@ struct RelayConfiguration {
             }
             engine.idlePollInterval = lower...upper
             engine.shutdownGracePeriod = try relay.duration("shutdown_grace_period") ?? engine.shutdownGracePeriod
+            if let interval = try relay.duration("status_interval") {
+                guard interval >= .milliseconds(100) else {
+                    throw ConfigError(keyPath: relay.keyPath("status_interval"), problem: "must be at least 100ms")
+                }
+                engine.statusInterval = interval
+            }
         }
         guard engine.maximumBytesInFlight >= settings.maximumPayloadBytes else {
             throw ConfigError(
@@ -243,7 +254,8 @@ struct RelayConfiguration {
             transports: transports,
             expander: expander,
             routing: routing,
-            engine: engine
+            engine: engine,
+            monitoring: try root.child("monitoring").map(MonitoringConfiguration.parse)
         )
     }
 
@@ -280,13 +292,19 @@ struct RelayConfiguration {
     }
 
     /// Builds the engine for this configuration.
-    func makeEngine(logger: Logger, extraTransports: [any Transport] = []) throws -> RelayEngine {
+    /// `metrics` records the engine's ``RelayMetrics`` (default: the bootstrapped `MetricsSystem`).
+    func makeEngine(
+        logger: Logger,
+        extraTransports: [any Transport] = [],
+        metrics: (any MetricsFactory)? = nil
+    ) throws -> RelayEngine {
         try RelayEngine(
             source: source,
             transports: transports + extraTransports,
             routing: routing,
             expander: expander,
             configuration: engine,
+            metrics: metrics,
             logger: logger
         )
     }

@@ -1,0 +1,6 @@
+import OutboxRelay
+
+extension MySQLSource: AfterDeliveryReporting {
+    /// Whether delivered rows are marked or deleted, as configured.
+    public nonisolated var afterDelivery: AfterDelivery { configuration.afterDelivery }
+}

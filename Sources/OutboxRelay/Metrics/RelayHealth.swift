@@ -1,0 +1,50 @@
+/// What a running ``RelayEngine`` is doing, for health and readiness checks
+/// (``RelayEngine/health``).
+public struct RelayHealth: Sendable, Hashable {
+    /// Where the engine stands.
+    public enum Phase: String, Sendable, Hashable {
+        /// Not run yet.
+        case idle
+        /// Opening the source: connecting, or waiting as standby until this relay may be the
+        /// active one.
+        case opening
+        /// Starting the transports.
+        case startingTransports = "starting_transports"
+        /// Relaying: the source is open and every transport started.
+        case relaying
+        /// Run or drain returned.
+        case stopped
+    }
+
+    /// Where the engine stands.
+    public var phase: Phase
+    /// When the engine last made progress: handled an event (a read, a plan, a delivery, a
+    /// completion, a poll) or got a transport's answer. While relaying this moves at least every
+    /// idle poll interval, unless something is wedged.
+    public var lastProgress: Timestamp
+    /// Reads and completions that failed in a row (0 after one succeeds).
+    public var consecutiveSourceFailures: Int
+    /// The last source error while ``consecutiveSourceFailures`` is above 0.
+    public var lastSourceError: String?
+    /// Rows claimed and not yet completed.
+    public var rowsInFlight: Int
+    /// Batches claimed and not yet completed.
+    public var batchesInFlight: Int
+
+    /// Creates a snapshot.
+    public init(
+        phase: Phase = .idle,
+        lastProgress: Timestamp = .now(),
+        consecutiveSourceFailures: Int = 0,
+        lastSourceError: String? = nil,
+        rowsInFlight: Int = 0,
+        batchesInFlight: Int = 0
+    ) {
+        self.phase = phase
+        self.lastProgress = lastProgress
+        self.consecutiveSourceFailures = consecutiveSourceFailures
+        self.lastSourceError = lastSourceError
+        self.rowsInFlight = rowsInFlight
+        self.batchesInFlight = batchesInFlight
+    }
+}
