@@ -84,7 +84,8 @@ struct RelayEngineParkingTests {
             return Array(
                 #"""
                 {"headers":{"__event_type":"acme.order_placed","__event_id":"\#(aggregate)-\#(version)",\#
-                "__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version)},"payload":{"v":\#(version)}}
+                "__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version)},\#
+                "payload":{"v":\#(version)}}
                 """#.utf8
             )
         }

@@ -76,7 +76,8 @@ extension OutboxSchema {
                     "next_attempt_at" timestamptz(6) NOT NULL
                 );
                 CREATE INDEX IF NOT EXISTS "\(queueIndex)" ON \(name) ("source_table", "destination", "id");
-                CREATE INDEX IF NOT EXISTS "\(keyIndex)" ON \(name) ("source_table", "destination", "ordering_key", "id");
+                CREATE INDEX IF NOT EXISTS "\(keyIndex)" ON \(name) \
+                ("source_table", "destination", "ordering_key", "id");
 
                 """
         case .mysql:
