@@ -96,6 +96,18 @@ struct DestinationDeliveryTests {
         #expect(transport.calls.withLock { $0 } == 5)
     }
 
+    @Test func aDestinationThatIsDownParksAtTheFirstFailure() async throws {
+        let transport = FailingAggregates(failing: ["a"])
+        var delivery = Self.delivery(transport, parkAfter: .attempts(4))
+        delivery.parkAtFirstFailure = true
+        guard case .completed(_, _, let parked) = await delivery.run(try Self.messages(["a"])) else {
+            Issue.record("expected a completed delivery")
+            return
+        }
+        #expect(parked.map(\.attempts) == [1])
+        #expect(transport.calls.withLock { $0 } == 1)
+    }
+
     @Test func aDurationBudgetParksOnceTheMessageHasFailedThatLong() async throws {
         let transport = FailingAggregates(failing: ["a"])
         let outcome = await Self.delivery(transport, parkAfter: .duration(.zero)).run(try Self.messages(["a"]))

@@ -55,7 +55,7 @@ struct RelayStateMachineParkingTests {
     /// The messages each `.deliver` action hands `destination`, by event id.
     static func delivered(to destination: String, in actions: [RelayStateMachine.Action]) -> [String] {
         actions.flatMap { action -> [String] in
-            guard case .deliver(_, destination, let messages, _) = action else { return [] }
+            guard case .deliver(_, destination, let messages, _, _) = action else { return [] }
             return messages.map(\.eventID)
         }
     }
@@ -266,6 +266,35 @@ struct RelayStateMachineParkingTests {
         )
         _ = machine.woke()
         #expect(machine.fetched(.success([]), after: nil).described.contains { $0.hasPrefix("stop") })
+    }
+
+    static func parksAtFirstFailure(_ actions: [RelayStateMachine.Action], for destination: String) -> Bool? {
+        actions.lazy.compactMap { action -> Bool? in
+            guard case .deliver(_, destination, _, _, let parkAtFirstFailure) = action else { return nil }
+            return parkAtFirstFailure
+        }.first
+    }
+
+    @Test func aDestinationThatDeliveredNothingParksAtTheFirstFailureUntilADeliverySucceeds() throws {
+        var machine = Self.machine()
+        _ = machine.start()
+        let batches = (0..<3).map { Self.rows((10 * $0 + 1)...(10 * $0 + 2)) { "k\($0)" } }
+        for (sequence, rows) in batches.enumerated() {
+            _ = machine.fetched(.success(rows), after: sequence == 0 ? nil : Self.cursor(10 * sequence - 8))
+        }
+        let first = machine.planned(try Self.plan(0, batches[0], to: ["webhook"]))
+        #expect(Self.parksAtFirstFailure(first, for: "webhook") == false)
+        _ = machine.planned(try Self.plan(1, batches[1], to: ["webhook"]))
+        _ = machine.planned(try Self.plan(2, batches[2], to: ["webhook"]))
+        let down = try Self.messages(batches[0]).map { Self.parked($0, for: "webhook") }
+        let second = machine.delivered(
+            sequence: 0,
+            destination: "webhook",
+            outcome: .completed(delivered: 0, deadLetters: [], parked: down)
+        )
+        #expect(Self.parksAtFirstFailure(second, for: "webhook") == true, "the endpoint is down")
+        let third = machine.delivered(sequence: 1, destination: "webhook", outcome: .completed(2, []))
+        #expect(Self.parksAtFirstFailure(third, for: "webhook") == false, "it delivered again")
     }
 
     static func cursor(_ id: Int) -> OutboxCursor { OutboxCursor(id: .integer(Int64(id))) }

@@ -351,7 +351,7 @@ extension [RelayStateMachine.Action] {
                 return "fetch after \(from)" + (delay.map { " in \($0)" } ?? "")
             case .plan(let sequence, let rows):
                 return "plan \(sequence) (\(rows.count) rows)"
-            case .deliver(let sequence, let destination, let messages, _):
+            case .deliver(let sequence, let destination, let messages, _, _):
                 return "deliver \(sequence) to \(destination) (\(messages.count) messages)"
             case .complete(let sequence, let rows, let deadLetters, let parked, let delay):
                 return "complete \(sequence) (\(rows.count) rows, \(deadLetters.count) dead letters"

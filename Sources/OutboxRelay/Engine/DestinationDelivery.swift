@@ -27,8 +27,12 @@ struct DestinationDelivery {
     let logger: Logger
     /// Whether the source keeps a parked-deliveries table (``ParkedDeliveryStore``).
     var parks = false
+    /// Park a message at its first failure (the destination is down: see
+    /// ``RelayStateMachine/Action/deliver(sequence:destination:messages:storedPayloads:parkAtFirstFailure:)``).
+    var parkAtFirstFailure = false
 
     func run(_ messages: [OutboxMessage]) async -> Outcome {
+        let budget = parkAtFirstFailure && policy.parkAfter != .never ? ParkAfter.attempts(1) : policy.parkAfter
         var pending = Array(messages.indices)
         var attempts = [Int](repeating: 0, count: messages.count)
         var firstFailure = [Timestamp?](repeating: nil, count: messages.count)
@@ -88,7 +92,7 @@ struct DestinationDelivery {
                     attempts[index] += 1
                     if firstFailure[index] == nil { firstFailure[index] = now }
                     if policy.allowsRetry(after: attempts[index]) && parks
-                        && policy.parkAfter.isSpent(
+                        && budget.isSpent(
                             attempts: attempts[index],
                             failingFor: now.duration(since: firstFailure[index]!)
                         )

@@ -300,14 +300,15 @@ public final class RelayEngine: Service, Sendable {
                 )
                 eventSink.yield(.planned(plan))
             }
-        case .deliver(let sequence, let destination, let messages, let storedPayloads):
+        case .deliver(let sequence, let destination, let messages, let storedPayloads, let parkAtFirstFailure):
             let delivery = DestinationDelivery(
                 transport: transports[destination]!,
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 storedPayloads: storedPayloads,
                 clock: clock,
                 logger: logger,
-                parks: source is any ParkedDeliveryStore
+                parks: source is any ParkedDeliveryStore,
+                parkAtFirstFailure: parkAtFirstFailure
             )
             group.addTask {
                 let outcome = await delivery.run(messages)

@@ -46,13 +46,15 @@ struct RelayStateMachine {
         /// Decode, expand and route the rows of a claimed batch; report the
         /// ``BatchPlan`` with ``RelayStateMachine/planned(_:)``.
         case plan(sequence: Int, rows: [OutboxRow])
-        /// Deliver a batch's messages to one destination (retrying as its policy says);
+        /// Deliver a batch's messages to one destination (retrying as its policy says;
+        /// parking a message at its first failure when `parkAtFirstFailure`);
         /// report with ``RelayStateMachine/delivered(sequence:destination:outcome:)``.
         case deliver(
             sequence: Int,
             destination: String,
             messages: [OutboxMessage],
-            storedPayloads: [OutboxRowID: [UInt8]]
+            storedPayloads: [OutboxRowID: [UInt8]],
+            parkAtFirstFailure: Bool
         )
         /// Mark (or delete) the rows, record the dead letters and write the parked deliveries in
         /// one source transaction, after waiting `delay` when given; report with
@@ -132,6 +134,10 @@ struct RelayStateMachine {
     private var parkedQueues: [String: ParkedQueue] = [:]
     /// Whether the last check found a parked queue at its cap (reads stop until it drains).
     private var parkingAtCapacity = false
+    /// Destinations whose last delivery parked messages and delivered none (an endpoint that is
+    /// down): their next batches park at the first failure instead of spending the in-window
+    /// budget on every batch, until a delivery succeeds.
+    private var failingOutright: Set<String> = []
 
     /// `parked` is what the parked-deliveries table holds at start (``ParkedDeliveryStore``).
     init(configuration: Configuration, logger: Logger, parked: [ParkedBacklog] = []) {
@@ -241,6 +247,11 @@ struct RelayStateMachine {
                 batches[sequence]!.deadLetters += deadLetters
                 // Before the next batch starts: its messages of these keys are parked behind.
                 park(parked, in: sequence)
+                if delivered > 0 {
+                    failingOutright.remove(destination)
+                } else if !parked.isEmpty {
+                    failingOutright.insert(destination)
+                }
             case .abandoned:
                 batches[sequence]!.abandoned = true
             }
@@ -314,6 +325,7 @@ struct RelayStateMachine {
             }
             summary.deliveries += delivered
             summary.parkedDelivered += delivered
+            if delivered > 0 { failingOutright.remove(destination) }
             summary.deadLetters += deadLettered
             progressed = delivered + deadLettered > 0
         case .nothingDue:
@@ -440,7 +452,8 @@ struct RelayStateMachine {
                     sequence: sequence,
                     destination: destination,
                     messages: messages,
-                    storedPayloads: batches[sequence]!.plan!.storedPayloads
+                    storedPayloads: batches[sequence]!.plan!.storedPayloads,
+                    parkAtFirstFailure: failingOutright.contains(destination)
                 )
             ]
         }

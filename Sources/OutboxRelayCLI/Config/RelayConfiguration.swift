@@ -29,10 +29,14 @@ struct RelayConfiguration {
 
     static let rootKeys: Set<String> = ["source", "transports", "routes", "unrouted", "relay"]
     static let sharedSourceKeys: Set<String> = ["url", "flavour", "table", "batch_size", "after_delivery", "expander"]
-    static let retryKeys: Set<String> = ["initial_delay", "multiplier", "max_delay", "jitter", "max_attempts"]
+    static let retryKeys: Set<String> = [
+        "initial_delay", "multiplier", "max_delay", "jitter", "max_attempts",
+        "park_after", "max_age",
+    ]
     static let relayKeys: Set<String> = [
         "max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max",
         "shutdown_grace_period",
+        "max_parked_messages", "max_parked_bytes",
     ]
 
     /// Reads and validates a configuration file.
@@ -213,6 +217,7 @@ struct RelayConfiguration {
             }
             engine.idlePollInterval = lower...upper
             engine.shutdownGracePeriod = try relay.duration("shutdown_grace_period") ?? engine.shutdownGracePeriod
+            engine.parking = try parseParkingLimits(relay, defaults: engine.parking)
         }
         return RelayConfiguration(
             source: source,
@@ -252,6 +257,10 @@ struct RelayConfiguration {
                     problem: "expected a number of attempts (1 or more) or `unlimited`, found \"\(attempts)\""
                 )
             }
+        }
+        policy.parkAfter = try parseParkAfter(node) ?? policy.parkAfter
+        if let age = try node.string("max_age") {
+            policy.maximumAge = age == "unlimited" ? nil : try node.duration("max_age")
         }
         return policy
     }
