@@ -38,17 +38,32 @@ extension PostgresSource: ParkedDeliveryStore {
 
     /// The entries of `destination` whose ordering key's oldest entry is due, by `id`.
     /// - Throws: ``PostgresError``.
-    public func dueParkedDeliveries(destination: String, now: Timestamp, limit: Int) async throws -> [ParkedDelivery] {
+    public func dueParkedDeliveries(
+        destination: String,
+        now: Timestamp,
+        limit: Int,
+        headsOnly: Bool
+    ) async throws -> [ParkedDelivery] {
         let epoch = { (column: String) in "(extract(epoch FROM p.\"\(column)\") * 1000000)::bigint::text" }
+        let sameKey = """
+            h."source_table" = p."source_table" AND h."destination" = p."destination" \
+            AND h."ordering_key" = p."ordering_key"
+            """
+        let due =
+            headsOnly
+            ? """
+            p."next_attempt_at" <= $3::timestamptz AND NOT EXISTS \
+            (SELECT 1 FROM \(parkedTable) AS h WHERE \(sameKey) AND h."id" < p."id")
+            """
+            : """
+            (SELECT h."next_attempt_at" FROM \(parkedTable) AS h WHERE \(sameKey) ORDER BY h."id" LIMIT 1) \
+            <= $3::timestamptz
+            """
         let sql = """
             SELECT p."id"::text, p."row_id", p."event_id", p."event_type", p."ordering_key", \
             encode(p."payload", 'hex'), p."attempts"::text, p."last_error", \(epoch("first_failed_at")), \
             \(epoch("next_attempt_at")) FROM \(parkedTable) AS p \
-            WHERE p."source_table" = $1 AND p."destination" = $2 \
-            AND (SELECT h."next_attempt_at" FROM \(parkedTable) AS h \
-            WHERE h."source_table" = p."source_table" AND h."destination" = p."destination" \
-            AND h."ordering_key" = p."ordering_key" ORDER BY h."id" LIMIT 1) <= $3::timestamptz \
-            ORDER BY p."id" LIMIT $4::bigint
+            WHERE p."source_table" = $1 AND p."destination" = $2 AND \(due) ORDER BY p."id" LIMIT $4::bigint
             """
         let flavour = self.flavour
         return try await withConnection { connection in

@@ -34,16 +34,25 @@ extension SQLiteSource: ParkedDeliveryStore {
 
     /// The entries of `destination` whose ordering key's oldest entry is due, by `id`.
     /// - Throws: ``SQLiteError``.
-    public func dueParkedDeliveries(destination: String, now: Timestamp, limit: Int) async throws -> [ParkedDelivery] {
+    public func dueParkedDeliveries(
+        destination: String,
+        now: Timestamp,
+        limit: Int,
+        headsOnly: Bool
+    ) async throws -> [ParkedDelivery] {
         let connection = try requireOpen()
+        let sameKey =
+            "h.source_table = p.source_table AND h.destination = p.destination AND h.ordering_key = p.ordering_key"
+        let due =
+            headsOnly
+            ? "p.next_attempt_at <= ?3 AND NOT EXISTS "
+                + "(SELECT 1 FROM \(parkedTable) AS h WHERE \(sameKey) AND h.id < p.id)"
+            : "(SELECT h.next_attempt_at FROM \(parkedTable) AS h WHERE \(sameKey) ORDER BY h.id LIMIT 1) <= ?3"
         let statement = try connection.statement(
             """
             SELECT p.id, p.row_id, p.event_id, p.event_type, p.ordering_key, p.payload, p.attempts, p.last_error, \
             p.first_failed_at, p.next_attempt_at FROM \(parkedTable) AS p \
-            WHERE p.source_table = ?1 AND p.destination = ?2 AND (SELECT h.next_attempt_at FROM \(parkedTable) AS h \
-            WHERE h.source_table = p.source_table AND h.destination = p.destination \
-            AND h.ordering_key = p.ordering_key ORDER BY h.id LIMIT 1) <= ?3 \
-            ORDER BY p.id LIMIT ?4
+            WHERE p.source_table = ?1 AND p.destination = ?2 AND \(due) ORDER BY p.id LIMIT ?4
             """
         )
         defer { statement.reset() }

@@ -78,8 +78,10 @@ struct PostgresSourceParkedDeliveryStoreTests {
         #expect(backlog.map { "\($0.orderingKey) \($0.entries)" } == ["/a 2", "/b 1"])
         #expect(backlog[0].bytes == parked[0].payload.count + parked[2].payload.count)
 
-        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10)
+        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
         #expect(due.map(\.eventID) == ["a-1", "a-2"])
+        let heads = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: true)
+        #expect(heads.map(\.eventID) == ["a-1", "b-1"], "only each due key's oldest entry")
         #expect(due[0].payload == parked[0].payload, "bytes untouched")
         #expect(due[0].firstFailedAt == parked[0].firstFailedAt)
         #expect(due[0].rowID == .integer(1))
@@ -89,7 +91,7 @@ struct PostgresSourceParkedDeliveryStoreTests {
             ParkedSettlement(delivered: [due[0].id!], deadLettered: [(due[1].id!, letter)])
         )
         let retry = try #require(
-            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10).first
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false).first
         )
         #expect(retry.eventID == "b-1")
         try await source.settleParkedDeliveries(
@@ -97,11 +99,15 @@ struct PostgresSourceParkedDeliveryStoreTests {
                 .init(id: retry.id!, attempts: 2, lastError: "HTTP 503", nextAttemptAt: later.adding(.seconds(5)))
             ])
         )
-        #expect(try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10).isEmpty)
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
+                .isEmpty
+        )
         let again = try await source.dueParkedDeliveries(
             destination: "webhook",
             now: later.adding(.seconds(5)),
-            limit: 10
+            limit: 10,
+            headsOnly: false
         )
         #expect(again.map { "\($0.attempts) \($0.lastError)" } == ["2 HTTP 503"])
         let letters = try await source.deadLetters(matching: DeadLetterFilter(), includingPayloads: true)

@@ -357,8 +357,8 @@ extension [RelayStateMachine.Action] {
                 return "complete \(sequence) (\(rows.count) rows, \(deadLetters.count) dead letters"
                     + (parked.isEmpty ? "" : ", \(parked.count) parked") + ")"
                     + (delay.map { " in \($0)" } ?? "")
-            case .drainParked(let destination):
-                return "drain parked of \(destination)"
+            case .drainParked(let destination, let headsOnly):
+                return "drain parked of \(destination)" + (headsOnly ? " (heads only)" : "")
             case .scheduleParkedDrain(let destination, let delay):
                 return "drain parked of \(destination) in \(delay)"
             case .sleep(let interval, let untilRowsArrive):

@@ -57,13 +57,17 @@ struct SQLiteSourceParkedDeliveryStoreTests {
         #expect(backlog[1].bytes == parked[0].payload.count + parked[2].payload.count)
 
         // /a's oldest entry is due: both its entries come, in order; /b's oldest is not due.
-        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10)
+        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
         #expect(due.map(\.eventID) == ["a-1", "a-2"])
+        let heads = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: true)
+        #expect(heads.map(\.eventID) == ["a-1", "b-1"], "only each due key's oldest entry")
         #expect(due[0].payload == parked[0].payload, "bytes untouched")
         #expect(due[0].rowID == .integer(1))
         #expect(due[0].firstFailedAt == parked[0].firstFailedAt)
         #expect(
-            try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 1).map(\.eventID) == ["a-1"]
+            try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 1, headsOnly: false).map(
+                \.eventID
+            ) == ["a-1"]
         )
 
         let letter = due[1].deadLetter(reason: "gave up", attempts: 5, at: now)
@@ -74,19 +78,25 @@ struct SQLiteSourceParkedDeliveryStoreTests {
                 deadLettered: [(due[1].id!, letter)]
             )
         )
-        #expect(try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10).isEmpty)
-        let bDue = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10)
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false).isEmpty
+        )
+        let bDue = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
         #expect(bDue.map(\.eventID) == ["b-1", "b-2"])
         try await source.settleParkedDeliveries(
             ParkedSettlement(retries: [
                 .init(id: bDue[0].id!, attempts: 2, lastError: "HTTP 503", nextAttemptAt: later.adding(.seconds(1)))
             ])
         )
-        #expect(try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10).isEmpty)
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
+                .isEmpty
+        )
         let retried = try await source.dueParkedDeliveries(
             destination: "webhook",
             now: later.adding(.seconds(1)),
-            limit: 10
+            limit: 10,
+            headsOnly: false
         )
         #expect(retried.first.map { ($0.attempts, $0.lastError) } ?? (0, "") == (2, "HTTP 503"))
 

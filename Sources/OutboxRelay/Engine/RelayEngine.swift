@@ -328,7 +328,7 @@ public final class RelayEngine: Service, Sendable {
                     eventSink.yield(.completed(sequence: sequence, error: error))
                 }
             }
-        case .drainParked(let destination):
+        case .drainParked(let destination, let headsOnly):
             guard let store = source as? any ParkedDeliveryStore else { break }
             let round = ParkedDrainRound(
                 store: store,
@@ -336,6 +336,7 @@ public final class RelayEngine: Service, Sendable {
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 decoder: decoder,
                 limit: configuration.batchSize,
+                headsOnly: headsOnly,
                 logger: logger
             )
             group.addTask {

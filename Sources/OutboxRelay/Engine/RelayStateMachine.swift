@@ -67,8 +67,9 @@ struct RelayStateMachine {
             delay: Duration?
         )
         /// Run one drain round of a destination's parked queue (the destination delivers nothing
-        /// else meanwhile); report with ``RelayStateMachine/parkedDrained(destination:outcome:)``.
-        case drainParked(destination: String)
+        /// else meanwhile; only each due key's oldest entry with `headsOnly`); report with
+        /// ``RelayStateMachine/parkedDrained(destination:outcome:)``.
+        case drainParked(destination: String, headsOnly: Bool)
         /// Report ``RelayStateMachine/parkedDrainDue(destination:)`` after `delay`.
         case scheduleParkedDrain(destination: String, after: Duration)
         /// Nothing to read: report ``RelayStateMachine/woke()`` after `interval`, or earlier
@@ -315,7 +316,7 @@ struct RelayStateMachine {
         var actions = startNextDelivery(to: destination)
         var progressed = false
         switch outcome {
-        case .settled(let removed, let delivered, let deadLettered, _):
+        case .settled(let removed, let delivered, let deadLettered, let retried):
             for backlog in removed {
                 parkedQueues[destination]!.remove(
                     key: backlog.orderingKey,
@@ -328,6 +329,7 @@ struct RelayStateMachine {
             if delivered > 0 { failingOutright.remove(destination) }
             summary.deadLetters += deadLettered
             progressed = delivered + deadLettered > 0
+            if delivered == 0 && retried > 0 { failingOutright.insert(destination) }
         case .nothingDue:
             break
         case .failed(let reason):
@@ -431,9 +433,11 @@ struct RelayStateMachine {
 
     /// Hands a destination its next queued batch if it is idle.
     private mutating func startNextDelivery(to destination: String) -> [Action] {
-        guard var lane = lanes[destination], lane.delivering == nil, !(parkedQueues[destination]?.draining ?? false)
-        else { return [] }
+        guard var lane = lanes[destination], lane.delivering == nil else { return [] }
         defer { lanes[destination] = lane }
+        // A drain round has the transport: only batches that wait wholly behind parked
+        // messages (nothing to send) go on meanwhile.
+        let draining = parkedQueues[destination]?.draining ?? false
         var actions: [Action] = []
         while !lane.queued.isEmpty {
             let sequence = lane.queued.removeFirst()
@@ -445,6 +449,11 @@ struct RelayStateMachine {
                 batches[sequence]!.waitingFor.remove(destination)
                 actions += completeIfDelivered(sequence)
                 continue
+            }
+            if draining {
+                batches[sequence]!.plan!.lanes[destination] = messages
+                lane.queued.insert(sequence, at: 0)
+                break
             }
             lane.delivering = sequence
             return actions + [
@@ -568,7 +577,7 @@ struct RelayStateMachine {
         }
         queue.draining = true
         parkedQueues[destination] = queue
-        return [.drainParked(destination: destination)]
+        return [.drainParked(destination: destination, headsOnly: failingOutright.contains(destination))]
     }
 
     /// Completes the delivered batches that waited for an earlier batch's parked messages.

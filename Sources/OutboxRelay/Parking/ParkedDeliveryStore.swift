@@ -16,8 +16,14 @@ public protocol ParkedDeliveryStore: OutboxSource {
 
     /// Up to `limit` parked entries of `destination`, by `id`, of the ordering keys whose oldest
     /// entry is due at `now` (its `nextAttemptAt` is not after it): every entry of such a key
-    /// until the limit, so a drain round can deliver a key's backlog in order.
-    func dueParkedDeliveries(destination: String, now: Timestamp, limit: Int) async throws -> [ParkedDelivery]
+    /// until the limit, so a drain round can deliver a key's backlog in order — or, with
+    /// `headsOnly` (probing an endpoint that is down), only each due key's oldest entry.
+    func dueParkedDeliveries(
+        destination: String,
+        now: Timestamp,
+        limit: Int,
+        headsOnly: Bool
+    ) async throws -> [ParkedDelivery]
 
     /// Applies a drain round in one transaction: deletes the delivered entries, updates the
     /// retried ones, and moves the given-up ones to the dead-letter table.

@@ -28,12 +28,20 @@ struct ParkedDrainRound {
     let decoder: EnvelopeDecoder
     /// Entries per round, at most.
     let limit: Int
+    /// Only each due key's oldest entry: the destination delivered nothing lately, so a round
+    /// probes it instead of sending backlogs that would be held back anyway.
+    let headsOnly: Bool
     let logger: Logger
 
     func run() async -> Outcome {
         let entries: [ParkedDelivery]
         do {
-            entries = try await store.dueParkedDeliveries(destination: transport.name, now: .now(), limit: limit)
+            entries = try await store.dueParkedDeliveries(
+                destination: transport.name,
+                now: .now(),
+                limit: limit,
+                headsOnly: headsOnly
+            )
         } catch {
             return .failed("reading the parked deliveries failed: \(error)")
         }

@@ -5,7 +5,7 @@ struct ParkedQueue {
     private var perKey: [String: (entries: Int, bytes: Int)] = [:]
     private(set) var entries = 0
     private(set) var bytes = 0
-    /// Whether a ``RelayStateMachine/Action/drainParked(destination:)`` is outstanding.
+    /// Whether a ``RelayStateMachine/Action/drainParked(destination:headsOnly:)`` is outstanding.
     var draining = false
     /// Whether a ``RelayStateMachine/Action/scheduleParkedDrain(destination:after:)`` is outstanding.
     var scheduled = false
