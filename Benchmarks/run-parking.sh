@@ -11,7 +11,7 @@
 # Prints rows/s per round and the ratio dead/healthy (target >= 0.8).
 #
 # Environment: BENCH_ROWS (default 100000), BENCH_ROUNDS (default 3), OUTBOX_RELAY_BINARY (default:
-# a release build in .build-release).
+# a release build in .build-release), BENCH_KEEP_LOGS (a folder to copy the relays' logs to).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,6 +33,7 @@ work="$(mktemp -d)"
 relay_pid=""
 cleanup() {
     if [[ -n "$relay_pid" ]]; then kill "$relay_pid" 2>/dev/null || true; fi
+    if [[ -n "${BENCH_KEEP_LOGS:-}" ]]; then cp "$work"/relay-*.log "$BENCH_KEEP_LOGS"/ 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -45,25 +45,17 @@ extension PostgresSource: ParkedDeliveryStore {
         headsOnly: Bool
     ) async throws -> [ParkedDelivery] {
         let epoch = { (column: String) in "(extract(epoch FROM p.\"\(column)\") * 1000000)::bigint::text" }
-        let sameKey = """
-            h."source_table" = p."source_table" AND h."destination" = p."destination" \
-            AND h."ordering_key" = p."ordering_key"
-            """
-        let due =
-            headsOnly
-            ? """
-            p."next_attempt_at" <= $3::timestamptz AND NOT EXISTS \
-            (SELECT 1 FROM \(parkedTable) AS h WHERE \(sameKey) AND h."id" < p."id")
-            """
-            : """
-            (SELECT h."next_attempt_at" FROM \(parkedTable) AS h WHERE \(sameKey) ORDER BY h."id" LIMIT 1) \
-            <= $3::timestamptz
-            """
+        // One pass over the destination's entries (window functions), then the rows themselves:
+        // its cost does not depend on the planner's guesses about a freshly created table.
         let sql = """
             SELECT p."id"::text, p."row_id", p."event_id", p."event_type", p."ordering_key", \
             encode(p."payload", 'hex'), p."attempts"::text, p."last_error", \(epoch("first_failed_at")), \
-            \(epoch("next_attempt_at")) FROM \(parkedTable) AS p \
-            WHERE p."source_table" = $1 AND p."destination" = $2 AND \(due) ORDER BY p."id" LIMIT $4::bigint
+            \(epoch("next_attempt_at")) FROM \(parkedTable) AS p JOIN (SELECT x."id" FROM (SELECT "id", \
+            row_number() OVER w AS position, first_value("next_attempt_at") OVER w AS head_due \
+            FROM \(parkedTable) WHERE "source_table" = $1 AND "destination" = $2 \
+            WINDOW w AS (PARTITION BY "ordering_key" ORDER BY "id")) AS x \
+            WHERE x.head_due <= $3::timestamptz\(headsOnly ? " AND x.position = 1" : "") \
+            ORDER BY x."id" LIMIT $4::bigint) AS d ON p."id" = d."id" ORDER BY p."id"
             """
         let flavour = self.flavour
         return try await withConnection { connection in
@@ -108,11 +100,20 @@ extension PostgresSource: ParkedDeliveryStore {
                         ["{" + removed.map(String.init).joined(separator: ",") + "}"]
                     )
                 }
-                for retry in settlement.retries {
+                let retries = settlement.retries
+                if !retries.isEmpty {
                     try connection.execute(
-                        "UPDATE \(parkedTable) SET \"attempts\" = $2::integer, \"last_error\" = $3, "
-                            + "\"next_attempt_at\" = $4::timestamptz WHERE \"id\" = $1::bigint",
-                        [String(retry.id), String(retry.attempts), retry.lastError, retry.nextAttemptAt.rfc3339]
+                        """
+                        UPDATE \(parkedTable) AS p SET "attempts" = v.a, "last_error" = v.l, "next_attempt_at" = v.n \
+                        FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::timestamptz[]) AS v(id, a, l, n) \
+                        WHERE p."id" = v.id
+                        """,
+                        [
+                            retries.map { String($0.id) }.postgresTextArrayLiteral,
+                            retries.map { String($0.attempts) }.postgresTextArrayLiteral,
+                            retries.map(\.lastError).postgresTextArrayLiteral,
+                            retries.map(\.nextAttemptAt.rfc3339).postgresTextArrayLiteral,
+                        ]
                     )
                 }
                 for (_, letter) in settlement.deadLettered {

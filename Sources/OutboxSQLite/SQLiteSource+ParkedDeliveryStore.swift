@@ -41,18 +41,16 @@ extension SQLiteSource: ParkedDeliveryStore {
         headsOnly: Bool
     ) async throws -> [ParkedDelivery] {
         let connection = try requireOpen()
-        let sameKey =
-            "h.source_table = p.source_table AND h.destination = p.destination AND h.ordering_key = p.ordering_key"
-        let due =
-            headsOnly
-            ? "p.next_attempt_at <= ?3 AND NOT EXISTS "
-                + "(SELECT 1 FROM \(parkedTable) AS h WHERE \(sameKey) AND h.id < p.id)"
-            : "(SELECT h.next_attempt_at FROM \(parkedTable) AS h WHERE \(sameKey) ORDER BY h.id LIMIT 1) <= ?3"
+        // One pass over the destination's entries (window functions), then the rows themselves.
         let statement = try connection.statement(
             """
             SELECT p.id, p.row_id, p.event_id, p.event_type, p.ordering_key, p.payload, p.attempts, p.last_error, \
-            p.first_failed_at, p.next_attempt_at FROM \(parkedTable) AS p \
-            WHERE p.source_table = ?1 AND p.destination = ?2 AND \(due) ORDER BY p.id LIMIT ?4
+            p.first_failed_at, p.next_attempt_at FROM \(parkedTable) AS p JOIN (SELECT x.id FROM (SELECT id, \
+            row_number() OVER w AS position, first_value(next_attempt_at) OVER w AS head_due \
+            FROM \(parkedTable) WHERE source_table = ?1 AND destination = ?2 \
+            WINDOW w AS (PARTITION BY ordering_key ORDER BY id)) AS x \
+            WHERE x.head_due <= ?3\(headsOnly ? " AND x.position = 1" : "") ORDER BY x.id LIMIT ?4) AS d \
+            ON p.id = d.id ORDER BY p.id
             """
         )
         defer { statement.reset() }

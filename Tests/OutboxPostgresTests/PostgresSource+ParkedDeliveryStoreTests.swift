@@ -41,7 +41,7 @@ struct PostgresSourceParkedDeliveryStoreTests {
             orderingKey: key,
             payload: Array(#"{"headers":{},"payload":{"\#(eventID)":1}}"#.utf8) + [0x00, 0xFF],
             attempts: 1,
-            lastError: "connection refused",
+            lastError: #"connection "refused" \ {x}"#,
             firstFailedAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456),
             nextAttemptAt: due
         )
@@ -85,6 +85,7 @@ struct PostgresSourceParkedDeliveryStoreTests {
         #expect(due[0].payload == parked[0].payload, "bytes untouched")
         #expect(due[0].firstFailedAt == parked[0].firstFailedAt)
         #expect(due[0].rowID == .integer(1))
+        #expect(due[0].lastError == parked[0].lastError, "quotes and backslashes survive the array literal")
 
         let letter = due[1].deadLetter(reason: "gave up", attempts: 4, at: now)
         try await source.settleParkedDeliveries(
@@ -96,7 +97,12 @@ struct PostgresSourceParkedDeliveryStoreTests {
         #expect(retry.eventID == "b-1")
         try await source.settleParkedDeliveries(
             ParkedSettlement(retries: [
-                .init(id: retry.id!, attempts: 2, lastError: "HTTP 503", nextAttemptAt: later.adding(.seconds(5)))
+                .init(
+                    id: retry.id!,
+                    attempts: 2,
+                    lastError: #"HTTP 503 "busy" \ {later}"#,
+                    nextAttemptAt: later.adding(.seconds(5))
+                )
             ])
         )
         #expect(
@@ -109,7 +115,7 @@ struct PostgresSourceParkedDeliveryStoreTests {
             limit: 10,
             headsOnly: false
         )
-        #expect(again.map { "\($0.attempts) \($0.lastError)" } == ["2 HTTP 503"])
+        #expect(again.map { "\($0.attempts) \($0.lastError)" } == [#"2 HTTP 503 "busy" \ {later}"#])
         let letters = try await source.deadLetters(matching: DeadLetterFilter(), includingPayloads: true)
         #expect(letters.map(\.deadLetter.payload) == [parked[2].payload])
         #expect(letters.map(\.deadLetter.destination) == ["webhook"])
