@@ -108,7 +108,7 @@ extension PostgresSource: DeadLetterStore {
     }
 
     /// Bytes from lowercase or uppercase hex digits (what `encode(…, 'hex')` returns).
-    private static func hexDecoded(_ digits: [UInt8]) -> [UInt8] {
+    static func hexDecoded(_ digits: [UInt8]) -> [UInt8] {
         func value(_ digit: UInt8) -> UInt8 {
             switch digit {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")

@@ -41,7 +41,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     private let logger: Logger
     private nonisolated let listener: PostgresNotificationListener?
     /// Completes rows on a second connection (``Configuration/WriteConnection/separate``).
-    private nonisolated let writer: PostgresRowWriter?
+    nonisolated let writer: PostgresRowWriter?
     private var session = Session.disconnected
     /// Set by the first inspection of the table (``open()``, or ``status()`` before it).
     private var inspected: InspectedTable?
@@ -71,7 +71,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     /// What inspecting the table found, and the statements built for it.
-    private struct InspectedTable {
+    struct InspectedTable {
         let info: PostgresTableInfo
         let statements: PostgresStatements
         let completion: PostgresRowCompletion
@@ -116,7 +116,23 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     public func open() async throws {
         let connection = try currentOrNewSession()
         let inspected = try inspectTable(connection)
-        try ensureDeadLetterTable(connection)
+        try ensureRelayTable(
+            configuration.effectiveDeadLetterTable,
+            named: "dead-letter table",
+            setting: "source.dead_letter_table",
+            ddl: PostgresSchema.deadLetterTable(configuration.effectiveDeadLetterTable),
+            on: connection
+        )
+        try ensureRelayTable(
+            configuration.effectiveParkedDeliveriesTable,
+            named: "parked-deliveries table",
+            setting: "source.parked_deliveries_table",
+            ddl: OutboxSchema.parkedDeliveriesTable(
+                dialect: .postgres,
+                table: configuration.effectiveParkedDeliveriesTable
+            ),
+            on: connection
+        )
         isOpen = true
         if configuration.lock.mode == .advisory {
             _ = try await usableConnection()
@@ -172,9 +188,18 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         }
     }
 
-    private func completeOnDataConnection(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+    func completeOnDataConnection(
+        rows: [OutboxRowID],
+        deadLetters: [DeadLetter],
+        parked: [ParkedDelivery] = []
+    ) async throws {
         try await withConnection { connection in
-            try self.inspectedTable().completion.complete(connection, rows: rows, deadLetters: deadLetters)
+            try self.inspectedTable().completion.complete(
+                connection,
+                rows: rows,
+                deadLetters: deadLetters,
+                parked: parked
+            )
         }
         runRetentionIfDue()
     }
@@ -233,7 +258,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
 
     /// The inspected table; every caller runs after ``usableConnection(requiringLock:)`` or
     /// ``open()``, which inspect it first.
-    private func inspectedTable() throws(PostgresError) -> InspectedTable {
+    func inspectedTable() throws(PostgresError) -> InspectedTable {
         guard let inspected else {
             throw PostgresError(code: .unexpectedResult, message: "the table \(table) was not inspected; call open()")
         }
@@ -278,7 +303,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     /// Runs `body` on a usable connection; on a lost connection, reconnects and retries once.
-    private func withConnection<T>(
+    func withConnection<T>(
         requiringLock: Bool = true,
         _ body: (PostgresConnection) throws -> T
     ) async throws -> T {
@@ -406,9 +431,16 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         return inspected
     }
 
-    private func ensureDeadLetterTable(_ connection: PostgresConnection) throws(PostgresError) {
-        let deadLetters = configuration.effectiveDeadLetterTable
-        let found = try connection.execute("SELECT to_regclass($1)::oid::text", [deadLetters.quoted(for: .postgres)])
+    /// Checks that the relay can insert into one of its own tables (dead letters, parked
+    /// deliveries), creating it when it is missing.
+    private func ensureRelayTable(
+        _ relayTable: SQLIdentifier,
+        named what: String,
+        setting: String,
+        ddl: String,
+        on connection: PostgresConnection
+    ) throws(PostgresError) {
+        let found = try connection.execute("SELECT to_regclass($1)::oid::text", [relayTable.quoted(for: .postgres)])
         if let oid = found.string(0, 0) {
             let privilege = try connection.execute(
                 "SELECT has_table_privilege($1::oid, 'INSERT'), current_user::text",
@@ -419,8 +451,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 throw PostgresError(
                     code: .permissionDenied,
                     message:
-                        "the user \(user) lacks INSERT on the dead-letter table \(deadLetters); "
-                        + "GRANT INSERT ON \(deadLetters.quoted(for: .postgres)) TO \(user) "
+                        "the user \(user) lacks INSERT on the \(what) \(relayTable); "
+                        + "GRANT INSERT ON \(relayTable.quoted(for: .postgres)) TO \(user) "
                         + "(and USAGE on its id sequence)"
                 )
             }
@@ -432,9 +464,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             try connection.execute("BEGIN")
             try connection.execute(
                 "SELECT pg_advisory_xact_lock(\(PostgresTableInfo.lockNamespace), hashtext($1))",
-                [deadLetters.quoted(for: .postgres)]
+                [relayTable.quoted(for: .postgres)]
             )
-            try connection.execute(PostgresSchema.deadLetterTable(deadLetters))
+            try connection.execute(ddl)
             try connection.execute("COMMIT")
         } catch {
             if !error.isConnectionFailure { _ = try? connection.execute("ROLLBACK") }
@@ -444,8 +476,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                     code: .permissionDenied,
                     sqlState: error.sqlState,
                     message:
-                        "cannot create the dead-letter table \(deadLetters): \(error.message); "
-                        + "create it with `outbox-relay schema` as an owner, or set source.dead_letter_table"
+                        "cannot create the \(what) \(relayTable): \(error.message); "
+                        + "create it with `outbox-relay schema` as an owner, or set \(setting)"
                 )
             case (_, "23505"?), (_, "42P07"?):
                 return  // another relay created it at the same moment
@@ -453,7 +485,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 throw error
             }
         }
-        logger.info("postgres: created the dead-letter table \(deadLetters)")
+        logger.info("postgres: created the \(what) \(relayTable)")
     }
 
     // MARK: - Reading

@@ -170,6 +170,9 @@ extension PostgresSource {
         /// `OutboxSchema.deadLetterTable(dialect: .postgres)`). Default
         /// `outbox_relay_dead_letters` in the outbox table's schema.
         public var deadLetterTable: SQLIdentifier?
+        /// The parked-deliveries table (``ParkedDelivery``), created on `open()` if missing.
+        /// Default `nil`: `outbox_relay_parked_deliveries` in the outbox table's schema.
+        public var parkedDeliveriesTable: SQLIdentifier?
         /// A channel to `LISTEN` on for instant wake-ups (install the trigger from
         /// ``PostgresSchema/notifyTrigger(table:channel:)``). Default `nil`: poll only.
         public var notifyChannel: String?
@@ -240,6 +243,12 @@ extension PostgresSource {
             if let deadLetterTable { return deadLetterTable }
             let name = (table.schema.map { $0 + "." } ?? "") + DeadLetter.defaultTable
             return try! SQLIdentifier(name)
+        }
+
+        /// The parked-deliveries table actually used.
+        public var effectiveParkedDeliveriesTable: SQLIdentifier {
+            if let parkedDeliveriesTable { return parkedDeliveriesTable }
+            return try! SQLIdentifier((table.schema.map { $0 + "." } ?? "") + ParkedDelivery.defaultTable)
         }
 
         /// Checks names and combinations that cannot work.

@@ -95,6 +95,9 @@ extension SQLiteSource {
         /// The dead-letter table, created on ``SQLiteSource/open()`` if missing.
         /// Default `outbox_relay_dead_letters`.
         public var deadLetterTable: SQLIdentifier
+        /// The parked-deliveries table (``ParkedDelivery``), created on ``SQLiteSource/open()``
+        /// if missing. Default `outbox_relay_parked_deliveries`.
+        public var parkedDeliveriesTable: SQLIdentifier
         /// How often ``SQLiteSource/waitForRows(timeout:)`` checks whether another connection
         /// committed (`PRAGMA data_version`, a cheap read of the file header). Default 50 ms.
         public var changePollInterval: Duration
@@ -118,6 +121,7 @@ extension SQLiteSource {
             self.busyTimeout = .seconds(5)
             self.columns = Columns()
             self.deadLetterTable = try! SQLIdentifier(DeadLetter.defaultTable, allowsSchema: false)
+            self.parkedDeliveriesTable = try! SQLIdentifier(ParkedDelivery.defaultTable, allowsSchema: false)
             self.changePollInterval = .milliseconds(50)
             self.maximumPayloadBytes = OversizedPayload.defaultLimit
         }

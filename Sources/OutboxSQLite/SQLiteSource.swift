@@ -81,6 +81,9 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
             },
             what: "dead-letter table"
         )
+        try connection.execute(
+            OutboxSchema.parkedDeliveriesTable(dialect: .sqlite, table: configuration.parkedDeliveriesTable)
+        )
         // Prepare now, so a problem shows at startup rather than at the first batch.
         _ = try connection.statement(queries.fetchFirst)
         if flavour == .dispatcher { _ = try connection.statement(queries.fetchAfterDispatcher) }
@@ -168,8 +171,13 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     /// the rows. Nothing is written when any statement fails.
     /// - Throws: ``SQLiteError``; the transaction is rolled back.
     public func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+        try completeRows(rows, deadLetters: deadLetters, parked: [])
+    }
+
+    /// ``complete(rows:deadLetters:)``, also writing parked deliveries in the same transaction.
+    func completeRows(_ rows: [OutboxRowID], deadLetters: [DeadLetter], parked: [ParkedDelivery]) throws {
         let connection = try requireOpen()
-        guard !rows.isEmpty || !deadLetters.isEmpty else { return }
+        guard !rows.isEmpty || !deadLetters.isEmpty || !parked.isEmpty else { return }
         try connection.execute("BEGIN IMMEDIATE")
         do {
             if !deadLetters.isEmpty {
@@ -183,6 +191,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
                     try insert.run()
                 }
             }
+            if !parked.isEmpty { try insertParked(parked, on: connection) }
             let dispatchedAt = Timestamp.now().sqlText
             var start = 0
             while start < rows.count {
@@ -288,13 +297,17 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
     // MARK: Demo and test conveniences
 
     /// Creates the outbox table (``OutboxSchema/outboxTable(flavour:dialect:table:)``, PHP's
-    /// column names: column overrides are not applied) and the dead-letter table, if missing.
+    /// column names: column overrides are not applied), the dead-letter and the parked-deliveries
+    /// tables, if missing.
     /// Creates the database file if needed. For demos and tests: production tables are PHP's.
     /// - Throws: ``SQLiteError``.
     public func createTables() async throws {
         let connection = try connect(create: true)
         try connection.execute(OutboxSchema.outboxTable(flavour: flavour, dialect: .sqlite, table: configuration.table))
         try connection.execute(OutboxSchema.deadLetterTable(dialect: .sqlite, table: configuration.deadLetterTable))
+        try connection.execute(
+            OutboxSchema.parkedDeliveriesTable(dialect: .sqlite, table: configuration.parkedDeliveriesTable)
+        )
     }
 
     /// Appends rows as PHP would, in one transaction, and returns their ids. For demos and
@@ -354,7 +367,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         return connection
     }
 
-    private func requireOpen() throws(SQLiteError) -> SQLiteConnection {
+    func requireOpen() throws(SQLiteError) -> SQLiteConnection {
         guard isOpen, let connection else {
             throw SQLiteError(
                 code: .notOpen,
@@ -416,7 +429,7 @@ public actor SQLiteSource: OutboxSource, OutboxStatusReporting {
         }
     }
 
-    private func bind(_ id: OutboxRowID, to statement: SQLiteStatement, at index: Int32) throws(SQLiteError) {
+    func bind(_ id: OutboxRowID, to statement: SQLiteStatement, at index: Int32) throws(SQLiteError) {
         switch id {
         case .integer(let value): try statement.bind(value, at: index)
         case .text(let value): try statement.bind(value, at: index)

@@ -419,7 +419,7 @@ struct RelayStateMachineTests {
 
 extension DestinationDelivery.Outcome {
     static func completed(_ delivered: Int, _ deadLetters: [DeadLetter]) -> Self {
-        .completed(delivered: delivered, deadLetters: deadLetters)
+        .completed(delivered: delivered, deadLetters: deadLetters, parked: [])
     }
 }
 
@@ -441,11 +441,16 @@ extension [RelayStateMachine.Action] {
                 return "fetch after \(from)" + (delay.map { " in \($0)" } ?? "")
             case .plan(let sequence, let rows):
                 return "plan \(sequence) (\(rows.count) rows)"
-            case .deliver(let sequence, let destination, let messages, _):
+            case .deliver(let sequence, let destination, let messages, _, _):
                 return "deliver \(sequence) to \(destination) (\(messages.count) messages)"
-            case .complete(let sequence, let rows, let deadLetters, let delay):
-                return "complete \(sequence) (\(rows.count) rows, \(deadLetters.count) dead letters)"
+            case .complete(let sequence, let rows, let deadLetters, let parked, let delay):
+                return "complete \(sequence) (\(rows.count) rows, \(deadLetters.count) dead letters"
+                    + (parked.isEmpty ? "" : ", \(parked.count) parked") + ")"
                     + (delay.map { " in \($0)" } ?? "")
+            case .drainParked(let destination, let headsOnly):
+                return "drain parked of \(destination)" + (headsOnly ? " (heads only)" : "")
+            case .scheduleParkedDrain(let destination, let delay):
+                return "drain parked of \(destination) in \(delay)"
             case .sleep(let interval, let untilRowsArrive):
                 return "sleep \(interval)" + (untilRowsArrive ? " or until rows arrive" : "")
             case .startGracePeriod(let grace):

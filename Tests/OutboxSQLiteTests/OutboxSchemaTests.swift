@@ -107,7 +107,10 @@ struct OutboxSchemaTests {
         let indexes = try database.texts(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         ).compactMap { $0 }
-        #expect(indexes.count == 2, "\(indexes)")
+        // The outbox's index, the dead letters' and the parked deliveries' two (created by open()).
+        #expect(indexes.count == 4, "\(indexes)")
         #expect(indexes.contains("outbox_relay_dead_letters_source_row"))
+        #expect(indexes.contains("outbox_relay_parked_deliveries_queue"))
+        #expect(indexes.contains("outbox_relay_parked_deliveries_key"))
     }
 }

@@ -14,14 +14,15 @@ struct PostgresRowCompletion: Sendable {
     ///
     /// Ids go in chunks of ``PostgresSource/Configuration/completeChunkSize`` per `= ANY($1)`
     /// statement; a batch without dead letters that fits one chunk is one autocommitted
-    /// statement.
+    /// statement. Parked deliveries are inserted in the same transaction, in order.
     func complete(
         _ connection: PostgresConnection,
         rows: [OutboxRowID],
-        deadLetters: [DeadLetter]
+        deadLetters: [DeadLetter],
+        parked: [ParkedDelivery] = []
     ) throws(PostgresError) {
         try connection.prepare("outbox_relay_complete", statements.complete)
-        if deadLetters.isEmpty && rows.count <= configuration.completeChunkSize {
+        if deadLetters.isEmpty && parked.isEmpty && rows.count <= configuration.completeChunkSize {
             // One statement is atomic by itself: skip BEGIN/COMMIT (two round trips).
             try connection.executePrepared("outbox_relay_complete", [rows.postgresArrayLiteral])
             return
@@ -55,6 +56,7 @@ struct PostgresRowCompletion: Sendable {
                     }
                 }
             }
+            if !parked.isEmpty { try insertParked(parked, on: connection) }
             var start = 0
             while start < rows.count {
                 let end = min(start + configuration.completeChunkSize, rows.count)

@@ -37,16 +37,16 @@ actor PostgresRowWriter {
     /// Marks (or deletes) the rows and records the dead letters in one transaction; a lost
     /// connection is re-established (with backoff) and the batch retried once.
     /// - Throws: ``PostgresError``; nothing is marked unless everything is.
-    func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
+    func complete(rows: [OutboxRowID], deadLetters: [DeadLetter], parked: [ParkedDelivery] = []) async throws {
         guard let completion else {
             throw PostgresError(code: .unexpectedResult, message: "the source is not open")
         }
         do {
-            try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters)
+            try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters, parked: parked)
         } catch let error as PostgresError where error.isConnectionFailure {
             logger.warning("postgres: \(error); reconnecting the write connection and retrying")
             connection = nil
-            try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters)
+            try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters, parked: parked)
         }
         completion.runRetentionIfDue(connection, lastRun: &lastRetention, logger: logger)
     }

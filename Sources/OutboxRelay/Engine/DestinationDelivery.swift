@@ -7,11 +7,14 @@ import Logging
 /// from its first undelivered message on are sent again, even those the transport reported delivered after
 /// it (at-least-once; that keeps per-aggregate order at the destination). A message counts an
 /// attempt only for its own failures.
+///
+/// With parking (``parks``), a message whose ``RetryPolicy/parkAfter`` budget is spent is parked
+/// instead of retried, and so is every later message of its ordering key in the batch.
 struct DestinationDelivery {
     /// How the delivery ended.
     enum Outcome: Sendable {
-        /// Every message was delivered or dead-lettered.
-        case completed(delivered: Int, deadLetters: [DeadLetter])
+        /// Every message was delivered, dead-lettered or parked.
+        case completed(delivered: Int, deadLetters: [DeadLetter], parked: [ParkedDelivery])
         /// The relay is stopping; the batch stays undelivered.
         case abandoned
     }
@@ -22,12 +25,20 @@ struct DestinationDelivery {
     /// Times the backoff between rounds.
     let clock: any Clock<Duration>
     let logger: Logger
+    /// Whether the source keeps a parked-deliveries table (``ParkedDeliveryStore``).
+    var parks = false
+    /// Park a message at its first failure (the destination is down: see
+    /// ``RelayStateMachine/Action/deliver(sequence:destination:messages:storedPayloads:parkAtFirstFailure:)``).
+    var parkAtFirstFailure = false
 
     func run(_ messages: [OutboxMessage]) async -> Outcome {
+        let budget = parkAtFirstFailure && policy.parkAfter != .never ? ParkAfter.attempts(1) : policy.parkAfter
         var pending = Array(messages.indices)
         var attempts = [Int](repeating: 0, count: messages.count)
         var firstFailure = [Timestamp?](repeating: nil, count: messages.count)
         var deadLetters: [DeadLetter] = []
+        var parked: [(index: Int, entry: ParkedDelivery)] = []
+        var parkedKeys = Set<String>()
         var delivered = 0
 
         while !pending.isEmpty {
@@ -54,6 +65,11 @@ struct DestinationDelivery {
             var lastReason = ""
             for (index, result) in zip(pending, results) {
                 let message = messages[index]
+                if !parkedKeys.isEmpty && parkedKeys.contains(message.orderingKey) {
+                    // Behind a parked message of its key: parked too, in order.
+                    parked.append((index, parkedBehind(message, first: firstFailure[index] ?? now, now: now)))
+                    continue
+                }
                 if heldBack.holdsBack(message) {
                     next.append(index)
                     continue
@@ -75,7 +91,34 @@ struct DestinationDelivery {
                 case .retryable(let reason, let hint):
                     attempts[index] += 1
                     if firstFailure[index] == nil { firstFailure[index] = now }
-                    if policy.allowsRetry(after: attempts[index]) {
+                    if policy.allowsRetry(after: attempts[index]) && parks
+                        && budget.isSpent(
+                            attempts: attempts[index],
+                            failingFor: now.duration(since: firstFailure[index]!)
+                        )
+                    {
+                        let due = policy.delay(afterAttempt: attempts[index], retryAfter: hint)
+                        parked.append(
+                            (
+                                index,
+                                ParkedDelivery(
+                                    message,
+                                    destination: transport.name,
+                                    attempts: attempts[index],
+                                    lastError: reason,
+                                    firstFailedAt: firstFailure[index]!,
+                                    nextAttemptAt: now.adding(due)
+                                )
+                            )
+                        )
+                        parkedKeys.insert(message.orderingKey)
+                        logger.warning(
+                            """
+                            transport \(transport.name): event \(message.eventID) (row \(message.rowID)) parked after \
+                            \(attempts[index]) attempts: \(reason)
+                            """
+                        )
+                    } else if policy.allowsRetry(after: attempts[index]) {
                         next.append(index)
                         heldBack.holdBack(after: message)
                         highestAttempt = max(highestAttempt, attempts[index])
@@ -94,7 +137,12 @@ struct DestinationDelivery {
                     }
                 }
             }
-            pending = next
+            // A key parked in this round parks its later messages held back in an earlier slot.
+            pending = next.filter { index in
+                guard !parkedKeys.isEmpty, parkedKeys.contains(messages[index].orderingKey) else { return true }
+                parked.append((index, parkedBehind(messages[index], first: firstFailure[index] ?? now, now: now)))
+                return false
+            }
             if !pending.isEmpty {
                 let delay = policy.delay(afterAttempt: max(highestAttempt, 1), retryAfter: retryAfter)
                 logger.warning(
@@ -110,7 +158,20 @@ struct DestinationDelivery {
                 }
             }
         }
-        return .completed(delivered: delivered, deadLetters: deadLetters)
+        // Outbox order per key: the parked table's ids keep it.
+        parked.sort { $0.index < $1.index }
+        return .completed(delivered: delivered, deadLetters: deadLetters, parked: parked.map(\.entry))
+    }
+
+    private func parkedBehind(_ message: OutboxMessage, first: Timestamp, now: Timestamp) -> ParkedDelivery {
+        ParkedDelivery(
+            message,
+            destination: transport.name,
+            attempts: 0,
+            lastError: "parked behind an earlier message of \(message.orderingKey)",
+            firstFailedAt: first,
+            nextAttemptAt: now
+        )
     }
 
     private func letter(

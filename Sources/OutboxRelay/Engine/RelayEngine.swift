@@ -54,6 +54,9 @@ public final class RelayEngine: Service, Sendable {
         /// How often the source's status query refreshes the `outbox_relay_backlog_rows` and
         /// `outbox_relay_oldest_undelivered_age_seconds` gauges (``RelayMetrics``). Default 15 s.
         public var statusInterval: Duration = .seconds(15)
+        /// Limits and timing of the per-destination parked queues (sources that are a
+        /// ``ParkedDeliveryStore``). Default ``Parking-swift.struct/init(maximumEntries:maximumBytes:pollInterval:)``.
+        public var parking: Parking
 
         public init(
             batchSize: Int = 500,
@@ -68,7 +71,8 @@ public final class RelayEngine: Service, Sendable {
                 initialDelay: .milliseconds(100),
                 maximumDelay: .seconds(10),
                 maximumAttempts: 20
-            )
+            ),
+            parking: Parking = Parking()
         ) {
             self.batchSize = batchSize
             self.maximumBatchesInFlight = maximumBatchesInFlight
@@ -79,6 +83,7 @@ public final class RelayEngine: Service, Sendable {
             self.idlePollInterval = idlePollInterval
             self.shutdownGracePeriod = shutdownGracePeriod
             self.sourceRetry = sourceRetry
+            self.parking = parking
         }
     }
 
@@ -166,6 +171,8 @@ public final class RelayEngine: Service, Sendable {
         case planned(BatchPlan)
         case delivered(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome)
         case completed(sequence: Int, error: (any Error)?)
+        case parkedDrained(destination: String, outcome: ParkedDrainRound.Outcome)
+        case parkedDrainDue(destination: String)
         case woke
         case shutdownRequested
         case gracePeriodExpired
@@ -238,11 +245,18 @@ public final class RelayEngine: Service, Sendable {
         events: AsyncStream<Event>,
         eventSink: AsyncStream<Event>.Continuation
     ) async throws -> RelaySummary {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // Which ordering keys have parked messages: their later messages are parked behind them.
+        let parked = try await (source as? any ParkedDeliveryStore)?.parkedBacklog() ?? []
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
             var machine = RelayStateMachine(
-                configuration: .init(configuration, untilDrained: untilDrained),
-                logger: logger
+                configuration: .init(
+                    configuration,
+                    untilDrained: untilDrained,
+                    parks: source is any ParkedDeliveryStore
+                ),
+                logger: logger,
+                parked: parked
             )
             var iterator = events.makeAsyncIterator()
             var actions = machine.start()
@@ -261,6 +275,9 @@ public final class RelayEngine: Service, Sendable {
                 case .delivered(let sequence, let destination, let outcome):
                     actions = machine.delivered(sequence: sequence, destination: destination, outcome: outcome)
                 case .completed(let sequence, let error): actions = machine.completed(sequence: sequence, error: error)
+                case .parkedDrained(let destination, let outcome):
+                    actions = machine.parkedDrained(destination: destination, outcome: outcome)
+                case .parkedDrainDue(let destination): actions = machine.parkedDrainDue(destination: destination)
                 case .woke: actions = machine.woke()
                 case .shutdownRequested: actions = machine.shutdownRequested()
                 case .gracePeriodExpired: actions = machine.gracePeriodExpired()
@@ -314,30 +331,56 @@ public final class RelayEngine: Service, Sendable {
                 )
                 eventSink.yield(.planned(plan))
             }
-        case .deliver(let sequence, let destination, let messages, let storedPayloads):
+        case .deliver(let sequence, let destination, let messages, let storedPayloads, let parkAtFirstFailure):
             let delivery = DestinationDelivery(
                 transport: metered(transports[destination]!, sequence: sequence),
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 storedPayloads: storedPayloads,
                 clock: clock,
-                logger: logger
+                logger: logger,
+                parks: source is any ParkedDeliveryStore,
+                parkAtFirstFailure: parkAtFirstFailure
             )
             group.addTask {
                 let outcome = await delivery.run(messages)
                 if case .completed(let delivered, _) = outcome { self.metrics.delivered(delivered, to: destination) }
                 eventSink.yield(.delivered(sequence: sequence, destination: destination, outcome: outcome))
             }
-        case .complete(let sequence, let rows, let deadLetters, let delay):
+        case .complete(let sequence, let rows, let deadLetters, let parked, let delay):
             group.addTask {
                 if let delay { try? await clock.sleep(for: delay) }
                 do {
-                    try await source.complete(rows: rows, deadLetters: deadLetters)
+                    if !parked.isEmpty, let store = source as? any ParkedDeliveryStore {
+                        try await store.complete(rows: rows, deadLetters: deadLetters, parked: parked)
+                    } else {
+                        try await source.complete(rows: rows, deadLetters: deadLetters)
+                    }
                     self.observeCompletion(sequence: sequence, rows: rows.count, deadLetters: deadLetters)
                     eventSink.yield(.completed(sequence: sequence, error: nil))
                 } catch {
                     self.observeSourceFailure(error)
                     eventSink.yield(.completed(sequence: sequence, error: error))
                 }
+            }
+        case .drainParked(let destination, let headsOnly):
+            guard let store = source as? any ParkedDeliveryStore else { break }
+            let round = ParkedDrainRound(
+                store: store,
+                transport: transports[destination]!,
+                policy: configuration.retryOverrides[destination] ?? configuration.retry,
+                decoder: decoder,
+                limit: configuration.batchSize,
+                headsOnly: headsOnly,
+                logger: logger
+            )
+            group.addTask {
+                let outcome = await round.run()
+                eventSink.yield(.parkedDrained(destination: destination, outcome: outcome))
+            }
+        case .scheduleParkedDrain(let destination, let delay):
+            group.addTask {
+                try? await clock.sleep(for: delay)
+                eventSink.yield(.parkedDrainDue(destination: destination))
             }
         case .sleep(let interval, let untilRowsArrive):
             group.addTask {

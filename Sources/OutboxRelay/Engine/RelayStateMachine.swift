@@ -22,8 +22,11 @@ struct RelayStateMachine {
         var sourceRetry: RetryPolicy
         /// Stop once no undelivered row remains (``RelayEngine/drain()``), instead of polling.
         var untilDrained: Bool
+        /// Whether the source keeps a parked-deliveries table (``ParkedDeliveryStore``).
+        var parks = false
+        var parking: RelayEngine.Configuration.Parking
 
-        init(_ engine: RelayEngine.Configuration, untilDrained: Bool) {
+        init(_ engine: RelayEngine.Configuration, untilDrained: Bool, parks: Bool = false) {
             self.batchSize = engine.batchSize
             self.maximumBatchesInFlight = engine.maximumBatchesInFlight
             self.maximumRowsInFlight = engine.maximumRowsInFlight
@@ -32,6 +35,8 @@ struct RelayStateMachine {
             self.shutdownGracePeriod = engine.shutdownGracePeriod
             self.sourceRetry = engine.sourceRetry
             self.untilDrained = untilDrained
+            self.parks = parks
+            self.parking = engine.parking
         }
     }
 
@@ -44,18 +49,32 @@ struct RelayStateMachine {
         /// Decode, expand and route the rows of a claimed batch; report the
         /// ``BatchPlan`` with ``RelayStateMachine/planned(_:)``.
         case plan(sequence: Int, rows: [OutboxRow])
-        /// Deliver a batch's messages to one destination (retrying as its policy says);
+        /// Deliver a batch's messages to one destination (retrying as its policy says;
+        /// parking a message at its first failure when `parkAtFirstFailure`);
         /// report with ``RelayStateMachine/delivered(sequence:destination:outcome:)``.
         case deliver(
             sequence: Int,
             destination: String,
             messages: [OutboxMessage],
-            storedPayloads: [OutboxRowID: [UInt8]]
+            storedPayloads: [OutboxRowID: [UInt8]],
+            parkAtFirstFailure: Bool
         )
-        /// Mark (or delete) the rows and record the dead letters in one source transaction,
-        /// after waiting `delay` when given; report with
+        /// Mark (or delete) the rows, record the dead letters and write the parked deliveries in
+        /// one source transaction, after waiting `delay` when given; report with
         /// ``RelayStateMachine/completed(sequence:error:)``.
-        case complete(sequence: Int, rows: [OutboxRowID], deadLetters: [DeadLetter], delay: Duration?)
+        case complete(
+            sequence: Int,
+            rows: [OutboxRowID],
+            deadLetters: [DeadLetter],
+            parked: [ParkedDelivery],
+            delay: Duration?
+        )
+        /// Run one drain round of a destination's parked queue (the destination delivers nothing
+        /// else meanwhile; only each due key's oldest entry with `headsOnly`); report with
+        /// ``RelayStateMachine/parkedDrained(destination:outcome:)``.
+        case drainParked(destination: String, headsOnly: Bool)
+        /// Report ``RelayStateMachine/parkedDrainDue(destination:)`` after `delay`.
+        case scheduleParkedDrain(destination: String, after: Duration)
         /// Nothing to read: report ``RelayStateMachine/woke()`` after `interval`, or earlier
         /// when the source signals new rows if `untilRowsArrive`.
         case sleep(Duration, untilRowsArrive: Bool)
@@ -75,6 +94,8 @@ struct RelayStateMachine {
         /// Destinations that have not reported this batch yet.
         var waitingFor: Set<String> = []
         var deadLetters: [DeadLetter] = []
+        /// Messages parked by its destinations, written when the batch completes.
+        var parked: [ParkedDelivery] = []
         var deliveries = 0
         /// A destination gave up on it because the relay is stopping: it stays undelivered.
         var abandoned = false
@@ -117,13 +138,32 @@ struct RelayStateMachine {
     /// Consecutive failed reads.
     private var sourceFailures = 0
     private var summary = RelaySummary()
+    /// What is parked per destination, written or waiting for its batch to complete.
+    private var parkedQueues: [String: ParkedQueue] = [:]
+    /// Whether the last check found a parked queue at its cap (reads stop until it drains).
+    private var parkingAtCapacity = false
+    /// Destinations whose last delivery parked messages and delivered none (an endpoint that is
+    /// down): their next batches park at the first failure instead of spending the in-window
+    /// budget on every batch, until a delivery succeeds.
+    private var failingOutright: Set<String> = []
 
-    init(configuration: Configuration, logger: Logger) {
+    /// `parked` is what the parked-deliveries table holds at start (``ParkedDeliveryStore``).
+    init(configuration: Configuration, logger: Logger, parked: [ParkedBacklog] = []) {
         precondition(configuration.batchSize > 0 && configuration.maximumBatchesInFlight > 0)
         self.configuration = configuration
         self.logger = logger
         self.pollInterval = configuration.idlePollInterval.lowerBound
+        for backlog in parked {
+            parkedQueues[backlog.destination, default: ParkedQueue()].add(
+                key: backlog.orderingKey,
+                entries: backlog.entries,
+                bytes: backlog.bytes
+            )
+        }
     }
+
+    /// Parked messages of `destination`, written or about to be.
+    func parkedEntries(for destination: String) -> Int { parkedQueues[destination]?.entries ?? 0 }
 
     /// Rows claimed and not yet completed.
     var rowsInFlight: Int { batches.values.reduce(0) { $0 + $1.rowIDs.count } }
@@ -141,7 +181,9 @@ struct RelayStateMachine {
 
     /// The relay starts.
     mutating func start() -> [Action] {
-        advance()
+        var actions: [Action] = []
+        for destination in parkedQueues.keys.sorted() { actions += drainIfParked(destination, delay: nil) }
+        return actions + advance()
     }
 
     /// A read finished.
@@ -171,7 +213,7 @@ struct RelayStateMachine {
                 if from != nil {
                     // Caught up behind a cursor: check once from the start.
                     readFromTheStart()
-                } else if configuration.untilDrained {
+                } else if configuration.untilDrained && parkedQueues.values.allSatisfy({ $0.entries == 0 }) {
                     return stop(.success(summary))
                 }
             }
@@ -212,18 +254,26 @@ struct RelayStateMachine {
     /// A destination finished its part of a batch.
     mutating func delivered(sequence: Int, destination: String, outcome: DestinationDelivery.Outcome) -> [Action] {
         lanes[destination]?.delivering = nil
-        var actions = startNextDelivery(to: destination)
         if batches[sequence] != nil {
             batches[sequence]!.waitingFor.remove(destination)
             switch outcome {
-            case .completed(let delivered, let deadLetters):
+            case .completed(let delivered, let deadLetters, let parked):
                 batches[sequence]!.deliveries += delivered
                 batches[sequence]!.deadLetters += deadLetters
+                // Before the next batch starts: its messages of these keys are parked behind.
+                park(parked, in: sequence)
+                if delivered > 0 {
+                    failingOutright.remove(destination)
+                } else if !parked.isEmpty {
+                    failingOutright.insert(destination)
+                }
             case .abandoned:
                 batches[sequence]!.abandoned = true
             }
-            actions += completeIfDelivered(sequence)
         }
+        var actions = runDueDrain(destination)
+        actions += startNextDelivery(to: destination)
+        actions += completeIfDelivered(sequence)
         return actions + advance()
     }
 
@@ -251,6 +301,14 @@ struct RelayStateMachine {
             return startCompletion(sequence) + advance()
         }
         batches[sequence] = nil
+        var actions: [Action] = []
+        if !batch.parked.isEmpty {
+            summary.parked += batch.parked.count
+            for destination in Set(batch.parked.map(\.destination)).sorted() {
+                actions += drainIfParked(destination, delay: configuration.parking.pollInterval)
+            }
+            actions += completeBatchesWaitingForParkedOrder()
+        }
         let plan = batch.plan!
         summary.rowsCompleted += batch.rowIDs.count
         summary.messages += plan.messageCount
@@ -262,7 +320,43 @@ struct RelayStateMachine {
             // Read from the start again: rows committed late behind the cursor are found.
             readFromTheStart()
         }
-        return advance()
+        return actions + advance()
+    }
+
+    /// A drain round of `destination`'s parked queue finished.
+    mutating func parkedDrained(destination: String, outcome: ParkedDrainRound.Outcome) -> [Action] {
+        parkedQueues[destination, default: ParkedQueue()].draining = false
+        // The window's batches go first, then the drain again.
+        var actions = startNextDelivery(to: destination)
+        var progressed = false
+        switch outcome {
+        case .settled(let removed, let delivered, let deadLettered, let retried):
+            for backlog in removed {
+                parkedQueues[destination]!.remove(
+                    key: backlog.orderingKey,
+                    entries: backlog.entries,
+                    bytes: backlog.bytes
+                )
+            }
+            summary.deliveries += delivered
+            summary.parkedDelivered += delivered
+            if delivered > 0 { failingOutright.remove(destination) }
+            summary.deadLetters += deadLettered
+            progressed = delivered + deadLettered > 0
+            if delivered == 0 && retried > 0 { failingOutright.insert(destination) }
+        case .nothingDue:
+            break
+        case .failed(let reason):
+            logger.error("draining the parked queue of \(destination) failed: \(reason)")
+        }
+        actions += drainIfParked(destination, delay: progressed ? nil : configuration.parking.pollInterval)
+        return actions + advance()
+    }
+
+    /// A destination's drain timer fired.
+    mutating func parkedDrainDue(destination: String) -> [Action] {
+        parkedQueues[destination]?.scheduled = false
+        return drainIfParked(destination, delay: nil) + advance()
     }
 
     /// The poll timer fired, or the source signalled new rows.
@@ -313,10 +407,11 @@ struct RelayStateMachine {
             break
         }
         let hasRoom =
-            batches.isEmpty
-            || (batches.count < configuration.maximumBatchesInFlight
-                && rowsInFlight + configuration.batchSize <= configuration.maximumRowsInFlight
-                && bytesInFlight < configuration.maximumBytesInFlight)
+            (batches.isEmpty
+                || (batches.count < configuration.maximumBatchesInFlight
+                    && rowsInFlight + configuration.batchSize <= configuration.maximumRowsInFlight
+                    && bytesInFlight < configuration.maximumBytesInFlight))
+            && !parkedQueueAtCapacity()
         if !fetching && !caughtUp && hasRoom {
             return [startRead(after: cursor, delay: nil)]
         }
@@ -351,33 +446,61 @@ struct RelayStateMachine {
     private mutating func leaveForTheNextRun(_ sequence: Int) {
         guard let batch = batches.removeValue(forKey: sequence) else { return }
         summary.rowsLeftInFlight += batch.rowIDs.count
+        // Its parked messages were never written: they are parked again next time, if need be.
+        for entry in batch.parked {
+            parkedQueues[entry.destination]?.remove(key: entry.orderingKey, entries: 1, bytes: entry.payload.count)
+        }
     }
 
     /// Hands a destination its next queued batch if it is idle.
     private mutating func startNextDelivery(to destination: String) -> [Action] {
         guard var lane = lanes[destination], lane.delivering == nil else { return [] }
         defer { lanes[destination] = lane }
+        // A drain round has the transport: only batches that wait wholly behind parked
+        // messages (nothing to send) go on meanwhile.
+        let draining = parkedQueues[destination]?.draining ?? false
+        var actions: [Action] = []
         while !lane.queued.isEmpty {
             let sequence = lane.queued.removeFirst()
             // A batch left for the next run is not delivered.
-            guard let messages = batches[sequence]?.plan?.lanes.removeValue(forKey: destination) else { continue }
+            guard var messages = batches[sequence]?.plan?.lanes.removeValue(forKey: destination) else { continue }
+            messages = parkBehindParkedKeys(messages, of: sequence, for: destination)
+            if messages.isEmpty {
+                // All of it waits behind parked messages: done for this destination.
+                batches[sequence]!.waitingFor.remove(destination)
+                actions += completeIfDelivered(sequence)
+                continue
+            }
+            if draining {
+                batches[sequence]!.plan!.lanes[destination] = messages
+                lane.queued.insert(sequence, at: 0)
+                break
+            }
             lane.delivering = sequence
-            return [
+            return actions + [
                 .deliver(
                     sequence: sequence,
                     destination: destination,
                     messages: messages,
-                    storedPayloads: batches[sequence]!.plan!.storedPayloads
+                    storedPayloads: batches[sequence]!.plan!.storedPayloads,
+                    parkAtFirstFailure: failingOutright.contains(destination)
                 )
             ]
         }
-        return []
+        return actions
     }
 
     private mutating func completeIfDelivered(_ sequence: Int) -> [Action] {
         guard let batch = batches[sequence], batch.isDelivered, !batch.completing else { return [] }
         if batch.abandoned {
             leaveForTheNextRun(sequence)
+            return batch.parked.isEmpty ? [] : completeBatchesWaitingForParkedOrder()
+        }
+        // The parked table keeps outbox order per destination and key by its ids: batches with
+        // parked messages are written in claim order.
+        if !batch.parked.isEmpty
+            && batches.contains(where: { $0.key < sequence && !$0.value.parked.isEmpty })
+        {
             return []
         }
         return startCompletion(sequence)
@@ -389,6 +512,127 @@ struct RelayStateMachine {
         let delay =
             batch.completionAttempts > 0
             ? configuration.sourceRetry.delay(afterAttempt: batch.completionAttempts) : nil
-        return [.complete(sequence: sequence, rows: batch.rowIDs, deadLetters: batch.deadLetters, delay: delay)]
+        return [
+            .complete(
+                sequence: sequence,
+                rows: batch.rowIDs,
+                deadLetters: batch.deadLetters,
+                parked: batch.parked,
+                delay: delay
+            )
+        ]
+    }
+
+    // MARK: - Parking
+
+    /// Records what a destination parked from a batch: its keys park their later messages.
+    private mutating func park(_ parked: [ParkedDelivery], in sequence: Int) {
+        guard !parked.isEmpty else { return }
+        batches[sequence]!.parked += parked
+        for entry in parked {
+            parkedQueues[entry.destination, default: ParkedQueue()].add(
+                key: entry.orderingKey,
+                entries: 1,
+                bytes: entry.payload.count
+            )
+        }
+    }
+
+    /// Parks the messages whose ordering key has parked messages for `destination` (behind them,
+    /// in order) and returns the rest, to deliver.
+    private mutating func parkBehindParkedKeys(
+        _ messages: [OutboxMessage],
+        of sequence: Int,
+        for destination: String
+    ) -> [OutboxMessage] {
+        guard let queue = parkedQueues[destination], queue.entries > 0 else { return messages }
+        var sent: [OutboxMessage] = []
+        var parked: [ParkedDelivery] = []
+        let now = Timestamp.now()
+        for message in messages {
+            if queue.holds(message.orderingKey) {
+                parked.append(
+                    ParkedDelivery(
+                        message,
+                        destination: destination,
+                        attempts: 0,
+                        lastError: "parked behind an earlier message of \(message.orderingKey)",
+                        firstFailedAt: now,
+                        nextAttemptAt: now
+                    )
+                )
+            } else {
+                sent.append(message)
+            }
+        }
+        park(parked, in: sequence)
+        return sent
+    }
+
+    /// Drains `destination`'s parked queue now (as soon as its lane is free), or after `delay`
+    /// unless a round is already due, running or scheduled. Nothing when the queue is empty or
+    /// the relay is stopping.
+    private mutating func drainIfParked(_ destination: String, delay: Duration?) -> [Action] {
+        guard case .relaying = phase, var queue = parkedQueues[destination], queue.entries > 0 else { return [] }
+        if let delay {
+            guard !queue.scheduled && !queue.draining && !queue.due else { return [] }
+            queue.scheduled = true
+            parkedQueues[destination] = queue
+            return [.scheduleParkedDrain(destination: destination, after: delay)]
+        }
+        queue.due = true
+        parkedQueues[destination] = queue
+        return runDueDrain(destination)
+    }
+
+    /// Starts a due drain round when the destination delivers nothing else: a transport gets one
+    /// batch at a time.
+    private mutating func runDueDrain(_ destination: String) -> [Action] {
+        guard case .relaying = phase, var queue = parkedQueues[destination], queue.due, !queue.draining,
+            lanes[destination]?.delivering == nil
+        else { return [] }
+        queue.due = false
+        guard queue.entries > 0 else {
+            parkedQueues[destination] = queue
+            return []
+        }
+        queue.draining = true
+        parkedQueues[destination] = queue
+        return [.drainParked(destination: destination, headsOnly: failingOutright.contains(destination))]
+    }
+
+    /// Completes the delivered batches that waited for an earlier batch's parked messages.
+    private mutating func completeBatchesWaitingForParkedOrder() -> [Action] {
+        var actions: [Action] = []
+        for sequence in batches.keys.sorted() where !(batches[sequence]?.parked.isEmpty ?? true) {
+            actions += completeIfDelivered(sequence)
+            if batches[sequence] != nil { break }  // the oldest with parked messages: the later wait for it
+        }
+        return actions
+    }
+
+    /// Whether a destination's parked queue reached its cap: then no more rows are claimed
+    /// (nothing is dropped), until its drain makes room. Said loudly once per episode.
+    private mutating func parkedQueueAtCapacity() -> Bool {
+        let limits = configuration.parking
+        let full = parkedQueues.filter {
+            $0.value.entries >= limits.maximumEntries || $0.value.bytes >= limits.maximumBytes
+        }
+        let atCapacity = !full.isEmpty
+        if atCapacity && !parkingAtCapacity {
+            for (destination, queue) in full.sorted(by: { $0.key < $1.key }) {
+                logger.critical(
+                    """
+                    the parked queue of \(destination) is full (\(queue.entries) messages, \(queue.bytes) bytes; \
+                    limits \(limits.maximumEntries) messages, \(limits.maximumBytes) bytes): claiming no more rows \
+                    until it drains
+                    """
+                )
+            }
+        } else if !atCapacity && parkingAtCapacity {
+            logger.notice("parked queues are below their limits again: claiming rows")
+        }
+        parkingAtCapacity = atCapacity
+        return atCapacity
     }
 }

@@ -15,6 +15,12 @@ public struct RelaySummary: Sendable, Hashable, CustomStringConvertible {
     /// Rows that were in flight when the relay stopped; they stay undelivered and are
     /// relayed again next time.
     public var rowsLeftInFlight = 0
+    /// Messages parked for a destination that had not delivered them within its in-window
+    /// budget (``RetryPolicy/parkAfter``), including those parked behind them.
+    public var parked = 0
+    /// Parked messages that their destination later acknowledged from the parked queue (also
+    /// counted in ``deliveries``).
+    public var parkedDelivered = 0
 
     public init() {}
 
@@ -23,6 +29,9 @@ public struct RelaySummary: Sendable, Hashable, CustomStringConvertible {
         if undecodableRows > 0 { text += " (\(undecodableRows) undecodable rows)" }
         if skippedUnrouted > 0 { text += ", \(skippedUnrouted) unrouted skipped" }
         if rowsLeftInFlight > 0 { text += ", \(rowsLeftInFlight) rows left for redelivery" }
+        if parked > 0 || parkedDelivered > 0 {
+            text += ", \(parked) parked, \(parkedDelivered) delivered from the parked queue"
+        }
         return text
     }
 }

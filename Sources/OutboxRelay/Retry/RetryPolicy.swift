@@ -16,19 +16,31 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Attempts before a message is dead-lettered; `nil` retries forever. Default 12
     /// (11 waits of 0.2 s … 60 s, about 3.7 minutes of retrying with the other defaults).
     public var maximumAttempts: Int?
+    /// How long a destination retries a message inside the batch window before it is parked
+    /// (``ParkedDelivery``) and its row completes for the other destinations. Default
+    /// ``ParkAfter/attempts(_:)`` 3 (about 0.6 s with the other defaults). Sources that keep no
+    /// parked-deliveries table (``ParkedDeliveryStore``) never park.
+    public var parkAfter: ParkAfter
+    /// How long after its first failure a parked message is dead-lettered even if attempts
+    /// remain; `nil` for no age limit. Default 24 hours.
+    public var maximumAge: Duration?
 
     public init(
         initialDelay: Duration = .milliseconds(200),
         multiplier: Double = 2,
         maximumDelay: Duration = .seconds(60),
         jitter: Double = 0.2,
-        maximumAttempts: Int? = 12
+        maximumAttempts: Int? = 12,
+        parkAfter: ParkAfter = .attempts(3),
+        maximumAge: Duration? = .seconds(86_400)
     ) {
         self.initialDelay = initialDelay
         self.multiplier = multiplier
         self.maximumDelay = maximumDelay
         self.jitter = jitter
         self.maximumAttempts = maximumAttempts
+        self.parkAfter = parkAfter
+        self.maximumAge = maximumAge
     }
 
     /// The defaults above.

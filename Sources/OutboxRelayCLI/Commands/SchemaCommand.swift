@@ -6,7 +6,7 @@ import OutboxRelay
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schema",
-        abstract: "Prints the outbox table DDL PHP uses, plus the relay's dead-letter table."
+        abstract: "Prints the outbox table DDL PHP uses, plus the relay's dead-letter and parked-deliveries tables."
     )
 
     @Option(
@@ -23,6 +23,9 @@ struct SchemaCommand: ParsableCommand {
 
     @Option(name: .long, help: "The dead-letter table name.")
     var deadLetterTable: String = DeadLetter.defaultTable
+
+    @Option(name: .long, help: "The parked-deliveries table name.")
+    var parkedDeliveriesTable: String = ParkedDelivery.defaultTable
 
     @Flag(
         name: .long,
@@ -47,9 +50,11 @@ struct SchemaCommand: ParsableCommand {
     func run() throws {
         let tableName: SQLIdentifier
         let deadLetterName: SQLIdentifier
+        let parkedName: SQLIdentifier
         do {
             tableName = try SQLIdentifier(table ?? flavour.defaultTable)
             deadLetterName = try SQLIdentifier(deadLetterTable)
+            parkedName = try SQLIdentifier(parkedDeliveriesTable)
         } catch {
             throw ValidationError(error.description)
         }
@@ -58,6 +63,9 @@ struct SchemaCommand: ParsableCommand {
         print("")
         print("-- Dead letters of outbox-relay: rows and messages it set aside, with the reason")
         print(OutboxSchema.deadLetterTable(dialect: dialect, table: deadLetterName))
+        print("")
+        print("-- Parked deliveries of outbox-relay: messages a destination has not taken yet, drained per destination")
+        print(OutboxSchema.parkedDeliveriesTable(dialect: dialect, table: parkedName))
         if notify {
             print("")
             print("-- Instant wake-ups: relays with source.notify_channel: \(channel) are notified on insert")

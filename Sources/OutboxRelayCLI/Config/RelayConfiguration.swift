@@ -36,12 +36,16 @@ struct RelayConfiguration {
         "url", "flavour", "table", "batch_size", "after_delivery", "expander",
         "max_payload_bytes",
     ]
-    static let retryKeys: Set<String> = ["initial_delay", "multiplier", "max_delay", "jitter", "max_attempts"]
+    static let retryKeys: Set<String> = [
+        "initial_delay", "multiplier", "max_delay", "jitter", "max_attempts",
+        "park_after", "max_age",
+    ]
     static let relayKeys: Set<String> = [
         "max_batches_in_flight", "max_rows_in_flight", "poll_interval_min", "poll_interval_max",
         "shutdown_grace_period",
         "max_bytes_in_flight",
         "status_interval",
+        "max_parked_messages", "max_parked_bytes",
     ]
 
     /// Reads and validates a configuration file.
@@ -238,6 +242,7 @@ struct RelayConfiguration {
                 }
                 engine.statusInterval = interval
             }
+            engine.parking = try parseParkingLimits(relay, defaults: engine.parking)
         }
         guard engine.maximumBytesInFlight >= settings.maximumPayloadBytes else {
             throw ConfigError(
@@ -287,6 +292,10 @@ struct RelayConfiguration {
                     problem: "expected a number of attempts (1 or more) or `unlimited`, found \"\(attempts)\""
                 )
             }
+        }
+        policy.parkAfter = try parseParkAfter(node) ?? policy.parkAfter
+        if let age = try node.string("max_age") {
+            policy.maximumAge = age == "unlimited" ? nil : try node.duration("max_age")
         }
         return policy
     }

@@ -42,8 +42,9 @@ final class WebhookTestServer: @unchecked Sendable {
     /// Whether the tools exist (python3; openssl for TLS).
     static let toolsAvailable: Bool = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 
-    /// Starts a server. With `certificates`, it speaks TLS with that server certificate.
-    init(secrets: [String] = [], certificates: TestCertificates? = nil) async throws {
+    /// Starts a server. With `certificates`, it speaks TLS with that server certificate; with a
+    /// `port`, it listens there (a free one otherwise).
+    init(secrets: [String] = [], certificates: TestCertificates? = nil, port requestedPort: Int = 0) async throws {
         let directory = NSTemporaryDirectory() + "webhook-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
@@ -52,7 +53,9 @@ final class WebhookTestServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [script, directory + "/port", directory + "/requests.jsonl"]
-        var environment = ["SECRETS": secrets.joined(separator: ","), "PATH": "/usr/bin:/bin"]
+        var environment = [
+            "SECRETS": secrets.joined(separator: ","), "PATH": "/usr/bin:/bin", "PORT": String(requestedPort),
+        ]
         if let certificates {
             environment["CERT"] = certificates.serverCertificate
             environment["KEY"] = certificates.serverKey
@@ -199,7 +202,7 @@ final class WebhookTestServer: @unchecked Sendable {
             daemon_threads = True
             allow_reuse_address = True
 
-        server = Server(("127.0.0.1", 0), Handler)
+        server = Server(("127.0.0.1", int(os.environ.get("PORT", "0"))), Handler)
         if os.environ.get("CERT"):
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(os.environ["CERT"], os.environ["KEY"])

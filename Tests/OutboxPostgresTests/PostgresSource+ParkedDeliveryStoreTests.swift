@@ -1,0 +1,175 @@
+import Foundation
+import OutboxRelay
+import Synchronization
+import Testing
+
+@testable import OutboxPostgres
+
+/// A destination that is down (every message retryable) until it is switched up.
+final class SwitchableDestination: Transport {
+    let name: String
+    private let state = Mutex((up: false, received: [OutboxMessage]()))
+
+    init(name: String, up: Bool = false) {
+        self.name = name
+        state.withLock { $0.up = up }
+    }
+
+    func setUp(_ up: Bool) { state.withLock { $0.up = up } }
+    var received: [OutboxMessage] { state.withLock { $0.received } }
+
+    func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
+        state.withLock { state in
+            guard state.up else { return Array(repeating: .retryable("connection refused"), count: batch.count) }
+            state.received += batch
+            return Array(repeating: .delivered, count: batch.count)
+        }
+    }
+}
+
+@Suite(
+    "PostgresSource parked deliveries",
+    .enabled(if: PostgresTestDatabase.isTestable, PostgresTestDatabase.skipMessage)
+)
+struct PostgresSourceParkedDeliveryStoreTests {
+    static func entry(_ key: String, _ eventID: String, row: Int64, due: Timestamp) -> ParkedDelivery {
+        ParkedDelivery(
+            destination: "webhook",
+            rowID: .integer(row),
+            eventID: eventID,
+            eventType: "acme.x",
+            orderingKey: key,
+            payload: Array(#"{"headers":{},"payload":{"\#(eventID)":1}}"#.utf8) + [0x00, 0xFF],
+            attempts: 1,
+            lastError: #"connection "refused" \ {x}"#,
+            firstFailedAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456),
+            nextAttemptAt: due
+        )
+    }
+
+    static func waitUntil(_ what: String, _ condition: () throws -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while clock.now < deadline {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw CancellationError()
+    }
+
+    @Test("the table is created on open; parked entries are written with the rows, read by due key, settled atomically")
+    func roundTrip() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(3)
+        let source = try schema.source(.outbox)
+        try await source.open()
+        let ids = try await source.fetch(limit: 10, after: nil).map(\.id)
+        let now = Timestamp.now()
+        let later = now.adding(.seconds(60))
+        let parked = [
+            Self.entry("/a", "a-1", row: 1, due: now), Self.entry("/b", "b-1", row: 2, due: later),
+            Self.entry("/a", "a-2", row: 3, due: later),
+        ]
+        try await source.complete(rows: ids, deadLetters: [], parked: parked)
+        #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE NOT consumed") == "0")
+        let backlog = try await source.parkedBacklog().sorted { $0.orderingKey < $1.orderingKey }
+        #expect(backlog.map { "\($0.orderingKey) \($0.entries)" } == ["/a 2", "/b 1"])
+        #expect(backlog[0].bytes == parked[0].payload.count + parked[2].payload.count)
+
+        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
+        #expect(due.map(\.eventID) == ["a-1", "a-2"])
+        let heads = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: true)
+        #expect(heads.map(\.eventID) == ["a-1", "b-1"], "only each due key's oldest entry")
+        #expect(due[0].payload == parked[0].payload, "bytes untouched")
+        #expect(due[0].firstFailedAt == parked[0].firstFailedAt)
+        #expect(due[0].rowID == .integer(1))
+        #expect(due[0].lastError == parked[0].lastError, "quotes and backslashes survive the array literal")
+
+        let letter = due[1].deadLetter(reason: "gave up", attempts: 4, at: now)
+        try await source.settleParkedDeliveries(
+            ParkedSettlement(delivered: [due[0].id!], deadLettered: [(due[1].id!, letter)])
+        )
+        let retry = try #require(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false).first
+        )
+        #expect(retry.eventID == "b-1")
+        try await source.settleParkedDeliveries(
+            ParkedSettlement(retries: [
+                .init(
+                    id: retry.id!,
+                    attempts: 2,
+                    lastError: #"HTTP 503 "busy" \ {later}"#,
+                    nextAttemptAt: later.adding(.seconds(5))
+                )
+            ])
+        )
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
+                .isEmpty
+        )
+        let again = try await source.dueParkedDeliveries(
+            destination: "webhook",
+            now: later.adding(.seconds(5)),
+            limit: 10,
+            headsOnly: false
+        )
+        #expect(again.map { "\($0.attempts) \($0.lastError)" } == [#"2 HTTP 503 "busy" \ {later}"#])
+        let letters = try await source.deadLetters(matching: DeadLetterFilter(), includingPayloads: true)
+        #expect(letters.map(\.deadLetter.payload) == [parked[2].payload])
+        #expect(letters.map(\.deadLetter.destination) == ["webhook"])
+        await source.close()
+    }
+
+    @Test("a dead destination does not stall a healthy one; once up it gets every parked message in aggregate order")
+    func deadDestinationDoesNotStallTheOthers() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(3_000, aggregates: 30)
+        let healthy = SwitchableDestination(name: "file", up: true)
+        let dead = SwitchableDestination(name: "webhook")
+        let engine = try RelayEngine(
+            source: try schema.source(.outbox),
+            transports: [healthy, dead],
+            routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["file", "webhook"])]),
+            configuration: .init(
+                retry: RetryPolicy(
+                    initialDelay: .milliseconds(10),
+                    maximumDelay: .milliseconds(50),
+                    jitter: 0,
+                    maximumAttempts: nil,
+                    parkAfter: .attempts(1)
+                ),
+                idlePollInterval: .milliseconds(5) ... .milliseconds(50),
+                parking: .init(pollInterval: .milliseconds(20))
+            )
+        )
+        let run = Task { try await engine.run() }
+        defer { run.cancel() }
+        try await Self.waitUntil("every row is delivered to the file and marked") {
+            let unmarked = try schema.scalar("SELECT count(*) FROM outbox_messages WHERE NOT consumed")
+            return healthy.received.count >= 3_000 && unmarked == "0"
+        }
+        let parkedTable = schema.qualified(ParkedDelivery.defaultTable)
+        #expect(try schema.scalar("SELECT count(*) FROM \(parkedTable)") == "3000")
+        dead.setUp(true)
+        try await Self.waitUntil("the webhook has every message") { dead.received.count >= 3_000 }
+        try await Self.waitUntil("the parked table is empty") {
+            try schema.scalar("SELECT count(*) FROM \(parkedTable)") == "0"
+        }
+        for destination in [healthy, dead] {
+            let messages = destination.received
+            #expect(messages.count == 3_000)
+            #expect(Set(messages.map(\.eventID)).count == 3_000)
+            var last: [String: Int64] = [:]
+            for message in messages {
+                let version = message.aggregateRootVersion ?? 0
+                #expect(version > last[message.orderingKey, default: 0], "\(destination.name): out of order")
+                last[message.orderingKey] = version
+            }
+        }
+        run.cancel()
+        _ = await run.result
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import OutboxRelay
+import Synchronization
+import Testing
+
+@testable import OutboxSQLite
+
+/// A destination that is down (every message retryable), refuses some aggregates, or is up.
+final class SwitchableDestination: Transport {
+    let name: String
+    private let state = Mutex((up: false, refused: Set<String>(), received: [OutboxMessage](), calls: 0))
+
+    init(name: String, up: Bool = false, refusing refused: Set<String> = []) {
+        self.name = name
+        state.withLock {
+            $0.up = up
+            $0.refused = refused
+        }
+    }
+
+    func setUp(_ up: Bool, refusing refused: Set<String> = []) {
+        state.withLock {
+            $0.up = up
+            $0.refused = refused
+        }
+    }
+
+    var received: [OutboxMessage] { state.withLock { $0.received } }
+    var calls: Int { state.withLock { $0.calls } }
+
+    func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
+        state.withLock { state in
+            state.calls += 1
+            guard state.up else { return Array(repeating: .retryable("connection refused"), count: batch.count) }
+            return batch.map { message in
+                if state.refused.contains(message.aggregateRootID ?? "") { return .retryable("HTTP 503") }
+                state.received.append(message)
+                return .delivered
+            }
+        }
+    }
+}
+
+/// Waits until `condition` holds, polling; fails the test after `timeout`.
+func eventually(
+    _ what: String,
+    timeout: Duration = .seconds(20),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
+    throw TestFailure("timed out waiting until \(what)")
+}
+
+/// Checks that each aggregate's versions arrived in increasing order, each exactly once.
+func expectInOrderOnce(_ messages: [OutboxMessage], count: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(messages.count == count, sourceLocation: sourceLocation)
+    #expect(Set(messages.map(\.eventID)).count == count, "every message once", sourceLocation: sourceLocation)
+    var last: [String: Int64] = [:]
+    for message in messages {
+        let version = message.aggregateRootVersion ?? 0
+        #expect(
+            version > last[message.orderingKey, default: 0],
+            "\(message.orderingKey) out of order",
+            sourceLocation: sourceLocation
+        )
+        last[message.orderingKey] = version
+    }
+}
+
+@Suite("RelayEngine parking on SQLite")
+struct RelayEngineParkingTests {
+    /// `count` rows over `aggregates` aggregates, interleaved; each aggregate's versions ascend.
+    static func payloads(_ count: Int, aggregates: Int, firstVersion: Int = 1) -> [[UInt8]] {
+        (0..<count).map { index in
+            let aggregate = "agg\(index % aggregates)"
+            let version = firstVersion + index / aggregates
+            return Array(
+                #"""
+                {"headers":{"__event_type":"acme.order_placed","__event_id":"\#(aggregate)-\#(version)",\#
+                "__aggregate_root_id":"\#(aggregate)","__aggregate_root_version":\#(version)},\#
+                "payload":{"v":\#(version)}}
+                """#.utf8
+            )
+        }
+    }
+
+    static func engine(
+        source: SQLiteSource,
+        transports: [any Transport],
+        maximumParked: Int = 100_000
+    ) throws
+        -> RelayEngine
+    {
+        try RelayEngine(
+            source: source,
+            transports: transports,
+            routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: transports.map(\.name))]),
+            configuration: .init(
+                batchSize: 100,
+                retry: RetryPolicy(
+                    initialDelay: .milliseconds(10),
+                    maximumDelay: .milliseconds(40),
+                    jitter: 0,
+                    maximumAttempts: nil,
+                    parkAfter: .attempts(2)
+                ),
+                idlePollInterval: .milliseconds(5) ... .milliseconds(50),
+                parking: .init(maximumEntries: maximumParked, pollInterval: .milliseconds(20))
+            )
+        )
+    }
+
+    static func seeded(_ payloads: [[UInt8]]) async throws -> (TemporaryDatabase, SQLiteSource) {
+        let database = try TemporaryDatabase()
+        let source = try database.source()
+        try await source.createTables()
+        try await source.insert(payloads: payloads)
+        return (database, source)
+    }
+
+    @Test("a dead destination does not stall the others; once up it receives every parked message in order")
+    func deadDestinationDoesNotStallTheOthers() async throws {
+        let (database, source) = try await Self.seeded(Self.payloads(2_000, aggregates: 50))
+        let file = SwitchableDestination(name: "file", up: true)
+        let webhook = SwitchableDestination(name: "webhook")
+        let engine = try Self.engine(source: source, transports: [file, webhook])
+        let run = Task { try await engine.run() }
+        defer { run.cancel() }
+
+        try await eventually("the file has every row and every row is marked") {
+            try file.received.count >= 2_000
+                && database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0
+        }
+        expectInOrderOnce(file.received, count: 2_000)
+        #expect(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 2_000)
+        #expect(try database.int("SELECT count(*) FROM outbox_relay_dead_letters") == 0)
+        #expect(webhook.received.isEmpty)
+
+        webhook.setUp(true)
+        try await eventually("the webhook has every parked message") { webhook.received.count >= 2_000 }
+        expectInOrderOnce(webhook.received, count: 2_000)
+        try await eventually("the parked table is empty") {
+            try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 0
+        }
+        run.cancel()
+        _ = await run.result
+    }
+
+    @Test("a partially failing destination keeps receiving the other aggregates; the failing one keeps its order")
+    func partiallyFailingDestination() async throws {
+        let (database, source) = try await Self.seeded(Self.payloads(1_000, aggregates: 10))
+        let webhook = SwitchableDestination(name: "webhook", up: true, refusing: ["agg3"])
+        let engine = try Self.engine(source: source, transports: [webhook])
+        let run = Task { try await engine.run() }
+        defer { run.cancel() }
+
+        try await eventually("every other aggregate arrived and every row is marked") {
+            try webhook.received.count >= 900
+                && database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0
+        }
+        #expect(!webhook.received.contains { $0.aggregateRootID == "agg3" })
+        #expect(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 100)
+        let parkedKeys = try database.texts("SELECT DISTINCT ordering_key FROM outbox_relay_parked_deliveries")
+        #expect(parkedKeys == ["/agg3"])
+
+        webhook.setUp(true)
+        try await eventually("agg3 arrived") { webhook.received.count >= 1_000 }
+        expectInOrderOnce(webhook.received, count: 1_000)
+        run.cancel()
+        _ = await run.result
+    }
+
+    @Test("parked messages survive a stop; the next run parks new messages of their aggregates behind them")
+    func parkedMessagesSurviveARestart() async throws {
+        let (database, source) = try await Self.seeded(Self.payloads(300, aggregates: 3))
+        let first = SwitchableDestination(name: "webhook")
+        let engine = try Self.engine(source: source, transports: [first])
+        let run = Task { try await engine.run() }
+        try await eventually("every row is parked and marked") {
+            try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 300
+                && database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0
+        }
+        run.cancel()
+        _ = await run.result
+
+        // Later versions of the same aggregates arrive while no relay runs.
+        let restarted = try database.source()
+        try await restarted.insert(payloads: Self.payloads(30, aggregates: 3, firstVersion: 101))
+        let second = SwitchableDestination(name: "webhook", up: true)
+        let summary = try await Self.engine(source: restarted, transports: [second]).drain()
+        expectInOrderOnce(second.received, count: 330)
+        #expect(summary.parkedDelivered == 330, "the new messages were parked behind the old ones")
+        #expect(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 0)
+    }
+
+    @Test("at the parked cap the relay stops claiming rows instead of dropping anything")
+    func parkedCapStopsClaiming() async throws {
+        let (database, source) = try await Self.seeded(Self.payloads(1_000, aggregates: 1_000))
+        let webhook = SwitchableDestination(name: "webhook")
+        let engine = try Self.engine(source: source, transports: [webhook], maximumParked: 200)
+        let run = Task { try await engine.run() }
+        defer { run.cancel() }
+        try await eventually("the cap is reached") {
+            try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") >= 200
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let parked = try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries")
+        #expect(parked < 200 + 100 * 8, "at most the window beyond the cap")
+        #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 1_000 - parked)
+        webhook.setUp(true)
+        try await eventually("everything arrived") { webhook.received.count >= 1_000 }
+        expectInOrderOnce(webhook.received, count: 1_000)
+        run.cancel()
+        _ = await run.result
+    }
+}

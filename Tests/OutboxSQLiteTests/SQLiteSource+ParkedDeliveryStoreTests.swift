@@ -1,0 +1,107 @@
+import Foundation
+import OutboxRelay
+import Testing
+
+@testable import OutboxSQLite
+
+@Suite("SQLiteSource parked deliveries")
+struct SQLiteSourceParkedDeliveryStoreTests {
+    static func entry(
+        _ key: String,
+        _ eventID: String,
+        row: Int64,
+        due: Timestamp,
+        destination: String = "webhook"
+    )
+        -> ParkedDelivery
+    {
+        ParkedDelivery(
+            destination: destination,
+            rowID: .integer(row),
+            eventID: eventID,
+            eventType: "acme.x",
+            orderingKey: key,
+            payload: Array(#"{"headers":{},"payload":{"\#(eventID)":1}}"#.utf8) + [0xFF],  // not UTF-8: stored as is
+            attempts: 1,
+            lastError: "connection refused",
+            firstFailedAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000),
+            nextAttemptAt: due
+        )
+    }
+
+    @Test("parked entries are written with the rows' completion, read by due key in order, and settled atomically")
+    func roundTrip() async throws {
+        let database = try TemporaryDatabase()
+        let source = try database.source()
+        try await source.createTables()
+        let ids = try await source.insert(payloads: [Array("{}".utf8), Array("{}".utf8), Array("{}".utf8)])
+        try await source.open()
+        let now = Timestamp.now()
+        let later = now.adding(.seconds(60))
+        let parked = [
+            Self.entry("/a", "a-1", row: 1, due: now), Self.entry("/b", "b-1", row: 2, due: later),
+            Self.entry("/a", "a-2", row: 3, due: later), Self.entry("/b", "b-2", row: 3, due: now),
+            Self.entry("/a", "a-1", row: 1, due: now, destination: "kafka"),
+        ]
+        try await source.complete(rows: ids, deadLetters: [], parked: parked)
+        #expect(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0)
+
+        let backlog = try await source.parkedBacklog().sorted {
+            ($0.destination, $0.orderingKey) < ($1.destination, $1.orderingKey)
+        }
+        #expect(
+            backlog.map { "\($0.destination) \($0.orderingKey) \($0.entries)" } == [
+                "kafka /a 1", "webhook /a 2", "webhook /b 2",
+            ]
+        )
+        #expect(backlog[1].bytes == parked[0].payload.count + parked[2].payload.count)
+
+        // /a's oldest entry is due: both its entries come, in order; /b's oldest is not due.
+        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
+        #expect(due.map(\.eventID) == ["a-1", "a-2"])
+        let heads = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: true)
+        #expect(heads.map(\.eventID) == ["a-1", "b-1"], "only each due key's oldest entry")
+        #expect(due[0].payload == parked[0].payload, "bytes untouched")
+        #expect(due[0].rowID == .integer(1))
+        #expect(due[0].firstFailedAt == parked[0].firstFailedAt)
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 1, headsOnly: false).map(
+                \.eventID
+            ) == ["a-1"]
+        )
+
+        let letter = due[1].deadLetter(reason: "gave up", attempts: 5, at: now)
+        try await source.settleParkedDeliveries(
+            ParkedSettlement(
+                delivered: [due[0].id!],
+                retries: [],
+                deadLettered: [(due[1].id!, letter)]
+            )
+        )
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false).isEmpty
+        )
+        let bDue = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
+        #expect(bDue.map(\.eventID) == ["b-1", "b-2"])
+        try await source.settleParkedDeliveries(
+            ParkedSettlement(retries: [
+                .init(id: bDue[0].id!, attempts: 2, lastError: "HTTP 503", nextAttemptAt: later.adding(.seconds(1)))
+            ])
+        )
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
+                .isEmpty
+        )
+        let retried = try await source.dueParkedDeliveries(
+            destination: "webhook",
+            now: later.adding(.seconds(1)),
+            limit: 10,
+            headsOnly: false
+        )
+        #expect(retried.first.map { ($0.attempts, $0.lastError) } ?? (0, "") == (2, "HTTP 503"))
+
+        let letters = try await source.deadLetters(matching: DeadLetterFilter(), includingPayloads: true)
+        #expect(letters.map(\.deadLetter) == [letter])
+        #expect(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 3)
+    }
+}
