@@ -343,7 +343,7 @@ public final class RelayEngine: Service, Sendable {
             )
             group.addTask {
                 let outcome = await delivery.run(messages)
-                if case .completed(let delivered, _) = outcome { self.metrics.delivered(delivered, to: destination) }
+                if case .completed(let delivered, _, _) = outcome { self.metrics.delivered(delivered, to: destination) }
                 eventSink.yield(.delivered(sequence: sequence, destination: destination, outcome: outcome))
             }
         case .complete(let sequence, let rows, let deadLetters, let parked, let delay):
