@@ -14,8 +14,8 @@ APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcu
                 postgresql openssl nginx-light gcc python3 \
                 libmariadb-dev mariadb-server
 
-.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-kafka bench-http bench-large-row \
-        bench-metrics clean
+.PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-mysql bench-kafka bench-http \
+        bench-large-row bench-metrics clean
 
 ## deps: apt-get install the Debian packages that are missing (no-op when all are there)
 deps:
@@ -66,10 +66,13 @@ format:
 	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
 
 ## bench: every benchmark (release builds; see Benchmarks/README.md)
-bench: bench-postgres bench-kafka bench-http
+bench: bench-postgres bench-mysql bench-kafka bench-http
 
 bench-postgres: deps
 	Benchmarks/run-postgres.sh
+
+bench-mysql: deps
+	Benchmarks/run-mysql.sh
 
 bench-kafka: deps
 	Benchmarks/run-kafka.sh

@@ -66,6 +66,7 @@ trap 'exit 130' INT TERM
 
 "${run_as[@]}" "$server" --no-defaults --datadir="$datadir" --socket="$socket" --port="$port" \
     --bind-address=127.0.0.1 --pid-file="$tmpdir/mysqld.pid" --log-error="$logfile" \
+    --tmpdir="$tmpdir" \
     --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=128M \
     --innodb-log-file-size=64M --max-connections=200 --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_general_ci >/dev/null 2>&1 &

@@ -11,13 +11,29 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // What the drain benchmarks share: measurements, the C reference runner, output.
+        .target(
+            name: "DrainBenchmarkSupport",
+            dependencies: [.product(name: "OutboxRelay", package: "outbox-relay")],
+            path: "Sources/DrainBenchmarkSupport"
+        ),
         .executableTarget(
             name: "PostgresDrainBenchmark",
             dependencies: [
+                "DrainBenchmarkSupport",
                 .product(name: "OutboxRelay", package: "outbox-relay"),
                 .product(name: "OutboxPostgres", package: "outbox-relay"),
             ],
             path: "Sources/PostgresDrainBenchmark"
+        ),
+        .executableTarget(
+            name: "MySQLDrainBenchmark",
+            dependencies: [
+                "DrainBenchmarkSupport",
+                .product(name: "OutboxRelay", package: "outbox-relay"),
+                .product(name: "OutboxMySQL", package: "outbox-relay"),
+            ],
+            path: "Sources/MySQLDrainBenchmark"
         ),
         .executableTarget(
             name: "KafkaBenchmark",

@@ -1,3 +1,4 @@
+import DrainBenchmarkSupport
 import OutboxPostgres
 import OutboxRelay
 

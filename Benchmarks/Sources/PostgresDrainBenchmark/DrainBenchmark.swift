@@ -1,3 +1,4 @@
+import DrainBenchmarkSupport
 import OutboxRelay
 
 /// Runs the measurements: fills tables, drains them with the relay and with `pg_drain`,
@@ -37,7 +38,7 @@ struct DrainBenchmark {
         referenceTransaction =
             options.measuresReferenceTransaction && !options.skipsReference
             ? options.referenceExecutable.map {
-                ReferenceDrain(executable: $0, connection: options.connection, usesTransaction: true)
+                ReferenceDrain(executable: $0, connection: options.connection, extraArguments: ["--transaction"])
             }
             : nil
         sourceLoop = options.measuresSourceLoop ? SourceLoopDrain(connection: options.connection) : nil
@@ -291,34 +292,4 @@ struct DrainBenchmark {
                 + "\(format(Double(ProcessMemory.peakResidentKiB) / 1024, decimals: 1)) MiB"
         )
     }
-}
-
-// MARK: - Formatting without Foundation
-
-/// `value` rounded, with thousands separators (`decimals == 0`) or a fixed number of decimals.
-func format(_ value: Double, decimals: Int = 0) -> String {
-    guard value.isFinite else { return "-" }
-    if decimals == 0 {
-        let digits = String(Int(value.rounded()))
-        var result = ""
-        for (index, character) in digits.reversed().enumerated() {
-            if index > 0 && index % 3 == 0 && character != "-" { result.append(",") }
-            result.append(character)
-        }
-        return String(result.reversed())
-    }
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = Int((value * scale).rounded())
-    let whole = scaled / Int(scale)
-    let fraction = String(abs(scaled % Int(scale)))
-    return "\(whole).\(String(repeating: "0", count: decimals - fraction.count))\(fraction)"
-}
-
-func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-}
-
-func leftPad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
 }

@@ -1,3 +1,4 @@
+import DrainBenchmarkSupport
 import Logging
 import OutboxPostgres
 import OutboxRelay

@@ -1,3 +1,4 @@
+import DrainBenchmarkSupport
 import OutboxRelay
 
 #if canImport(Glibc)

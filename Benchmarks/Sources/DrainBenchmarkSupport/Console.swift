@@ -6,14 +6,14 @@ import Darwin
 
 /// Unbuffered line output on the standard streams (`write(2)`), so progress lines appear at
 /// once even when piped, without touching C's `stdout`/`stderr` globals.
-enum Console {
+public enum Console {
     /// Writes `line` and a newline to standard output.
-    static func line(_ line: String) {
+    public static func line(_ line: String) {
         writeAll(STDOUT_FILENO, line + "\n")
     }
 
     /// Writes `line` and a newline to standard error.
-    static func error(_ line: String) {
+    public static func error(_ line: String) {
         writeAll(STDERR_FILENO, line + "\n")
     }
 

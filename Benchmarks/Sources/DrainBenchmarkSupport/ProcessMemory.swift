@@ -5,10 +5,10 @@ import Darwin
 #endif
 
 /// This process's memory and CPU use, read from `/proc/self/status` (Linux) or `getrusage`.
-enum ProcessMemory {
+public enum ProcessMemory {
     /// The resident-set high-water mark (`VmHWM`) in KiB: the most memory this process has
     /// held at once since it started.
-    static var peakResidentKiB: Int {
+    public static var peakResidentKiB: Int {
         if let value = statusField("VmHWM:") { return value }
         var usage = rusage()
         #if canImport(Glibc)
@@ -24,7 +24,7 @@ enum ProcessMemory {
     }
 
     /// CPU seconds (user + system) this process has used so far, all threads together.
-    static var cpuSeconds: Double {
+    public static var cpuSeconds: Double {
         var usage = rusage()
         #if canImport(Glibc)
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -36,7 +36,7 @@ enum ProcessMemory {
     }
 
     /// The current resident set size (`VmRSS`) in KiB, `nil` where `/proc` is missing.
-    static var residentKiB: Int? { statusField("VmRSS:") }
+    public static var residentKiB: Int? { statusField("VmRSS:") }
 
     private static func statusField(_ name: String) -> Int? {
         guard let file = fopen("/proc/self/status", "r") else { return nil }
