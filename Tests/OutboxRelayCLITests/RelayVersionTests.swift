@@ -26,7 +26,9 @@ struct RelayVersionTests {
             first.wholeMatch(of: /outbox-relay \d+\.\d+\.\d+(-[0-9A-Za-z.]+)?/) != nil,
             "first line is not `outbox-relay X.Y.Z`: \(first)"
         )
-        for (label, package) in [("sqlite", "sqlite3"), ("libpq", "libpq"), ("librdkafka", "rdkafka")] {
+        for (label, package) in [
+            ("sqlite", "sqlite3"), ("libpq", "libpq"), ("libmariadb", "libmariadb"), ("librdkafka", "rdkafka"),
+        ] {
             let expected = try Self.packageVersion(package)
             #expect(!expected.isEmpty)
             let line = lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label + " ") }

@@ -1,5 +1,6 @@
 import OutboxHTTP
 import OutboxKafka
+import OutboxMySQL
 import OutboxPostgres
 import OutboxSQLite
 
@@ -15,6 +16,7 @@ public enum RelayVersion {
         outbox-relay \(number)
           sqlite     \(SQLiteSource.libraryVersion)
           libpq      \(PostgresSource.libraryVersion)
+          libmariadb \(MySQLSource.libraryVersion)
           librdkafka \(KafkaTransport.libraryVersion)
           libcurl    \(WebhookTransport.libraryVersion)
         """
