@@ -543,7 +543,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 let recorded = try? EnvelopeDecoder(table: table).decode(OutboxRow(id: .integer(0), payload: payload))
                     .timeOfRecording
             {
-                age = .microseconds(Timestamp.now().microsecondsSinceEpoch - recorded.microsecondsSinceEpoch)
+                age = Timestamp.now().duration(since: recorded)
             }
         }
         var deadLetters = 0

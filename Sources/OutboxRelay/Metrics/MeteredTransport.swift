@@ -30,9 +30,8 @@ struct MeteredTransport: Transport {
             switch result {
             case .delivered:
                 delivered += 1
-                let recorded = message.timeOfRecording ?? claimedAt
-                let microseconds = max(0, now.microsecondsSinceEpoch - recorded.microsecondsSinceEpoch)
-                metrics.latency.recordNanoseconds(microseconds.multipliedReportingOverflow(by: 1000).partialValue)
+                let latency = now.duration(since: message.timeOfRecording ?? claimedAt)
+                metrics.latency.recordMicroseconds(max(0, latency.microseconds))
             case .retryable: retryable += 1
             case .permanent: permanent += 1
             }

@@ -8,11 +8,20 @@ extension Duration {
     /// The duration in whole milliseconds, rounded toward zero: what C APIs with
     /// millisecond timeouts take (libcurl, librdkafka, SQLite, `poll`). Saturates at
     /// `Int64.min` and `Int64.max` rather than overflowing.
-    public var milliseconds: Int64 {
+    public var milliseconds: Int64 { wholeUnits(perSecond: 1000) }
+
+    /// The duration in whole microseconds, rounded toward zero (what a metrics timer records).
+    /// Saturates at `Int64.min` and `Int64.max` rather than overflowing.
+    public var microseconds: Int64 { wholeUnits(perSecond: 1_000_000) }
+
+    /// Whole units of `1 / unitsPerSecond` seconds (a power of ten up to 10¹⁸), saturating.
+    private func wholeUnits(perSecond unitsPerSecond: Int64) -> Int64 {
         let (whole, attoseconds) = components
-        let scaled = whole.multipliedReportingOverflow(by: 1000)
+        let scaled = whole.multipliedReportingOverflow(by: unitsPerSecond)
         guard !scaled.overflow else { return whole < 0 ? .min : .max }
-        let total = scaled.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        let total = scaled.partialValue.addingReportingOverflow(
+            attoseconds / (1_000_000_000_000_000_000 / unitsPerSecond)
+        )
         guard !total.overflow else { return whole < 0 ? .min : .max }
         return total.partialValue
     }

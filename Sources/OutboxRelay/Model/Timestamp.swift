@@ -31,12 +31,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// This time moved by `duration`, saturating rather than overflowing.
     public func adding(_ duration: Duration) -> Timestamp {
-        let micros = duration.components.seconds.multipliedReportingOverflow(by: 1_000_000)
-        let total =
-            micros.overflow
-            ? (duration < .zero ? Int64.min : Int64.max)
-            : micros.partialValue.addingReportingOverflow(duration.components.attoseconds / 1_000_000_000_000)
-                .partialValue
+        let total = duration.microseconds
         let sum = microsecondsSinceEpoch.addingReportingOverflow(total)
         guard sum.overflow else { return Timestamp(microsecondsSinceEpoch: sum.partialValue) }
         return Timestamp(microsecondsSinceEpoch: total < 0 ? Int64.min : Int64.max)

@@ -44,11 +44,7 @@ struct DeadLetterFilterOptions: ParsableArguments {
     /// (UTC unless an offset is given), or a duration before `now` (`90s`, `15m`, `2h`, `7d`).
     static func time(_ text: String, option: String, now: Timestamp) throws -> Timestamp {
         if let ago = ConfigNode.parseDuration(text), text.last.map({ !$0.isNumber }) ?? false {
-            let (seconds, attoseconds) = ago.components
-            return Timestamp(
-                microsecondsSinceEpoch: now.microsecondsSinceEpoch - seconds * 1_000_000 - attoseconds
-                    / 1_000_000_000_000
-            )
+            return now.adding(.zero - ago)
         }
         let normalized = text.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "+00:00")
         for format in ["Y-m-d H:i:s.uP", "Y-m-d H:i:sP", "Y-m-d H:i:s.u", "Y-m-d H:i:s", "Y-m-d H:iP", "Y-m-d H:i"] {
