@@ -7,39 +7,10 @@ extension MySQLSource {
     /// Every default matches what PHP EventSauce creates, so a relay for a stock table needs
     /// only ``connection`` and ``flavour``.
     public struct Configuration: Sendable {
-        /// The column names of the outbox table. Defaults are PHP's.
-        public struct Columns: Sendable, Hashable {
-            /// The primary key: `varchar(36)` uuid (dispatcher) or `bigint unsigned` auto-increment
-            /// (outbox). Default `id`.
-            public var id: String
-            /// The serialized message: `JSON`, `longtext` or `varchar(16001)`, read as text. Default `payload`.
-            public var payload: String
-            /// `dispatcher` flavour: the ordering column, `DATETIME(6)`. Default `time_of_recording`.
-            public var timeOfRecording: String
-            /// `dispatcher` flavour: the delivered flag. Default `dispatched`.
-            public var dispatched: String
-            /// `dispatcher` flavour: set to `UTC_TIMESTAMP(6)` when marking. Default `time_of_dispatching`.
-            public var timeOfDispatching: String
-            /// `outbox` flavour: the delivered flag. Default `consumed`.
-            public var consumed: String
-
-            /// Creates column names; every argument defaults to PHP's name.
-            public init(
-                id: String = "id",
-                payload: String = "payload",
-                timeOfRecording: String = "time_of_recording",
-                dispatched: String = "dispatched",
-                timeOfDispatching: String = "time_of_dispatching",
-                consumed: String = "consumed"
-            ) {
-                self.id = id
-                self.payload = payload
-                self.timeOfRecording = timeOfRecording
-                self.dispatched = dispatched
-                self.timeOfDispatching = timeOfDispatching
-                self.consumed = consumed
-            }
-        }
+        /// The column names of the outbox table. Defaults are PHP's. On MySQL PHP creates the
+        /// id as `bigint unsigned` auto-increment (outbox) or `varchar(36)` uuid (dispatcher), the
+        /// payload as `varchar(16001)`, `JSON` or `longtext`, and `time_of_recording` as `DATETIME(6)`.
+        public typealias Columns = OutboxColumns
 
         /// How relays on the same table coordinate.
         public struct Lock: Sendable, Hashable {

@@ -355,14 +355,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             names.append(name)
         }
         let c = configuration.columns
-        let required: [(key: String, name: String)] =
-            configuration.flavour == .outbox
-            ? [("id", c.id), ("payload", c.payload), ("consumed", c.consumed)]
-            : [
-                ("id", c.id), ("payload", c.payload), ("time_of_recording", c.timeOfRecording),
-                ("dispatched", c.dispatched), ("time_of_dispatching", c.timeOfDispatching),
-            ]
-        for column in required where types[column.name] == nil {
+        for column in c.required(for: configuration.flavour) where types[column.name] == nil {
             throw PostgresError(
                 code: .missingColumn,
                 message:

@@ -13,39 +13,10 @@ extension PostgresSource {
     /// Every default matches what PHP EventSauce creates, so a relay for a stock table needs
     /// only ``connection`` and ``flavour``.
     public struct Configuration: Sendable {
-        /// The column names of the outbox table. Defaults are PHP's.
-        public struct Columns: Sendable, Hashable {
-            /// The primary key: `uuid` (dispatcher) or `bigserial` (outbox). Default `id`.
-            public var id: String
-            /// The serialized message: `json` or `varchar(16001)` (read as text; bytes untouched).
-            /// Default `payload`.
-            public var payload: String
-            /// `dispatcher` flavour: the ordering column, `timestamp(6)`. Default `time_of_recording`.
-            public var timeOfRecording: String
-            /// `dispatcher` flavour: the delivered flag. Default `dispatched`.
-            public var dispatched: String
-            /// `dispatcher` flavour: set to the current time when marking. Default `time_of_dispatching`.
-            public var timeOfDispatching: String
-            /// `outbox` flavour: the delivered flag. Default `consumed`.
-            public var consumed: String
-
-            /// Creates column names; every argument defaults to PHP's name.
-            public init(
-                id: String = "id",
-                payload: String = "payload",
-                timeOfRecording: String = "time_of_recording",
-                dispatched: String = "dispatched",
-                timeOfDispatching: String = "time_of_dispatching",
-                consumed: String = "consumed"
-            ) {
-                self.id = id
-                self.payload = payload
-                self.timeOfRecording = timeOfRecording
-                self.dispatched = dispatched
-                self.timeOfDispatching = timeOfDispatching
-                self.consumed = consumed
-            }
-        }
+        /// The column names of the outbox table. Defaults are PHP's. On PostgreSQL PHP creates
+        /// the id as `bigserial` (outbox) or `uuid` (dispatcher), the payload as `varchar(16001)`
+        /// or `json`, and `time_of_recording` as `timestamp(6)`.
+        public typealias Columns = OutboxColumns
 
         /// How relays on the same table coordinate.
         public struct Lock: Sendable, Hashable {

@@ -23,9 +23,6 @@ struct MySQLSourceConfig: SourceConfigParser {
     static let keys: Set<String> = [
         "password", "columns", "lock", "standby_poll_interval", "dead_letter_table", "reconnect_timeout",
     ]
-    static let columnKeys: Set<String> = [
-        "id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed",
-    ]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
         try MySQLSource(configuration: configuration(url: url, node: node, common: common))
@@ -39,27 +36,7 @@ struct MySQLSourceConfig: SourceConfigParser {
         do { connection = try MySQLConnectionURL(url) } catch {
             throw ConfigError(keyPath: node.keyPath("url"), problem: error.message)
         }
-        var columns = MySQLSource.Configuration.Columns()
-        if let columnsNode = try node.child("columns") {
-            try columnsNode.rejectUnknownKeys(columnKeys)
-            func column(_ key: String, _ assign: (String) -> Void) throws {
-                guard let name = try columnsNode.string(key) else { return }
-                do { _ = try SQLIdentifier(name, allowsSchema: false) } catch {
-                    throw ConfigError(
-                        keyPath: columnsNode.keyPath(key),
-                        problem: error.description,
-                        fix: "use a plain column name"
-                    )
-                }
-                assign(name)
-            }
-            try column("id") { columns.id = $0 }
-            try column("payload") { columns.payload = $0 }
-            try column("time_of_recording") { columns.timeOfRecording = $0 }
-            try column("dispatched") { columns.dispatched = $0 }
-            try column("time_of_dispatching") { columns.timeOfDispatching = $0 }
-            try column("consumed") { columns.consumed = $0 }
-        }
+        let columns = try OutboxColumnsConfig.columns(in: node)
         var lock = MySQLSource.Configuration.Lock()
         lock.mode = try node.choice("lock", as: MySQLSource.Configuration.Lock.Mode.self) ?? .getLock
         if let interval = try node.duration("standby_poll_interval") {

@@ -25,9 +25,6 @@ struct PostgresSourceConfig: SourceConfigParser {
         "columns", "notify_channel", "statement_timeout", "lock", "standby_poll_interval",
         "dead_letter_table", "retention", "reconnect_timeout", "write_connection",
     ]
-    static let columnKeys: Set<String> = [
-        "id", "payload", "time_of_recording", "dispatched", "time_of_dispatching", "consumed",
-    ]
     static let retentionKeys: Set<String> = ["max_age", "keep", "batch_size", "max_batches_per_run", "interval"]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
@@ -41,29 +38,7 @@ struct PostgresSourceConfig: SourceConfigParser {
         node: ConfigNode,
         common: SourceSettings
     ) throws -> PostgresSource.Configuration {
-        var columns = PostgresSource.Configuration.Columns()
-        if let columnsNode = try node.child("columns") {
-            try columnsNode.rejectUnknownKeys(columnKeys)
-            func column(_ key: String, _ assign: (String) -> Void) throws {
-                guard let name = try columnsNode.string(key) else { return }
-                do {
-                    _ = try SQLIdentifier(name, allowsSchema: false)
-                } catch {
-                    throw ConfigError(
-                        keyPath: columnsNode.keyPath(key),
-                        problem: error.description,
-                        fix: "use a plain column name"
-                    )
-                }
-                assign(name)
-            }
-            try column("id") { columns.id = $0 }
-            try column("payload") { columns.payload = $0 }
-            try column("time_of_recording") { columns.timeOfRecording = $0 }
-            try column("dispatched") { columns.dispatched = $0 }
-            try column("time_of_dispatching") { columns.timeOfDispatching = $0 }
-            try column("consumed") { columns.consumed = $0 }
-        }
+        let columns = try OutboxColumnsConfig.columns(in: node)
 
         var lock = PostgresSource.Configuration.Lock()
         lock.mode = try node.choice("lock", as: PostgresSource.Configuration.Lock.Mode.self) ?? .advisory

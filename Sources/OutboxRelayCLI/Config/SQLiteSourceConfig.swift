@@ -16,9 +16,6 @@ import OutboxSQLite
 struct SQLiteSourceConfig: SourceConfigParser {
     static let schemes = ["sqlite"]
     static let keys: Set<String> = ["busy_timeout", "columns", "dead_letter_table"]
-    static let columnKeys: Set<String> = [
-        "id", "payload", "consumed", "time_of_recording", "dispatched", "time_of_dispatching",
-    ]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
         SQLiteSource(configuration: try configuration(url: url, node: node, common: common))
@@ -50,22 +47,8 @@ struct SQLiteSourceConfig: SourceConfigParser {
             configuration.busyTimeout = timeout
         }
 
-        if let columnsNode = try node.child("columns") {
-            try columnsNode.rejectUnknownKeys(columnKeys)
-            var overrides: [String: String] = [:]
-            for key in columnsNode.keys {
-                guard let name = try columnsNode.string(key) else { continue }
-                do {
-                    _ = try SQLIdentifier(name, allowsSchema: false)
-                } catch {
-                    throw ConfigError(
-                        keyPath: columnsNode.keyPath(key),
-                        problem: error.description,
-                        fix: "use a plain column name"
-                    )
-                }
-                overrides[key] = name
-            }
+        let overrides = try OutboxColumnsConfig.overrides(in: node)
+        if !overrides.isEmpty {
             configuration.columns = try SQLiteSource.Configuration.Columns(overrides: overrides)
         }
 
