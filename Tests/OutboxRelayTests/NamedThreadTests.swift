@@ -91,6 +91,11 @@ struct NamedThreadTests {
         thread.join()
         let didFinish = finished.load(ordering: .acquiring)
         #expect(didFinish)
+        // pthread_join returns once the thread has exited; the kernel may list its task in
+        // /proc for a moment longer while it reaps it.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while osThreadNames().contains(name) && clock.now < deadline { sched_yield() }
         #expect(!osThreadNames().contains(name))
         thread.join()  // a second join returns at once
     }
