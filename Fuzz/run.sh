@@ -21,9 +21,10 @@ build=.build-fuzz
 mkdir -p "$build"
 
 # Product by product: building the whole graph would also link the relay's own executables
-# with the fuzzer runtime. lld, because gold fails on libFuzzer's runtime.
+# with the fuzzer runtime. lld, because gold fails on libFuzzer's runtime. No manifest caching:
+# a cached build plan misses source files added to the relay (a path dependency) since.
 for target in $targets; do
-    if ! "$swift" build --package-path Fuzz --build-path "$build" --product "$target" \
+    if ! "$swift" build --package-path Fuzz --build-path "$build" --product "$target" --disable-build-manifest-caching \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld \
         >"$build/build-$target.log" 2>&1; then
         grep -v "Cannot export local symbol" "$build/build-$target.log" | tail -30 >&2
