@@ -48,6 +48,10 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private var inspected = false
     private var isOpen = false
     private var holdsLock = false
+    /// The reconnect backoff shared by every call waiting for the connection: the engine has
+    /// several reads and completions in flight, and without this each would run its own
+    /// reconnect loop against a server that is down (`nil` while connected).
+    private var reconnectBackoff: (delay: Duration, notBefore: ContinuousClock.Instant)?
 
     /// Creates a source; nothing connects until ``open()`` (or ``status()``).
     /// - Throws: ``MySQLError`` (`invalidConfiguration`) naming a setting that cannot work.
@@ -161,7 +165,6 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         let needsLock = requiringLock && self.needsLock
         if let connection, connection.isHealthy, inspected, !needsLock || holdsLock { return connection }
         let settings = configuration.reconnect
-        var delay = settings.initialDelay
         var deadline = ContinuousClock.now + settings.maximumTime
         var announcedStandby = false
         while true {
@@ -171,12 +174,24 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 if let current = self.connection, current.isHealthy {
                     connection = current
                 } else {
+                    // Another call failed to connect a moment ago: wait for the shared backoff.
+                    if let backoff = reconnectBackoff, backoff.notBefore > ContinuousClock.now {
+                        guard backoff.notBefore < deadline else {
+                            throw MySQLError(
+                                code: .connectionFailed,
+                                message: "cannot reconnect to \(configuration.connection.redacted) within "
+                                    + "\(settings.maximumTime)"
+                            )
+                        }
+                        try await Task.sleep(until: backoff.notBefore)
+                        continue
+                    }
                     dropConnection()
                     connection = try MySQLConnection.connect(configuration.connection, password: configuration.password)
                     self.connection = connection
+                    reconnectBackoff = nil
                 }
                 deadline = ContinuousClock.now + settings.maximumTime
-                delay = settings.initialDelay
                 if !inspected { try inspectTable(connection) }
                 guard needsLock, !holdsLock else { return connection }
                 let lockName = self.lockName!
@@ -193,10 +208,10 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 try await Task.sleep(for: configuration.lock.standbyPollInterval)
             } catch let error as MySQLError where error.isConnectionFailure {
                 dropConnection()
+                let delay = reconnectBackoff.map { min($0.delay * 2, settings.maximumDelay) } ?? settings.initialDelay
+                reconnectBackoff = (delay, ContinuousClock.now + delay)
                 guard ContinuousClock.now + delay < deadline else { throw error }
                 logger.warning("mysql: \(error); reconnecting in \(delay)")
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, settings.maximumDelay)
             }
         }
     }
