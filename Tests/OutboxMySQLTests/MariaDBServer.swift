@@ -60,7 +60,8 @@ final class MariaDBServer: @unchecked Sendable {
         )
     }
 
-    private let options: [String]
+    /// Extra `mariadbd` options; a change applies from the next ``start()``.
+    var options: [String]
 
     deinit {
         thaw()
@@ -111,7 +112,15 @@ final class MariaDBServer: @unchecked Sendable {
     /// `SIGSTOP`s the server: the kernel still accepts TCP connections on its port, but nothing
     /// answers them (a server that hangs, or is half up). ``thaw()`` resumes it.
     func freeze() {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGSTOP) }
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGSTOP)
+        // kill(2) returns before every thread has stopped: wait for the state `T` in /proc.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            if let end = stat.lastIndex(of: ")"), stat[stat.index(end, offsetBy: 2)] == "T" { return }
+            usleep(10_000)
+        }
     }
 
     /// `SIGCONT`s a frozen server.

@@ -110,3 +110,41 @@ extension MySQLServerRestartTests {
         await source.close()
     }
 }
+
+extension MySQLServerRestartTests {
+    @Test(
+        "a statement larger than the server's max_allowed_packet is an error naming the setting, not a reconnect loop"
+    )
+    func statementLargerThanMaxAllowedPacket() async throws {
+        let server = try MariaDBServer(options: ["--max-allowed-packet=8K"])
+        let url = try MySQLConnectionURL(server.url())
+        let admin = try MySQLConnection.connect(url, multiStatements: true)
+        try admin.executeScript(OutboxSchema.outboxTable(flavour: .outbox, dialect: .mysql))
+        try admin.execute("INSERT INTO outbox_messages (payload) VALUES ('{\"cut off')")
+        #expect(try admin.scalar("SELECT @@global.max_allowed_packet") == "8192")
+
+        var configuration = try MySQLSource.Configuration(connection: url, flavour: .outbox)
+        configuration.reconnect = .init(maximumTime: .seconds(2))
+        let source = try MySQLSource(configuration: configuration)
+        try await source.open()
+        let row = try #require(try await source.fetch(limit: 10, after: nil).first)
+        // A dead letter whose payload (40 KB) makes its INSERT larger than the packet limit (8 KB; the server
+        // allows at least net_buffer_length, 16 KB).
+        let letter = DeadLetter(
+            rowID: row.id,
+            payload: Array(repeating: UInt8(ascii: "x"), count: 40_000),
+            destination: nil,
+            attempts: 0,
+            lastError: "undecodable",
+            firstFailedAt: .now(),
+            lastFailedAt: .now()
+        )
+        let error = await #expect(throws: MySQLError.self) {
+            try await source.complete(rows: [row.id], deadLetters: [letter])
+        }
+        #expect(error?.code == .packetTooLarge, "\(error.map(String.init(describing:)) ?? "no error")")
+        #expect(error?.message.contains("max_allowed_packet") == true)
+        #expect(try admin.scalar("SELECT consumed FROM outbox_messages") == "0", "nothing marked")
+        await source.close()
+    }
+}

@@ -10,6 +10,11 @@ final class MySQLConnection {
     private let handle: UnsafeMutablePointer<MYSQL>
     /// Set once a statement failed because the connection is gone.
     private(set) var isHealthy = true
+    /// The largest packet the server accepts from this session (`GREATEST(@@max_allowed_packet,
+    /// @@net_buffer_length)`, read on connect). A larger statement makes the server drop the
+    /// connection ("server has gone away"), so ``execute(_:)`` refuses it with an error naming
+    /// the setting instead of sending it.
+    private(set) var maximumPacket = Int.max
 
     private init(handle: UnsafeMutablePointer<MYSQL>) {
         self.handle = handle
@@ -87,6 +92,9 @@ final class MySQLConnection {
         }
         try connection.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         try connection.execute("SET time_zone = '+00:00'")
+        if let limit = Int(try connection.scalar("SELECT GREATEST(@@max_allowed_packet, @@net_buffer_length)") ?? "") {
+            connection.maximumPacket = limit
+        }
         return connection
     }
 
@@ -110,6 +118,7 @@ final class MySQLConnection {
     /// ``appendBinaryLiteral(_:to:)``) that returns no rows.
     /// - Throws: ``MySQLError`` classified from the error number.
     func execute(bytes sql: [UInt8]) throws(MySQLError) {
+        try checkPacketSize(sql.count)
         let status = sql.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { mysql_real_query(handle, $0.baseAddress, UInt($0.count)) }
         }
@@ -203,10 +212,33 @@ final class MySQLConnection {
     }
 
     private func run(_ sql: String) throws(MySQLError) {
+        try checkPacketSize(sql.utf8.count)
         let status = sql.utf8CString.withUnsafeBufferPointer { buffer in
             mysql_real_query(handle, buffer.baseAddress, UInt(buffer.count - 1))
         }
         if status != 0 { throw error(for: String(sql.prefix(120))) }
+    }
+
+    /// Throws `packetTooLarge` for a statement the server would refuse (one command byte plus
+    /// the statement must fit ``maximumPacket``).
+    private func checkPacketSize(_ statementBytes: Int) throws(MySQLError) {
+        guard statementBytes >= maximumPacket else { return }
+        throw Self.packetTooLarge(
+            serverCode: nil,
+            "a statement of \(statementBytes) bytes does not fit the server's max_allowed_packet "
+                + "(\(maximumPacket) bytes)"
+        )
+    }
+
+    private static func packetTooLarge(serverCode: UInt32?, _ problem: String) -> MySQLError {
+        MySQLError(
+            code: .packetTooLarge,
+            serverCode: serverCode,
+            message:
+                "\(problem): a row or statement is larger than the server's max_allowed_packet; "
+                + "raise it (SET GLOBAL max_allowed_packet = 67108864, and in the server's config) "
+                + "or lower source.batch_size and source.max_payload_bytes"
+        )
     }
 
     private func discardResults() {
@@ -230,14 +262,7 @@ final class MySQLConnection {
             ER_DBACCESS_DENIED_ERROR:
             code = .permissionDenied
         case ER_NET_PACKET_TOO_LARGE, CR_NET_PACKET_TOO_LARGE:
-            return MySQLError(
-                code: .packetTooLarge,
-                serverCode: number,
-                message:
-                    "\(message): a row or statement is larger than the server's max_allowed_packet; "
-                    + "raise it (SET GLOBAL max_allowed_packet = 67108864, and in the server's config) "
-                    + "or lower source.batch_size"
-            )
+            return Self.packetTooLarge(serverCode: number, message)
         case 0:
             return MySQLError(code: .unexpectedResult, message: "\(statement) failed without an error from the server")
         default:
