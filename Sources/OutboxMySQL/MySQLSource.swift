@@ -48,6 +48,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private var inspected = false
     private var isOpen = false
     private var holdsLock = false
+    private var lastRetention: ContinuousClock.Instant?
     /// The reconnect backoff shared by every call waiting for the connection: the engine has
     /// several reads and completions in flight, and without this each would run its own
     /// reconnect loop against a server that is down (`nil` while connected).
@@ -110,7 +111,8 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         }
     }
 
-    /// Inserts the dead letters and marks (or deletes) the rows, in one transaction.
+    /// Inserts the dead letters and marks (or deletes) the rows, in one transaction. Retention
+    /// (``Configuration/retention``) runs afterwards when its interval has passed.
     ///
     /// Ids go in chunks of ``Configuration/completeChunkSize`` per `IN (…)` statement; a batch
     /// without dead letters that fits one chunk is one autocommitted statement. Marking is
@@ -122,6 +124,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         try await withConnection { connection in
             try self.completeRows(connection, rows: rows, deadLetters: deadLetters)
         }
+        runRetentionIfDue()
     }
 
     /// Closes the connection, releasing the lock.
@@ -302,12 +305,13 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         }
         // Privileges: statements that match no row and take no row locks, checked by the server.
         let quotedTable = configuredTable.quoted(for: .mysql)
-        let checks: [(privilege: String, sql: String)] = [
-            ("SELECT", "SELECT `\(c.id)` FROM \(quotedTable) LIMIT 0"),
-            configuration.afterDelivery == .mark
-                ? ("UPDATE", "UPDATE \(quotedTable) SET `\(c.id)` = `\(c.id)` WHERE 1 = 0")
-                : ("DELETE", "DELETE FROM \(quotedTable) WHERE 1 = 0"),
-        ]
+        let checks: [(privilege: String, sql: String)] =
+            [
+                ("SELECT", "SELECT `\(c.id)` FROM \(quotedTable) LIMIT 0"),
+                configuration.afterDelivery == .mark
+                    ? ("UPDATE", "UPDATE \(quotedTable) SET `\(c.id)` = `\(c.id)` WHERE 1 = 0")
+                    : ("DELETE", "DELETE FROM \(quotedTable) WHERE 1 = 0"),
+            ] + (configuration.retention == nil ? [] : [("DELETE", "DELETE FROM \(quotedTable) WHERE 1 = 0")])
         for check in checks {
             do { try connection.execute(check.sql) } catch  where error.code == .permissionDenied {
                 throw MySQLError(
@@ -532,6 +536,47 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         connection.appendBinaryLiteral(letter.payload, to: &sql)
         sql.append(contentsOf: (", " + after + ")").utf8)
         return sql
+    }
+
+    // MARK: - Retention
+
+    /// Runs ``runRetention(_:)`` when ``Configuration/Retention/interval`` has passed since the
+    /// last run, on the current connection if it is healthy.
+    private func runRetentionIfDue() {
+        guard let retention = configuration.retention else { return }
+        let now = ContinuousClock.now
+        if let lastRetention, now - lastRetention < retention.interval { return }
+        lastRetention = now
+        guard let connection, connection.isHealthy else { return }
+        runRetention(connection)
+    }
+
+    /// Deletes delivered rows past the retention limit, in bounded autocommitted batches; logs
+    /// failures (the next run tries again).
+    private func runRetention(_ connection: MySQLConnection) {
+        guard let retention = configuration.retention else { return }
+        do {
+            let bound: String
+            if let age = retention.maximumAge {
+                bound = String(max(0, age.microseconds))
+            } else {
+                let threshold = try connection.scalar(statements.retentionThreshold + String(retention.keepNewest ?? 0))
+                guard let threshold else { return }  // no more consumed rows than kept
+                bound = threshold
+            }
+            let sql =
+                statements.retentionDelete + bound + statements.retentionDeleteSuffix + String(retention.batchSize)
+            var deleted = 0
+            for _ in 0..<retention.maximumBatchesPerRun {
+                try connection.execute(sql)
+                let count = connection.affectedRows
+                deleted += count
+                if count < retention.batchSize { break }
+            }
+            if deleted > 0 { logger.info("mysql: retention deleted \(deleted) delivered rows from \(table)") }
+        } catch {
+            logger.warning("mysql: retention failed (will retry in \(retention.interval)): \(error)")
+        }
     }
 
     // MARK: - Status

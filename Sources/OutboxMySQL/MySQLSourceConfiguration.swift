@@ -37,6 +37,41 @@ extension MySQLSource {
             }
         }
 
+        /// Deleting delivered (marked) rows, in bounded batches, after completing batches.
+        ///
+        /// `dispatcher` tables are cleaned by age (`time_of_dispatching` older than
+        /// ``maximumAge``). `outbox` tables have no time column, so they are cleaned by count:
+        /// all but the ``keepNewest`` newest consumed rows. Each statement is a single
+        /// `DELETE … ORDER BY … LIMIT` that walks PHP's index (`(consumed, id)`, or
+        /// `(dispatched, time_of_recording)`), so it locks only the rows it deletes.
+        public struct Retention: Sendable, Hashable {
+            /// `dispatcher`: delete marked rows dispatched longer ago than this.
+            public var maximumAge: Duration?
+            /// `outbox`: keep this many newest consumed rows, delete older consumed ones.
+            public var keepNewest: Int?
+            /// Rows deleted per statement (each autocommitted). Default 1000.
+            public var batchSize: Int
+            /// Statements per cleanup run, at most, so cleanup never delays relaying for long. Default 10.
+            public var maximumBatchesPerRun: Int
+            /// Time between cleanup runs. Default 60 s.
+            public var interval: Duration
+
+            /// Creates retention settings.
+            public init(
+                maximumAge: Duration? = nil,
+                keepNewest: Int? = nil,
+                batchSize: Int = 1000,
+                maximumBatchesPerRun: Int = 10,
+                interval: Duration = .seconds(60)
+            ) {
+                self.maximumAge = maximumAge
+                self.keepNewest = keepNewest
+                self.batchSize = batchSize
+                self.maximumBatchesPerRun = maximumBatchesPerRun
+                self.interval = interval
+            }
+        }
+
         /// Re-establishing a lost connection inside one source call.
         public struct Reconnect: Sendable, Hashable {
             /// The first wait before reconnecting. Default 100 ms.
@@ -80,6 +115,9 @@ extension MySQLSource {
         public var lock: Lock
         /// Reconnecting after a lost connection.
         public var reconnect: Reconnect
+        /// Deleting delivered rows after a while. Default `nil`: delivered rows stay, as PHP
+        /// leaves them (with ``AfterDelivery/delete`` there is nothing to clean).
+        public var retention: Retention?
         /// Row ids per `UPDATE`/`DELETE … IN (…)` statement when completing. Default 1000.
         public var completeChunkSize: Int
         /// The largest stored payload, in bytes, that is read. The read query compares
@@ -100,6 +138,7 @@ extension MySQLSource {
             deadLetterTable: String? = nil,
             lock: Lock = Lock(),
             reconnect: Reconnect = Reconnect(),
+            retention: Retention? = nil,
             completeChunkSize: Int = 1000
         ) throws(SQLIdentifierError) {
             self.connection = connection
@@ -112,6 +151,7 @@ extension MySQLSource {
             }
             self.lock = lock
             self.reconnect = reconnect
+            self.retention = retention
             self.completeChunkSize = completeChunkSize
         }
 
@@ -149,6 +189,22 @@ extension MySQLSource {
                         "no database: put it in the URL (mysql://user@host/DATABASE) or qualify source.table "
                         + "(DATABASE.\(table.name))"
                 )
+            }
+            if let retention {
+                let problem: String? =
+                    switch flavour {
+                    case .dispatcher where retention.maximumAge == nil:
+                        "retention: dispatcher tables are cleaned by age; set retention.max_age"
+                    case .outbox where retention.maximumAge != nil:
+                        "retention.max_age: outbox tables have no time column; use retention.keep "
+                            + "(the number of newest consumed rows to keep)"
+                    case .outbox where retention.keepNewest == nil:
+                        "retention: outbox tables are cleaned by count; set retention.keep"
+                    default:
+                        retention.batchSize < 1 || retention.maximumBatchesPerRun < 1 || (retention.keepNewest ?? 0) < 0
+                            ? "retention: batch_size and max_batches_per_run must be at least 1, keep at least 0" : nil
+                    }
+                if let problem { throw MySQLError(code: .invalidConfiguration, message: problem) }
             }
             if maximumPayloadBytes < 1 {
                 throw MySQLError(code: .invalidConfiguration, message: "max_payload_bytes must be at least 1")

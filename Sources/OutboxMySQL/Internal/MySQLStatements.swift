@@ -10,6 +10,12 @@ struct MySQLStatements: Sendable {
     /// `INSERT INTO <dead letters> (…) VALUES `; append `(…)` tuples.
     let insertDeadLetters: String
     let countBacklog: String
+    /// `outbox` retention: the id of the newest consumed row beyond `keep` (append the count).
+    let retentionThreshold: String
+    /// Retention's bounded `DELETE`: append the bound (`outbox`: the threshold id; `dispatcher`:
+    /// the age in microseconds), then ``retentionDeleteSuffix`` and the batch size.
+    let retentionDelete: String
+    let retentionDeleteSuffix: String
     let oldestUndelivered: String
     let countDeadLetters: String
     /// Quoted names, for cursor conditions.
@@ -48,6 +54,9 @@ struct MySQLStatements: Sendable {
                 completeSuffix = ")"
             }
             countBacklog = "SELECT count(*) FROM \(table) WHERE \(consumed) = 0"
+            retentionThreshold = "SELECT \(id) FROM \(table) WHERE \(consumed) = 1 ORDER BY \(id) DESC LIMIT 1 OFFSET "
+            retentionDelete = "DELETE FROM \(table) WHERE \(consumed) = 1 AND \(id) <= "
+            retentionDeleteSuffix = " ORDER BY \(id) LIMIT "
             oldestUndelivered = "SELECT \(payload) FROM \(table) WHERE \(consumed) = 0 ORDER BY \(id) LIMIT 1"
         case .dispatcher:
             let dispatched = q(columns.dispatched)
@@ -63,6 +72,11 @@ struct MySQLStatements: Sendable {
                 completeSuffix = ")"
             }
             countBacklog = "SELECT count(*) FROM \(table) WHERE \(dispatched) = 0"
+            retentionThreshold = ""
+            retentionDelete =
+                "DELETE FROM \(table) WHERE \(dispatched) = 1 AND \(q(columns.timeOfDispatching)) < "
+                + "UTC_TIMESTAMP(6) - INTERVAL "
+            retentionDeleteSuffix = " MICROSECOND ORDER BY \(time) LIMIT "
             oldestUndelivered =
                 "SELECT TIMESTAMPDIFF(MICROSECOND, min(\(time)), UTC_TIMESTAMP(6)) FROM \(table) "
                 + "WHERE \(dispatched) = 0"

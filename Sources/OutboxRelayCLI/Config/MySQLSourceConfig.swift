@@ -14,6 +14,7 @@ import OutboxRelay
 ///   standby_poll_interval: 1s
 ///   dead_letter_table: shop.outbox_relay_dead_letters
 ///   reconnect_timeout: 30s
+///   retention: {max_age: 7d}            # dispatcher; outbox: {keep: 100000} (see RetentionConfig)
 /// ```
 ///
 /// URL parameters: `socket`, `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, `connect-timeout`,
@@ -22,6 +23,7 @@ struct MySQLSourceConfig: SourceConfigParser {
     static let schemes = ["mysql", "mariadb"]
     static let keys: Set<String> = [
         "password", "columns", "lock", "standby_poll_interval", "dead_letter_table", "reconnect_timeout",
+        "retention",
     ]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
@@ -57,6 +59,16 @@ struct MySQLSourceConfig: SourceConfigParser {
         }
         var reconnect = MySQLSource.Configuration.Reconnect()
         if let timeout = try node.duration("reconnect_timeout") { reconnect.maximumTime = timeout }
+        var retention: MySQLSource.Configuration.Retention?
+        if let parsed = try RetentionConfig.parse(in: node, flavour: common.flavour) {
+            var settings = MySQLSource.Configuration.Retention()
+            settings.maximumAge = parsed.maximumAge
+            settings.keepNewest = parsed.keepNewest
+            settings.batchSize = parsed.batchSize ?? settings.batchSize
+            settings.maximumBatchesPerRun = parsed.maximumBatchesPerRun ?? settings.maximumBatchesPerRun
+            settings.interval = parsed.interval ?? settings.interval
+            retention = settings
+        }
         do {
             var configuration = try MySQLSource.Configuration(
                 connection: connection,
@@ -67,7 +79,8 @@ struct MySQLSourceConfig: SourceConfigParser {
                 afterDelivery: common.afterDelivery,
                 deadLetterTable: deadLetterTable,
                 lock: lock,
-                reconnect: reconnect
+                reconnect: reconnect,
+                retention: retention
             )
             configuration.maximumPayloadBytes = common.maximumPayloadBytes
             try configuration.validate()

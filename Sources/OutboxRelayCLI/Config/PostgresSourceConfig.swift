@@ -25,7 +25,6 @@ struct PostgresSourceConfig: SourceConfigParser {
         "columns", "notify_channel", "statement_timeout", "lock", "standby_poll_interval",
         "dead_letter_table", "retention", "reconnect_timeout", "write_connection",
     ]
-    static let retentionKeys: Set<String> = ["max_age", "keep", "batch_size", "max_batches_per_run", "interval"]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
         try PostgresSource(configuration: configuration(url: url, node: node, common: common))
@@ -50,43 +49,13 @@ struct PostgresSourceConfig: SourceConfigParser {
         }
 
         var retention: PostgresSource.Configuration.Retention?
-        if let retentionNode = try node.child("retention") {
-            try retentionNode.rejectUnknownKeys(retentionKeys)
+        if let parsed = try RetentionConfig.parse(in: node, flavour: common.flavour) {
             var settings = PostgresSource.Configuration.Retention()
-            settings.maximumAge = try retentionNode.duration("max_age")
-            settings.keepNewest = try retentionNode.int("keep")
-            settings.batchSize = try retentionNode.int("batch_size") ?? settings.batchSize
-            settings.maximumBatchesPerRun =
-                try retentionNode.int("max_batches_per_run") ?? settings.maximumBatchesPerRun
-            settings.interval = try retentionNode.duration("interval") ?? settings.interval
-            switch common.flavour {
-            case .dispatcher where settings.keepNewest != nil:
-                throw ConfigError(
-                    keyPath: retentionNode.keyPath("keep"),
-                    problem: "applies to outbox-flavour tables only",
-                    fix: "use retention.max_age for dispatcher tables"
-                )
-            case .dispatcher where settings.maximumAge == nil:
-                throw ConfigError(
-                    keyPath: retentionNode.keyPath("max_age"),
-                    problem: "is required for dispatcher tables",
-                    fix: "e.g. max_age: 7d"
-                )
-            case .outbox where settings.maximumAge != nil:
-                throw ConfigError(
-                    keyPath: retentionNode.keyPath("max_age"),
-                    problem: "outbox-flavour tables have no time column",
-                    fix: "use retention.keep: N to keep the N newest consumed rows"
-                )
-            case .outbox where settings.keepNewest == nil:
-                throw ConfigError(
-                    keyPath: retentionNode.keyPath("keep"),
-                    problem: "is required for outbox tables",
-                    fix: "e.g. keep: 100000"
-                )
-            default:
-                break
-            }
+            settings.maximumAge = parsed.maximumAge
+            settings.keepNewest = parsed.keepNewest
+            settings.batchSize = parsed.batchSize ?? settings.batchSize
+            settings.maximumBatchesPerRun = parsed.maximumBatchesPerRun ?? settings.maximumBatchesPerRun
+            settings.interval = parsed.interval ?? settings.interval
             retention = settings
         }
 
