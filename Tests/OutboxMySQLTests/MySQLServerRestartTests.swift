@@ -12,7 +12,7 @@ import Testing
 )
 struct MySQLServerRestartTests {
     @Test(
-        "the server stopped (clean shutdown, then a crash) and started again mid-drain: every row delivered, all marked",
+        "server stopped (clean shutdown, then crash) and started again mid-drain: every row delivered, all marked",
         arguments: [SIGTERM, SIGKILL]
     )
     func serverRestartMidDrain(signal: Int32) async throws {
@@ -70,7 +70,7 @@ struct MySQLServerRestartTests {
 
 extension MySQLServerRestartTests {
     @Test(
-        "a server that accepts connections but answers nothing: connect, reads and the source time out instead of hanging"
+        "a server that accepts connections but answers nothing: connect, reads and the source time out, no hang"
     )
     func frozenServerTimesOut() async throws {
         let server = try MariaDBServer()
