@@ -82,6 +82,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     public func open() async throws {
         let connection = try await usableConnection(requiringLock: false)
         try ensureDeadLetterTable(connection)
+        try ensureParkedDeliveriesTable(connection)
         isOpen = true
         if configuration.lock.mode == .getLock {
             _ = try await usableConnection()
@@ -120,9 +121,16 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     /// may then be recorded twice).
     /// - Throws: ``MySQLError``; nothing is marked unless everything is.
     public func complete(rows: [OutboxRowID], deadLetters: [DeadLetter]) async throws {
-        guard !rows.isEmpty || !deadLetters.isEmpty else { return }
+        try await complete(rows: rows, deadLetters: deadLetters, parked: [])
+    }
+
+    /// Like ``complete(rows:deadLetters:)``, also writing `parked` (``ParkedDeliveryStore``) in
+    /// the same transaction.
+    /// - Throws: ``MySQLError``; nothing is written unless everything is.
+    public func complete(rows: [OutboxRowID], deadLetters: [DeadLetter], parked: [ParkedDelivery]) async throws {
+        guard !rows.isEmpty || !deadLetters.isEmpty || !parked.isEmpty else { return }
         try await withConnection { connection in
-            try self.completeRows(connection, rows: rows, deadLetters: deadLetters)
+            try self.completeRows(connection, rows: rows, deadLetters: deadLetters, parked: parked)
         }
         runRetentionIfDue()
     }
@@ -219,8 +227,9 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         }
     }
 
-    /// Runs `body` on a usable connection; on a lost connection, reconnects and retries once.
-    private func withConnection<T>(
+    /// Runs `body` on a usable connection (holding the lock when required); on a lost
+    /// connection, reconnects and retries once.
+    func withConnection<T>(
         requiringLock: Bool = true,
         _ body: (MySQLConnection) throws -> T
     ) async throws -> T {
@@ -339,8 +348,36 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     }
 
     private func ensureDeadLetterTable(_ connection: MySQLConnection) throws(MySQLError) {
-        let deadLetters = configuration.effectiveDeadLetterTable
-        var ddl = OutboxSchema.deadLetterTable(dialect: .mysql, table: deadLetters)
+        let table = configuration.effectiveDeadLetterTable
+        try ensureRelayTable(
+            table,
+            named: "dead-letter table",
+            ddl: OutboxSchema.deadLetterTable(dialect: .mysql, table: table),
+            privileges: "CREATE, INSERT",
+            connection
+        )
+    }
+
+    private func ensureParkedDeliveriesTable(_ connection: MySQLConnection) throws(MySQLError) {
+        let table = configuration.effectiveParkedDeliveriesTable
+        try ensureRelayTable(
+            table,
+            named: "parked-deliveries table",
+            ddl: OutboxSchema.parkedDeliveriesTable(dialect: .mysql, table: table),
+            privileges: "CREATE, SELECT, INSERT, UPDATE, DELETE",
+            connection
+        )
+    }
+
+    /// Runs `ddl` (`CREATE TABLE IF NOT EXISTS …`), naming the privileges when it is refused.
+    private func ensureRelayTable(
+        _ table: SQLIdentifier,
+        named what: String,
+        ddl: String,
+        privileges: String,
+        _ connection: MySQLConnection
+    ) throws(MySQLError) {
+        var ddl = ddl
         while let last = ddl.last, last == ";" || last.isWhitespace { ddl.removeLast() }
         do {
             try connection.execute(ddl)
@@ -349,8 +386,8 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 code: .permissionDenied,
                 serverCode: error.serverCode,
                 message:
-                    "cannot create the dead-letter table \(deadLetters): \(error.message); create it with "
-                    + "`outbox-relay schema --dialect mysql` as an owner, or GRANT CREATE, INSERT on it"
+                    "cannot create the \(what) \(table): \(error.message); create it with "
+                    + "`outbox-relay schema --dialect mysql` as an owner, or GRANT \(privileges) on it"
             )
         }
     }
@@ -466,10 +503,11 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private func completeRows(
         _ connection: MySQLConnection,
         rows: [OutboxRowID],
-        deadLetters: [DeadLetter]
+        deadLetters: [DeadLetter],
+        parked: [ParkedDelivery]
     ) throws(MySQLError) {
         let chunk = configuration.completeChunkSize
-        if deadLetters.isEmpty && rows.count <= chunk {
+        if deadLetters.isEmpty && parked.isEmpty && rows.count <= chunk {
             // One statement is atomic by itself: no START TRANSACTION/COMMIT round trips.
             try connection.execute(completeStatement(connection, rows[...]))
             return
@@ -481,6 +519,7 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
             for letter in deadLetters {
                 try connection.execute(bytes: insertDeadLetter(connection, letter))
             }
+            try insertParked(connection, parked)
             var start = 0
             while start < rows.count {
                 let end = min(start + chunk, rows.count)

@@ -111,6 +111,10 @@ extension MySQLSource {
         /// `OutboxSchema.deadLetterTable(dialect: .mysql)`). Default `outbox_relay_dead_letters`
         /// in the outbox table's database.
         public var deadLetterTable: SQLIdentifier?
+        /// The parked-deliveries table (``ParkedDelivery``), created on `open()` if missing (DDL of
+        /// `OutboxSchema.parkedDeliveriesTable(dialect: .mysql)`). Default `nil`:
+        /// `outbox_relay_parked_deliveries` in the outbox table's database.
+        public var parkedDeliveriesTable: SQLIdentifier?
         /// Coordination of relays on one table. Default: `GET_LOCK`, 1 s standby polling.
         public var lock: Lock
         /// Reconnecting after a lost connection.
@@ -160,6 +164,12 @@ extension MySQLSource {
             if let deadLetterTable { return deadLetterTable }
             let name = (table.schema.map { $0 + "." } ?? "") + DeadLetter.defaultTable
             return try! SQLIdentifier(name)
+        }
+
+        /// The parked-deliveries table actually used.
+        public var effectiveParkedDeliveriesTable: SQLIdentifier {
+            if let parkedDeliveriesTable { return parkedDeliveriesTable }
+            return try! SQLIdentifier((table.schema.map { $0 + "." } ?? "") + ParkedDelivery.defaultTable)
         }
 
         /// Checks names and combinations that cannot work.

@@ -1,0 +1,213 @@
+import Foundation
+import OutboxRelay
+import Synchronization
+import Testing
+
+@testable import OutboxMySQL
+
+/// A destination that is down (every message retryable) until it is switched up.
+final class SwitchableDestination: Transport {
+    let name: String
+    private let state = Mutex((up: false, received: [OutboxMessage]()))
+
+    init(name: String, up: Bool = false) {
+        self.name = name
+        state.withLock { $0.up = up }
+    }
+
+    func setUp(_ up: Bool) { state.withLock { $0.up = up } }
+    var received: [OutboxMessage] { state.withLock { $0.received } }
+
+    func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
+        state.withLock { state in
+            guard state.up else { return Array(repeating: .retryable("connection refused"), count: batch.count) }
+            state.received += batch
+            return Array(repeating: .delivered, count: batch.count)
+        }
+    }
+}
+
+@Suite(
+    "MySQLSource parked deliveries",
+    .serialized,
+    .enabled(if: MySQLTestDatabase.isTestable, MySQLTestDatabase.skipMessage)
+)
+struct MySQLSourceParkedDeliveryStoreTests {
+    static func entry(_ key: String, _ eventID: String, row: Int64, due: Timestamp) -> ParkedDelivery {
+        ParkedDelivery(
+            destination: "webhook",
+            rowID: .integer(row),
+            eventID: eventID,
+            eventType: "acme.x",
+            orderingKey: key,
+            payload: Array(#"{"headers":{},"payload":{"\#(eventID)":1}}"#.utf8) + [0x00, 0xFF, 0x27, 0x5C],
+            attempts: 1,
+            lastError: #"connection "refused" \ {x} 'quoted'"#,
+            firstFailedAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456),
+            nextAttemptAt: due
+        )
+    }
+
+    static func insertRows(_ database: TestDatabase, count: Int, aggregates: Int) throws {
+        var start = 0
+        while start < count {
+            let end = min(start + 1000, count)
+            let values = (start..<end).map { index in
+                "(\(database.admin.literal(outboxPayload(aggregate: "agg-\(index % aggregates)", version: index + 1))))"
+            }
+            try database.execute("INSERT INTO outbox_messages (payload) VALUES " + values.joined(separator: ", "))
+            start = end
+        }
+    }
+
+    @Test("the table is created on open; parked entries are written with the rows, read by due key, settled atomically")
+    func roundTrip() async throws {
+        let database = try TestDatabase()
+        try database.execute(OutboxSchema.outboxTable(flavour: .outbox, dialect: .mysql))
+        try Self.insertRows(database, count: 4, aggregates: 4)
+        let source = try database.source(.outbox)
+        try await source.open()
+        let ids = try await source.fetch(limit: 10, after: nil).map(\.id)
+        // Second-precision "now" plus microseconds: the datetime(6) columns keep them.
+        let now = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch)
+        let later = now.adding(.seconds(60))
+        let parked = [
+            Self.entry("/a", "a-1", row: 1, due: now), Self.entry("/b", "b-1", row: 2, due: later),
+            Self.entry("/a", "a-2", row: 3, due: later),
+            // Differs from "/a" only in case: a queue of its own (the table's collation would merge them).
+            Self.entry("/A", "A-1", row: 4, due: later),
+        ]
+        try await source.complete(rows: ids, deadLetters: [], parked: parked)
+        #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
+        let backlog = try await source.parkedBacklog().sorted { $0.orderingKey < $1.orderingKey }
+        #expect(backlog.map { "\($0.orderingKey) \($0.entries)" } == ["/A 1", "/a 2", "/b 1"])
+        #expect(backlog[1].bytes == parked[0].payload.count + parked[2].payload.count)
+
+        let due = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
+        #expect(due.map(\.eventID) == ["a-1", "a-2"], "the due key's whole backlog, not /A's")
+        let heads = try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: true)
+        #expect(heads.map(\.eventID) == ["a-1", "b-1", "A-1"], "only each due key's oldest entry")
+        #expect(
+            try await source.dueParkedDeliveries(destination: "WEBHOOK", now: later, limit: 10, headsOnly: false)
+                .isEmpty,
+            "destinations compare byte for byte"
+        )
+        #expect(due[0].payload == parked[0].payload, "bytes untouched, including non-UTF-8 ones")
+        #expect(due[0].firstFailedAt == parked[0].firstFailedAt)
+        #expect(due[0].nextAttemptAt == now)
+        #expect(due[0].rowID == .integer(1))
+        #expect(due[0].lastError == parked[0].lastError, "quotes and backslashes survive")
+
+        let letter = due[1].deadLetter(reason: "gave up", attempts: 4, at: now)
+        try await source.settleParkedDeliveries(
+            ParkedSettlement(delivered: [due[0].id!], deadLettered: [(due[1].id!, letter)])
+        )
+        let retry = try #require(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false).first
+        )
+        #expect(retry.eventID == "b-1")
+        try await source.settleParkedDeliveries(
+            ParkedSettlement(retries: [
+                .init(
+                    id: retry.id!,
+                    attempts: 2,
+                    lastError: #"HTTP 503 "busy" \ {later}"#,
+                    nextAttemptAt: later.adding(.seconds(5))
+                )
+            ])
+        )
+        #expect(
+            try await source.dueParkedDeliveries(destination: "webhook", now: later, limit: 10, headsOnly: false)
+                .map(\.eventID) == ["A-1"]
+        )
+        let again = try await source.dueParkedDeliveries(
+            destination: "webhook",
+            now: later.adding(.seconds(5)),
+            limit: 10,
+            headsOnly: false
+        )
+        #expect(
+            again.map { "\($0.attempts) \($0.lastError)" } == [
+                "2 HTTP 503 \"busy\" \\ {later}", "1 \(parked[3].lastError)",
+            ]
+        )
+        let letters = try await source.deadLetters(matching: DeadLetterFilter(), includingPayloads: true)
+        #expect(letters.map(\.deadLetter.payload) == [parked[2].payload])
+        #expect(letters.map(\.deadLetter.destination) == ["webhook"])
+        await source.close()
+    }
+
+    @Test("a failed completion writes neither the parked entries nor the marks")
+    func parkedEntriesShareTheTransaction() async throws {
+        let database = try TestDatabase()
+        try database.execute(OutboxSchema.outboxTable(flavour: .outbox, dialect: .mysql))
+        try Self.insertRows(database, count: 2, aggregates: 1)
+        let source = try database.source(.outbox)
+        try await source.open()
+        let ids = try await source.fetch(limit: 10, after: nil).map(\.id)
+        // Marking fails after the parked entry was inserted: a trigger refuses the UPDATE.
+        try database.execute(
+            "CREATE TRIGGER refuse_marks BEFORE UPDATE ON outbox_messages FOR EACH ROW "
+                + "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'marking refused'"
+        )
+        let parked = [Self.entry("/a", "a-1", row: 1, due: .now())]
+        await #expect(throws: MySQLError.self) {
+            try await source.complete(rows: ids, deadLetters: [], parked: parked)
+        }
+        #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "2")
+        #expect(try database.scalar("SELECT count(*) FROM \(ParkedDelivery.defaultTable)") == "0", "rolled back")
+        try database.execute("DROP TRIGGER refuse_marks")
+        try await source.complete(rows: ids, deadLetters: [], parked: parked)
+        #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
+        #expect(try database.scalar("SELECT count(*) FROM \(ParkedDelivery.defaultTable)") == "1")
+        await source.close()
+    }
+
+    @Test("a dead destination does not stall a healthy one; once up it gets every parked message in aggregate order")
+    func deadDestinationDoesNotStallTheOthers() async throws {
+        let database = try TestDatabase()
+        try database.execute(OutboxSchema.outboxTable(flavour: .outbox, dialect: .mysql))
+        try Self.insertRows(database, count: 3_000, aggregates: 30)
+        let healthy = SwitchableDestination(name: "file", up: true)
+        let dead = SwitchableDestination(name: "webhook")
+        let engine = try RelayEngine(
+            source: try database.source(.outbox),
+            transports: [healthy, dead],
+            routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["file", "webhook"])]),
+            configuration: .init(
+                retry: RetryPolicy(
+                    initialDelay: .milliseconds(10),
+                    maximumDelay: .milliseconds(50),
+                    jitter: 0,
+                    maximumAttempts: nil,
+                    parkAfter: .attempts(1)
+                ),
+                idlePollInterval: .milliseconds(5) ... .milliseconds(50),
+                parking: .init(pollInterval: .milliseconds(20))
+            )
+        )
+        let run = Task { try await engine.run() }
+        defer { run.cancel() }
+        try await eventually {
+            let unmarked = try? database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0")
+            return healthy.received.count >= 3_000 && unmarked == "0"
+        }
+        #expect(try database.scalar("SELECT count(*) FROM \(ParkedDelivery.defaultTable)") == "3000")
+        dead.setUp(true)
+        try await eventually { dead.received.count >= 3_000 }
+        try await eventually { (try? database.scalar("SELECT count(*) FROM \(ParkedDelivery.defaultTable)")) == "0" }
+        for destination in [healthy, dead] {
+            let messages = destination.received
+            #expect(messages.count == 3_000)
+            #expect(Set(messages.map(\.eventID)).count == 3_000)
+            var last: [String: Int64] = [:]
+            for message in messages {
+                let version = message.aggregateRootVersion ?? 0
+                #expect(version > last[message.orderingKey, default: 0], "\(destination.name): out of order")
+                last[message.orderingKey] = version
+            }
+        }
+        run.cancel()
+        _ = await run.result
+    }
+}
