@@ -12,7 +12,8 @@
  *                      `dispatcher`: ... ORDER BY `time_of_recording`, `id` LIMIT n+1 and,
  *                      when the batch ends inside a time_of_recording tie group, the rest of
  *                      the group (LIMIT max(n, 100)) - as the source does)
- *     mark or delete  (`IN (...)` lists of at most 1000 ids; a batch that fits one list is one
+ *     mark or delete  (`IN (...)` lists of at most 1000 ids, for `dispatcher` with the ids'
+ *                      time_of_recording range in front; a batch that fits one list is one
  *                      autocommitted statement, a larger one START TRANSACTION ... COMMIT)
  *   } until a fetch returns no row
  *
@@ -116,6 +117,14 @@ static void percent_decode(char *text) {
     *out = 0;
 }
 
+/* Orders two rows' time_of_recording texts (fixed-width 'YYYY-MM-DD HH:MM:SS.ffffff'). */
+static int compare_time(const struct row *a, const struct row *b) {
+    unsigned long n = a->time_length < b->time_length ? a->time_length : b->time_length;
+    int order = memcmp(a->time, b->time, n);
+    if (order != 0) return order;
+    return a->time_length < b->time_length ? -1 : a->time_length > b->time_length;
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: mysql_drain mysql://USER:PASSWORD@HOST:PORT/DATABASE outbox|dispatcher mark|delete BATCH_SIZE\n");
@@ -170,6 +179,13 @@ int main(int argc, char **argv) {
                                       : "UPDATE `messages_outbox` SET `dispatched` = 1, "
                                         "`time_of_dispatching` = UTC_TIMESTAMP(6) WHERE `id` IN (";
         complete_suffix = delete_rows ? ")" : ") AND `dispatched` = 0";
+        /* MySQLStatements.completeInTimeRangePrefix: the chunk's time range, which the
+           (dispatched, time_of_recording) index serves (messages_outbox has no index on id). */
+        complete_prefix = delete_rows ? "DELETE FROM `messages_outbox` WHERE `dispatched` IN (0, 1) AND "
+                                        "`time_of_recording` BETWEEN "
+                                      : "UPDATE `messages_outbox` SET `dispatched` = 1, "
+                                        "`time_of_dispatching` = UTC_TIMESTAMP(6) WHERE `dispatched` = 0 AND "
+                                        "`time_of_recording` BETWEEN ";
     }
 
     double started = now_seconds();
@@ -257,6 +273,18 @@ int main(int argc, char **argv) {
             long end = start + CHUNK < count ? start + CHUNK : count;
             ids.length = 0;
             append_text(&ids, complete_prefix);
+            if (dispatcher) {
+                struct row *lowest = &rows_of_batch[start], *highest = &rows_of_batch[start];
+                for (long index = start + 1; index < end; index++) {
+                    struct row *row = &rows_of_batch[index];
+                    if (compare_time(row, lowest) < 0) lowest = row;
+                    if (compare_time(row, highest) > 0) highest = row;
+                }
+                append_literal(&ids, lowest->time, lowest->time_length);
+                append_text(&ids, " AND ");
+                append_literal(&ids, highest->time, highest->time_length);
+                append_text(&ids, " AND `id` IN (");
+            }
             for (long index = start; index < end; index++) {
                 if (index > start) append(&ids, ",", 1);
                 if (dispatcher) append_literal(&ids, rows_of_batch[index].id, rows_of_batch[index].id_length);

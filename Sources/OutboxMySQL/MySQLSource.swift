@@ -49,6 +49,11 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private var isOpen = false
     private var holdsLock = false
     private var lastRetention: ContinuousClock.Instant?
+    /// `dispatcher`: the `time_of_recording` (as read) of rows fetched and not yet completed, so
+    /// completing them can name their time range (``MySQLStatements/completeInTimeRangePrefix``).
+    /// Bounded by ``recordedTimesLimit``; an id missing here is completed by `id` alone.
+    private var recordedTimes: [String: String] = [:]
+    static let recordedTimesLimit = 200_000
     /// The reconnect backoff shared by every call waiting for the connection: the engine has
     /// several reads and completions in flight, and without this each would run its own
     /// reconnect loop against a server that is down (`nil` while connected).
@@ -107,9 +112,16 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     /// a tie group still gets the rest of that group.
     /// - Throws: ``MySQLError``; the engine retries.
     public func fetch(limit: Int, maximumBytes: Int, after cursor: OutboxCursor?) async throws -> [OutboxRow] {
-        try await withConnection { connection in
+        let rows = try await withConnection { connection in
             try self.fetchRows(connection, limit: max(1, limit), maximumBytes: max(0, maximumBytes), after: cursor)
         }
+        if statements.completeInTimeRangePrefix != nil {
+            if recordedTimes.count + rows.count > Self.recordedTimesLimit { recordedTimes.removeAll() }
+            for row in rows {
+                if case .text(let id) = row.id, let time = row.timeOfRecording { recordedTimes[id] = time }
+            }
+        }
+        return rows
     }
 
     /// Inserts the dead letters and marks (or deletes) the rows, in one transaction. Retention
@@ -131,6 +143,9 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         guard !rows.isEmpty || !deadLetters.isEmpty || !parked.isEmpty else { return }
         try await withConnection { connection in
             try self.completeRows(connection, rows: rows, deadLetters: deadLetters, parked: parked)
+        }
+        if !recordedTimes.isEmpty {
+            for case .text(let id) in rows { recordedTimes[id] = nil }
         }
         runRetentionIfDue()
     }
@@ -535,6 +550,11 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
 
     private func completeStatement(_ connection: MySQLConnection, _ ids: ArraySlice<OutboxRowID>) -> String {
         var sql = statements.completePrefix
+        if let rangePrefix = statements.completeInTimeRangePrefix, let range = timeRange(of: ids) {
+            sql =
+                rangePrefix + connection.literal(range.lowerBound) + " AND " + connection.literal(range.upperBound)
+                + " AND \(statements.id) IN ("
+        }
         sql.reserveCapacity(sql.utf8.count + ids.count * 40 + statements.completeSuffix.utf8.count)
         var first = true
         for id in ids {
@@ -546,6 +566,19 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
             }
         }
         return sql + statements.completeSuffix
+    }
+
+    /// The smallest and largest `time_of_recording` of `ids`, if every one was fetched here.
+    private func timeRange(of ids: ArraySlice<OutboxRowID>) -> ClosedRange<String>? {
+        var lowest: String?
+        var highest: String?
+        for case .text(let id) in ids {
+            guard let time = recordedTimes[id] else { return nil }
+            if lowest.map({ time < $0 }) ?? true { lowest = time }
+            if highest.map({ time > $0 }) ?? true { highest = time }
+        }
+        guard let lowest, let highest else { return nil }
+        return lowest...highest
     }
 
     /// `INSERT … VALUES (…)` with the payload as an escaped binary literal, or for

@@ -249,6 +249,40 @@ struct MySQLSourceTests {
         #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
     }
 
+    @Test(
+        "dispatcher rows are completed by their time range plus ids (mark and delete); ids not read here by id alone",
+        arguments: [AfterDelivery.mark, .delete]
+    )
+    func dispatcherCompletesByTimeRange(afterDelivery: AfterDelivery) async throws {
+        let database = try TestDatabase()
+        try database.execute(OutboxSchema.outboxTable(flavour: .dispatcher, dialect: .mysql))
+        let values = (0..<40).map { index in
+            "('id-\(index)', \(database.admin.literal(outboxPayload(aggregate: "a", version: index + 1))),"
+                + " '2024-03-14 05:04:\(10 + index % 20).\(100_000 + index)', 0)"
+        }
+        try database.execute(
+            "INSERT INTO messages_outbox (id, payload, time_of_recording, dispatched) VALUES "
+                + values.joined(separator: ", ")
+        )
+        let source = try database.source(.dispatcher, afterDelivery: afterDelivery)
+        try await source.open()
+        let first = try await source.fetch(limit: 15, after: nil)
+        try await source.complete(rows: first.map(\.id), deadLetters: [])
+        let left =
+            afterDelivery == .mark
+            ? "SELECT count(*) FROM messages_outbox WHERE dispatched = 0"
+            : "SELECT count(*) FROM messages_outbox"
+        #expect(try database.scalar(left) == String(40 - first.count))
+        // Another source never read these rows: it completes them by id alone.
+        let other = try database.source(.dispatcher, afterDelivery: afterDelivery, lock: .init(mode: .none))
+        try await other.open()
+        let rest = try await fetchAll(source, limit: 100)
+        try await other.complete(rows: rest.map(\.id), deadLetters: [])
+        #expect(try database.scalar(left) == "0")
+        await other.close()
+        await source.close()
+    }
+
     @Test("GET_LOCK: one active relay; a standby takes over when the holder's session ends")
     func standbyTakesOver() async throws {
         let database = try TestDatabase()

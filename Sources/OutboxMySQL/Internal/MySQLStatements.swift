@@ -7,6 +7,11 @@ struct MySQLStatements: Sendable {
     /// `UPDATE`/`DELETE … WHERE id IN (`; append the ids, then ``completeSuffix``.
     let completePrefix: String
     let completeSuffix: String
+    /// `dispatcher` only: `UPDATE`/`DELETE … WHERE <dispatched> … AND <time> BETWEEN `; append the
+    /// ids' smallest and largest `time_of_recording` (`'a' AND 'b'`), then `AND id IN (`, the ids
+    /// and ``completeSuffix``. PHP's `messages_outbox` has no index on `id`, so a bare `IN (…)`
+    /// scans the table; the `(dispatched, time_of_recording)` index serves this range.
+    let completeInTimeRangePrefix: String?
     /// `INSERT INTO <dead letters> (…) VALUES `; append `(…)` tuples.
     let insertDeadLetters: String
     let countBacklog: String
@@ -53,6 +58,7 @@ struct MySQLStatements: Sendable {
                 completePrefix = "DELETE FROM \(table) WHERE \(id) IN ("
                 completeSuffix = ")"
             }
+            completeInTimeRangePrefix = nil
             countBacklog = "SELECT count(*) FROM \(table) WHERE \(consumed) = 0"
             retentionThreshold = "SELECT \(id) FROM \(table) WHERE \(consumed) = 1 ORDER BY \(id) DESC LIMIT 1 OFFSET "
             retentionDelete = "DELETE FROM \(table) WHERE \(consumed) = 1 AND \(id) <= "
@@ -63,13 +69,16 @@ struct MySQLStatements: Sendable {
             time = q(columns.timeOfRecording)
             switch configuration.afterDelivery {
             case .mark:
-                completePrefix =
+                let update =
                     "UPDATE \(table) SET \(dispatched) = 1, \(q(columns.timeOfDispatching)) = UTC_TIMESTAMP(6) "
-                    + "WHERE \(id) IN ("
+                completePrefix = update + "WHERE \(id) IN ("
                 completeSuffix = ") AND \(dispatched) = 0"
+                completeInTimeRangePrefix = update + "WHERE \(dispatched) = 0 AND \(time) BETWEEN "
             case .delete:
                 completePrefix = "DELETE FROM \(table) WHERE \(id) IN ("
                 completeSuffix = ")"
+                // Both of PHP's values, so the index serves the range and no row is left out.
+                completeInTimeRangePrefix = "DELETE FROM \(table) WHERE \(dispatched) IN (0, 1) AND \(time) BETWEEN "
             }
             countBacklog = "SELECT count(*) FROM \(table) WHERE \(dispatched) = 0"
             retentionThreshold = ""
