@@ -43,14 +43,16 @@ extension MySQLSource: ParkedDeliveryStore {
     ) async throws -> [ParkedDelivery] {
         let flavour = self.flavour
         return try await withConnection { connection in
+            let destinationCondition = Self.equals("destination", destination, connection)
             let window = "OVER (PARTITION BY CAST(`ordering_key` AS BINARY) ORDER BY `id`)"
             let epoch = { (column: String) in "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', p.`\(column)`)" }
             let sql = """
                 SELECT p.`id`, p.`row_id`, p.`event_id`, p.`event_type`, p.`ordering_key`, p.`payload`, \
                 p.`attempts`, p.`last_error`, \(epoch("first_failed_at")), \(epoch("next_attempt_at")) \
-                FROM \(self.parkedTable) AS p JOIN (SELECT x.`id` FROM (SELECT `id`, ROW_NUMBER() \(window) AS position, \
+                FROM \(self.parkedTable) AS p JOIN (SELECT x.`id` FROM \
+                (SELECT `id`, ROW_NUMBER() \(window) AS position, \
                 FIRST_VALUE(`next_attempt_at`) \(window) AS head_due FROM \(self.parkedTable) \
-                WHERE \(self.sourceTableCondition(connection)) AND \(Self.equals("destination", destination, connection))) x \
+                WHERE \(self.sourceTableCondition(connection)) AND \(destinationCondition)) x \
                 WHERE x.head_due <= \(connection.literal(now.sqlText))\(headsOnly ? " AND x.position = 1" : "") \
                 ORDER BY x.`id` LIMIT \(max(1, limit))) d ON p.`id` = d.`id` ORDER BY p.`id`
                 """
@@ -120,10 +122,8 @@ extension MySQLSource: ParkedDeliveryStore {
     /// each stay well below the server's `max_allowed_packet`.
     func insertParked(_ connection: MySQLConnection, _ parked: [ParkedDelivery]) throws(MySQLError) {
         guard !parked.isEmpty else { return }
-        let prefix = Array(
-            "INSERT INTO \(parkedTable) (\(OutboxSchema.parkedDeliveryColumns.map { "`\($0)`" }.joined(separator: ", "))) VALUES "
-                .utf8
-        )
+        let columns = OutboxSchema.parkedDeliveryColumns.map { "`\($0)`" }.joined(separator: ", ")
+        let prefix = Array("INSERT INTO \(parkedTable) (\(columns)) VALUES ".utf8)
         // Half the server's limit (at most 4 MiB) per statement; one entry always goes alone.
         let flushAt = min(connection.maximumPacket / 2, 4 << 20)
         var sql = prefix
@@ -143,7 +143,8 @@ extension MySQLSource: ParkedDeliveryStore {
             connection.appendBinaryLiteral(entry.payload, to: &sql)
             let after =
                 ", \(max(0, entry.attempts)), \(connection.literal(entry.lastError)), "
-                + "\(connection.literal(entry.firstFailedAt.sqlText)), \(connection.literal(entry.nextAttemptAt.sqlText)))"
+                + "\(connection.literal(entry.firstFailedAt.sqlText)), "
+                + "\(connection.literal(entry.nextAttemptAt.sqlText)))"
             sql.append(contentsOf: after.utf8)
             entries += 1
         }
