@@ -51,9 +51,10 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private var lastRetention: ContinuousClock.Instant?
     /// `dispatcher`: the `time_of_recording` (as read) of rows fetched and not yet completed, so
     /// completing them can name their time range (``MySQLStatements/completeInTimeRangePrefix``).
-    /// Bounded by ``recordedTimesLimit``; an id missing here is completed by `id` alone.
+    /// Bounded by ``recordedTimesLimit`` (normally it holds only the rows in flight); an id missing
+    /// here is completed by `id` alone.
     private var recordedTimes: [String: String] = [:]
-    static let recordedTimesLimit = 200_000
+    static let recordedTimesLimit = 50_000
     /// The reconnect backoff shared by every call waiting for the connection: the engine has
     /// several reads and completions in flight, and without this each would run its own
     /// reconnect loop against a server that is down (`nil` while connected).

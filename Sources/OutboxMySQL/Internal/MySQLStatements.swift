@@ -104,16 +104,19 @@ struct MySQLStatements: Sendable {
     /// the payloads before a row reach `budget` (the first row always comes). Columns: id,
     /// payload, [time of recording as text,] length.
     func boundedRead(condition: String, limit: Int, maximumPayload: Int, budget: Int) -> String {
-        let size = "LENGTH(\(payload))"
-        let order = time.isEmpty ? id : "\(time), \(id)"
+        // Innermost: the rows, by index order and LIMIT (a top-n sort at most); only then the
+        // running byte sum over those rows. A window over the WHERE clause's rows would read every
+        // undelivered row's payload into a temporary table on each read.
+        let order = time.isEmpty ? "k" : "t, k"
         let timeColumns = time.isEmpty ? "" : ", \(time) AS t, DATE_FORMAT(\(time), '%Y-%m-%d %H:%i:%s.%f') AS t_text"
+        let rowOrder = time.isEmpty ? id : "\(time), \(id)"
         return """
             SELECT k, CASE WHEN n <= \(maximumPayload) THEN p END\(time.isEmpty ? "" : ", t_text"), n FROM (\
-            SELECT \(id) AS k\(timeColumns), \(payload) AS p, \(size) AS n, \
-            SUM(CASE WHEN \(size) <= \(maximumPayload) THEN \(size) ELSE 0 END) OVER (ORDER BY \(order) \
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes \
-            FROM \(table) WHERE \(undelivered)\(condition) ORDER BY \(order) LIMIT \(limit)) r \
-            WHERE COALESCE(before_bytes, 0) < GREATEST(\(budget), 1) ORDER BY \(time.isEmpty ? "k" : "t, k")
+            SELECT l.*, SUM(CASE WHEN n <= \(maximumPayload) THEN n ELSE 0 END) OVER (ORDER BY \(order) \
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes FROM (\
+            SELECT \(id) AS k\(timeColumns), \(payload) AS p, LENGTH(\(payload)) AS n \
+            FROM \(table) WHERE \(undelivered)\(condition) ORDER BY \(rowOrder) LIMIT \(limit)) l) r \
+            WHERE COALESCE(before_bytes, 0) < GREATEST(\(budget), 1) ORDER BY \(order)
             """
     }
 }
