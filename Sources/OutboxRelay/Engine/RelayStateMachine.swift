@@ -165,6 +165,18 @@ struct RelayStateMachine {
     /// Parked messages of `destination`, written or about to be.
     func parkedEntries(for destination: String) -> Int { parkedQueues[destination]?.entries ?? 0 }
 
+    /// How full each destination's parked queue is (destinations that never parked are left out).
+    var parkedQueueLevels: [String: ParkedQueueLevel] {
+        let limits = configuration.parking
+        return parkedQueues.mapValues { queue in
+            ParkedQueueLevel(
+                entries: queue.entries,
+                bytes: queue.bytes,
+                isAtCap: queue.entries >= limits.maximumEntries || queue.bytes >= limits.maximumBytes
+            )
+        }
+    }
+
     /// Rows claimed and not yet completed.
     var rowsInFlight: Int { batches.values.reduce(0) { $0 + $1.rowIDs.count } }
 
