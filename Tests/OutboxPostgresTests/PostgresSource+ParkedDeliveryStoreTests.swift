@@ -122,6 +122,34 @@ struct PostgresSourceParkedDeliveryStoreTests {
         await source.close()
     }
 
+    @Test("an entry whose payload is its row's is copied by the server from the row, byte for byte, in list order")
+    func rowPayloadsAreCopiedByTheServer() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(3)
+        let source = try schema.source(.outbox)
+        try await source.open()
+        let rows = try await source.fetch(limit: 10, after: nil)
+        let now = Timestamp.now()
+        var parked = rows.map { row in
+            var entry = Self.entry("/a", "e-\(row.id)", row: Int64(row.id.description)!, due: now)
+            entry.payload = []  // not sent: the server copies the row's payload
+            entry.payloadIsRowPayload = true
+            return entry
+        }
+        parked.insert(Self.entry("/a", "expanded", row: Int64(rows[1].id.description)!, due: now), at: 1)
+        try await source.complete(rows: rows.map(\.id), deadLetters: [], parked: parked)
+        #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE NOT consumed") == "0")
+        let stored = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
+        #expect(stored.map(\.eventID) == parked.map(\.eventID), "ids follow the list")
+        #expect(stored[0].payload == rows[0].payload)
+        #expect(stored[1].payload == Self.entry("/a", "expanded", row: 0, due: now).payload, "sent bytes are kept")
+        #expect(stored[2].payload == rows[1].payload)
+        #expect(stored[3].payload == rows[2].payload)
+        #expect(!stored[0].payload.isEmpty)
+        await source.close()
+    }
+
     @Test("status and dlq list --parked: per-destination summary, listing by id with filters, one entry with payload")
     func operatorQueries() async throws {
         let schema = try TestSchema()

@@ -561,6 +561,8 @@ struct RelayStateMachine {
         var sent: [OutboxMessage] = []
         var parked: [ParkedDelivery] = []
         let now = Timestamp.now()
+        // Without an expander a message's envelope is its row's stored payload (``BatchPlan``).
+        let isRowPayload = batches[sequence]?.plan?.storedPayloads.isEmpty ?? false
         for message in messages {
             if queue.holds(message.orderingKey) {
                 parked.append(
@@ -570,7 +572,8 @@ struct RelayStateMachine {
                         attempts: 0,
                         lastError: "parked behind an earlier message of \(message.orderingKey)",
                         firstFailedAt: now,
-                        nextAttemptAt: now
+                        nextAttemptAt: now,
+                        isRowPayload: isRowPayload
                     )
                 )
             } else {
