@@ -11,7 +11,9 @@
 # Prints rows/s per round and the ratio dead/healthy (target >= 0.8).
 #
 # Environment: BENCH_ROWS (default 100000), BENCH_ROUNDS (default 3), OUTBOX_RELAY_BINARY (default:
-# a release build in .build-release), BENCH_KEEP_LOGS (a folder to copy the relays' logs to).
+# a release build in .build-release), BENCH_KEEP_LOGS (a folder to copy the relays' logs to),
+# BENCH_PARK_AFTER (the webhook's retry.park_after; default: the relay's default, 3 attempts, whose
+# in-window retries of the first batch (about 0.6 s) every run pays once; 1 shows the steady state).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -70,7 +72,7 @@ YAML
     type: http
     url: "http://127.0.0.1:$dead_port/events"
     allow_private_networks: true
-    retry: {max_attempts: unlimited}
+    retry: {max_attempts: unlimited${BENCH_PARK_AFTER:+, park_after: $BENCH_PARK_AFTER}}
 routes:
   - events: "*"
     to: [file, hook]
@@ -101,7 +103,7 @@ measure() {  # $1: 0 or 1; prints rows/s
     python3 -c "print(round($rows / ($end - $start)))"
 }
 
-echo "== $rows rows, $rounds rounds; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >&2
+echo "== $rows rows, $rounds rounds, park_after ${BENCH_PARK_AFTER:-default}; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >&2
 healthy=()
 dead=()
 for round in $(seq 1 "$rounds"); do

@@ -45,17 +45,32 @@ extension PostgresSource: ParkedDeliveryStore {
         headsOnly: Bool
     ) async throws -> [ParkedDelivery] {
         let epoch = { (column: String) in "(extract(epoch FROM p.\"\(column)\") * 1000000)::bigint::text" }
-        // One pass over the destination's entries (window functions), then the rows themselves:
-        // its cost does not depend on the planner's guesses about a freshly created table.
+        // The keys one by one through the (source_table, destination, ordering_key, id) index (a
+        // loose index scan: PostgreSQL has no skip scan), each key's oldest entry, and for the due
+        // keys their first entries: its cost follows the number of keys and the limit, not the
+        // number of parked entries, so a round does not hold up the reads sharing the connection
+        // however long the queue is.
+        let scope = "\"source_table\" = $1 AND \"destination\" = $2"
+        let chosen =
+            headsOnly
+            ? "SELECT \"id\" FROM heads"
+            : """
+            SELECT e."id" FROM heads CROSS JOIN LATERAL (SELECT "id" FROM \(parkedTable) WHERE \(scope) \
+            AND "ordering_key" = heads."ordering_key" ORDER BY "id" LIMIT $4::bigint) AS e
+            """
         let sql = """
+            WITH RECURSIVE keys(k) AS ((SELECT "ordering_key" FROM \(parkedTable) WHERE \(scope) \
+            ORDER BY "ordering_key" LIMIT 1) UNION ALL SELECT (SELECT "ordering_key" FROM \(parkedTable) \
+            WHERE \(scope) AND "ordering_key" > keys.k ORDER BY "ordering_key" LIMIT 1) FROM keys \
+            WHERE keys.k IS NOT NULL), \
+            heads AS (SELECT h."id", h."ordering_key" FROM keys CROSS JOIN LATERAL (SELECT "id", "ordering_key", \
+            "next_attempt_at" FROM \(parkedTable) WHERE \(scope) AND "ordering_key" = keys.k ORDER BY "id" LIMIT 1) \
+            AS h WHERE h."next_attempt_at" <= $3::timestamptz), \
+            chosen AS (\(chosen)) \
             SELECT p."id"::text, p."row_id", p."event_id", p."event_type", p."ordering_key", \
             encode(p."payload", 'hex'), p."attempts"::text, p."last_error", \(epoch("first_failed_at")), \
-            \(epoch("next_attempt_at")) FROM \(parkedTable) AS p JOIN (SELECT x."id" FROM (SELECT "id", \
-            row_number() OVER w AS position, first_value("next_attempt_at") OVER w AS head_due \
-            FROM \(parkedTable) WHERE "source_table" = $1 AND "destination" = $2 \
-            WINDOW w AS (PARTITION BY "ordering_key" ORDER BY "id")) AS x \
-            WHERE x.head_due <= $3::timestamptz\(headsOnly ? " AND x.position = 1" : "") \
-            ORDER BY x."id" LIMIT $4::bigint) AS d ON p."id" = d."id" ORDER BY p."id"
+            \(epoch("next_attempt_at")) FROM \(parkedTable) AS p JOIN (SELECT "id" FROM chosen ORDER BY "id" \
+            LIMIT $4::bigint) AS d ON p."id" = d."id" ORDER BY p."id"
             """
         let flavour = self.flavour
         return try await withConnection { connection in

@@ -122,6 +122,92 @@ struct PostgresSourceParkedDeliveryStoreTests {
         await source.close()
     }
 
+    @Test("an entry whose payload is its row's is copied by the server from the row, byte for byte, in list order")
+    func rowPayloadsAreCopiedByTheServer() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(3)
+        let source = try schema.source(.outbox)
+        try await source.open()
+        let rows = try await source.fetch(limit: 10, after: nil)
+        let now = Timestamp.now()
+        var parked = rows.map { row in
+            var entry = Self.entry("/a", "e-\(row.id)", row: Int64(row.id.description)!, due: now)
+            entry.payload = []  // not sent: the server copies the row's payload
+            entry.payloadIsRowPayload = true
+            return entry
+        }
+        parked.insert(Self.entry("/a", "expanded", row: Int64(rows[1].id.description)!, due: now), at: 1)
+        try await source.complete(rows: rows.map(\.id), deadLetters: [], parked: parked)
+        #expect(try schema.scalar("SELECT count(*) FROM outbox_messages WHERE NOT consumed") == "0")
+        let stored = try await source.dueParkedDeliveries(destination: "webhook", now: now, limit: 10, headsOnly: false)
+        #expect(stored.map(\.eventID) == parked.map(\.eventID), "ids follow the list")
+        #expect(stored[0].payload == rows[0].payload)
+        #expect(stored[1].payload == Self.entry("/a", "expanded", row: 0, due: now).payload, "sent bytes are kept")
+        #expect(stored[2].payload == rows[1].payload)
+        #expect(stored[3].payload == rows[2].payload)
+        #expect(!stored[0].payload.isEmpty)
+        await source.close()
+    }
+
+    @Test("status and dlq list --parked: per-destination summary, listing by id with filters, one entry with payload")
+    func operatorQueries() async throws {
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(3)
+        #expect(try await schema.source(.outbox).parkedSummary().isEmpty, "no parked table yet: nothing parked")
+        let relay = try schema.source(.outbox)
+        try await relay.open()
+        let ids = try await relay.fetch(limit: 10, after: nil).map(\.id)
+        let now = Timestamp(microsecondsSinceEpoch: 1_800_000_000_000_000)
+        var parked = [
+            Self.entry("/a", "a-1", row: 1, due: now.adding(.seconds(30))),
+            Self.entry("/b", "b-1", row: 2, due: now.adding(.seconds(10))),
+            Self.entry("/a", "a-2", row: 3, due: now),
+            Self.entry("/a", "a-1", row: 1, due: now.adding(.seconds(5))),
+        ]
+        parked[1].firstFailedAt = Timestamp(microsecondsSinceEpoch: 1_600_000_000_000_001)
+        parked[1].eventType = "acme.other"
+        parked[3].destination = "kafka"
+        try await relay.complete(rows: ids, deadLetters: [], parked: parked)
+        await relay.close()
+
+        // A fresh source, never opened (as `outbox-relay status` uses it).
+        let source = try schema.source(.outbox)
+        let summary = try await source.parkedSummary()
+        #expect(summary.map(\.destination) == ["kafka", "webhook"])
+        #expect(summary.map(\.entries) == [1, 3])
+        #expect(summary[1].bytes == parked[0].payload.count + parked[1].payload.count + parked[2].payload.count)
+        #expect(summary[1].oldestFirstFailedAt == parked[1].firstFailedAt)
+        #expect(summary[1].nextAttemptAt == now)
+        #expect(summary[0].nextAttemptAt == now.adding(.seconds(5)))
+
+        let webhook = try await source.parkedDeliveries(
+            matching: ParkedDeliveryFilter(destination: "webhook"),
+            includingPayloads: false
+        )
+        #expect(webhook.map(\.eventID) == ["a-1", "b-1", "a-2"], "by id: outbox order")
+        #expect(webhook.allSatisfy { $0.payload.isEmpty })
+        #expect(webhook[0].orderingKey == "/a" && webhook[0].rowID == .integer(1) && webhook[0].attempts == 1)
+        #expect(webhook[0].lastError == parked[0].lastError)
+        #expect(webhook[0].nextAttemptAt == parked[0].nextAttemptAt)
+        let limited = try await source.parkedDeliveries(
+            matching: ParkedDeliveryFilter(limit: 2),
+            includingPayloads: false
+        )
+        #expect(limited.map(\.eventID) == ["a-1", "b-1"])
+        let other = try await source.parkedDeliveries(
+            matching: ParkedDeliveryFilter(eventType: try EventTypePattern("acme.o*"), limit: 1),
+            includingPayloads: false
+        )
+        #expect(other.map(\.eventID) == ["b-1"])
+
+        let one = try #require(try await source.parkedDelivery(id: webhook[1].id!))
+        #expect(one.payload == parked[1].payload, "bytes untouched")
+        #expect(one.firstFailedAt == parked[1].firstFailedAt)
+        #expect(try await source.parkedDelivery(id: webhook.map { $0.id! }.max()! + 100) == nil)
+    }
+
     @Test("a dead destination does not stall a healthy one; once up it gets every parked message in aggregate order")
     func deadDestinationDoesNotStallTheOthers() async throws {
         let schema = try TestSchema()

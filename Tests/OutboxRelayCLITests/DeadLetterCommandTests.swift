@@ -281,4 +281,46 @@ struct DeadLetterCommandTests {
         #expect(rest.stdout.contains("deleted 2 dead letters"), "\(rest.stdout)")
         #expect(try await Self.listJSON(config).isEmpty)
     }
+
+    @Test func listsAndShowsParkedDeliveries() async throws {
+        let (config, _) = try await StatusCommandTests.parkedOutbox()
+        let list = try await CLI.run(["dlq", "list", "--parked", "--config", config.path])
+        #expect(list.status == 0, "\(list.output)")
+        let lines = list.stdout.split(separator: "\n").map(String.init)
+        #expect(
+            lines.first?.hasPrefix("ID  DESTINATION  ROW  EVENT ID  AGGREGATE  ATTEMPTS  NEXT ATTEMPT (UTC)") == true
+        )
+        #expect(lines.filter { $0.contains(" hook ") }.count == 10, "\(list.stdout)")
+        #expect(lines.last == "10 parked deliveries of outbox_messages", "\(list.stdout)")
+        #expect(list.stdout.contains("agg-7"))
+
+        let json = try await CLI.run(["dlq", "list", "--parked", "--json", "--limit", "3", "--config", config.path])
+        let objects = try json.stdout.split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(objects.map { $0["event_id"] as? String } == ["e-0", "e-1", "e-2"], "by id: outbox order")
+        #expect(objects.allSatisfy { $0["destination"] as? String == "hook" && $0["payload"] == nil })
+        #expect(objects.first?["aggregate"] as? String == "/agg-0", "the ordering key")
+        #expect(objects.first?["row_id"] as? String == "1")
+        #expect((objects.first?["attempts"] as? Int ?? 0) >= 1)
+        #expect((objects.first?["last_error"] as? String ?? "").isEmpty == false)
+        #expect(objects.first?["next_attempt_at"] is String)
+
+        let none = try await CLI.run(["dlq", "list", "--parked", "--destination", "out", "--config", config.path])
+        #expect(none.stdout.contains("0 parked deliveries"), "\(none.output)")
+
+        let id = try #require(objects.first?["id"] as? Int)
+        let show = try await CLI.run(["dlq", "show", "--parked", String(id), "--config", config.path])
+        #expect(show.status == 0, "\(show.output)")
+        #expect(show.stdout.contains("aggregate:       /agg-0"), "\(show.stdout)")
+        #expect(show.stdout.contains("destination:     hook"), "\(show.stdout)")
+        #expect(show.stdout.contains(#""payload":{"n":0}}"#), "the stored payload: \(show.stdout)")
+        let missing = try await CLI.run(["dlq", "show", "--parked", "999999", "--config", config.path])
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("no parked delivery 999999"), "\(missing.output)")
+
+        let wrong = try await CLI.run(["dlq", "list", "--parked", "--reason", "failed", "--config", config.path])
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("--reason selects dead letters"), "\(wrong.output)")
+    }
 }

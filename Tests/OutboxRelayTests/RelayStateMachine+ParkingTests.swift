@@ -48,7 +48,8 @@ struct RelayStateMachineParkingTests {
             attempts: 3,
             lastError: "connection refused",
             firstFailedAt: .now(),
-            nextAttemptAt: .now()
+            nextAttemptAt: .now(),
+            isRowPayload: true
         )
     }
 
@@ -111,6 +112,10 @@ struct RelayStateMachineParkingTests {
         _ = machine.delivered(sequence: 1, destination: "file", outcome: .completed(4, []))
         let completion = machine.delivered(sequence: 1, destination: "webhook", outcome: .completed(2, []))
         #expect(Self.completions(in: completion).first?.parked.map(\.eventID) == ["a-5", "a-7"])
+        #expect(
+            Self.completions(in: completion).first?.parked.allSatisfy(\.payloadIsRowPayload) == true,
+            "without an expander the envelope is the row's payload: the source may copy it from the row"
+        )
     }
 
     @Test func aBatchWhoseMessagesAllWaitBehindParkedOnesIsNotSentToThatDestination() throws {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import OutboxRelay
 import Synchronization
@@ -94,7 +95,8 @@ struct RelayEngineParkingTests {
     static func engine(
         source: SQLiteSource,
         transports: [any Transport],
-        maximumParked: Int = 100_000
+        maximumParked: Int = 100_000,
+        metrics: (any MetricsFactory)? = nil
     ) throws
         -> RelayEngine
     {
@@ -113,7 +115,8 @@ struct RelayEngineParkingTests {
                 ),
                 idlePollInterval: .milliseconds(5) ... .milliseconds(50),
                 parking: .init(maximumEntries: maximumParked, pollInterval: .milliseconds(20))
-            )
+            ),
+            metrics: metrics
         )
     }
 

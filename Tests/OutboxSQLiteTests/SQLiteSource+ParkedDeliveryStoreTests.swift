@@ -104,4 +104,60 @@ struct SQLiteSourceParkedDeliveryStoreTests {
         #expect(letters.map(\.deadLetter) == [letter])
         #expect(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 3)
     }
+
+    @Test("status and dlq list --parked: per-destination summary, listing by id with filters, one entry with payload")
+    func operatorQueries() async throws {
+        let database = try TemporaryDatabase()
+        let source = try database.source()
+        try await source.createTables()
+        try database.execute("DROP TABLE outbox_relay_parked_deliveries")
+        #expect(try await source.parkedSummary().isEmpty, "no parked table: nothing parked")
+        let ids = try await source.insert(payloads: [Array("{}".utf8), Array("{}".utf8), Array("{}".utf8)])
+        try await source.open()
+        let now = Timestamp(microsecondsSinceEpoch: 1_800_000_000_000_000)
+        var parked = [
+            Self.entry("/a", "a-1", row: 1, due: now.adding(.seconds(30))),
+            Self.entry("/b", "b-1", row: 2, due: now.adding(.seconds(10))),
+            Self.entry("/a", "a-2", row: 3, due: now),
+            Self.entry("/a", "a-1", row: 1, due: now.adding(.seconds(5)), destination: "kafka"),
+        ]
+        parked[1].firstFailedAt = Timestamp(microsecondsSinceEpoch: 1_600_000_000_000_001)
+        parked[1].eventType = "acme.other"
+        try await source.complete(rows: ids, deadLetters: [], parked: parked)
+
+        // A second source, never opened (as `outbox-relay status` uses it), while the first is open.
+        let reader = try database.source()
+        let summary = try await reader.parkedSummary()
+        #expect(summary.map(\.destination) == ["kafka", "webhook"])
+        #expect(summary.map(\.entries) == [1, 3])
+        #expect(summary[1].bytes == parked[0].payload.count + parked[1].payload.count + parked[2].payload.count)
+        #expect(summary[1].oldestFirstFailedAt == parked[1].firstFailedAt)
+        #expect(summary[1].nextAttemptAt == now)
+        #expect(summary[0].nextAttemptAt == now.adding(.seconds(5)))
+
+        let webhook = try await reader.parkedDeliveries(
+            matching: ParkedDeliveryFilter(destination: "webhook"),
+            includingPayloads: false
+        )
+        #expect(webhook.map(\.eventID) == ["a-1", "b-1", "a-2"], "by id: outbox order")
+        #expect(webhook.allSatisfy { $0.payload.isEmpty })
+        #expect(webhook[0].orderingKey == "/a" && webhook[0].rowID == .integer(1) && webhook[0].attempts == 1)
+        #expect(webhook[0].nextAttemptAt == parked[0].nextAttemptAt)
+        let limited = try await reader.parkedDeliveries(
+            matching: ParkedDeliveryFilter(limit: 2),
+            includingPayloads: false
+        )
+        #expect(limited.map(\.eventID) == ["a-1", "b-1"])
+        let other = try await reader.parkedDeliveries(
+            matching: ParkedDeliveryFilter(eventType: try EventTypePattern("acme.o*"), limit: 1),
+            includingPayloads: false
+        )
+        #expect(other.map(\.eventID) == ["b-1"])
+
+        let one = try #require(try await reader.parkedDelivery(id: webhook[1].id!))
+        #expect(one.payload == parked[1].payload, "bytes untouched (not UTF-8)")
+        #expect(one.firstFailedAt == parked[1].firstFailedAt)
+        #expect(try await reader.parkedDelivery(id: webhook.map { $0.id! }.max()! + 100) == nil)
+        await source.close()
+    }
 }

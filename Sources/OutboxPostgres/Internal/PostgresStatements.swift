@@ -27,6 +27,11 @@ struct PostgresStatements: Sendable {
     /// One dead letter whose payload the server copies from the outbox row: parameters as in
     /// ``insertDeadLetter`` without the payload (`$1`…`$9`), `$10` the row id.
     let insertDeadLetterFromOutbox: String
+    /// A completion's parked deliveries in one statement, in the arrays' order (so ids follow
+    /// it): `$1` the source table, `$2`…`$11` arrays of the other columns, `$12` per entry
+    /// whether the server copies its payload from the outbox row (``ParkedDelivery/payloadIsRowPayload``;
+    /// its `$7` element is then empty).
+    let insertParked: String
     let retention: String?
     let countBacklog: String
     let oldestUndelivered: String
@@ -138,6 +143,16 @@ struct PostgresStatements: Sendable {
             INSERT INTO \(deadLetters) (\(deadLetterColumns)) SELECT \
             $1, $2, $3, $4, $5, convert_to(\(payload)::text, 'UTF8'), $6::integer, $7, $8::timestamptz, \
             $9::timestamptz FROM \(table) WHERE \(id) = $10::\(info.idType)
+            """
+        let parkedColumns = OutboxSchema.parkedDeliveryColumns.map(q).joined(separator: ", ")
+        let copiedPayload = "convert_to(src.\(payload)::text, 'UTF8')"
+        insertParked = """
+            INSERT INTO \(configuration.effectiveParkedDeliveriesTable.quoted(for: .postgres)) (\(parkedColumns)) \
+            SELECT $1, v.d, v.r, v.e, v.t, v.k, CASE WHEN v.s THEN \(copiedPayload) ELSE v.p END, \
+            v.a, v.l, v.f, v.n FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], \
+            $8::integer[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::boolean[]) WITH ORDINALITY \
+            AS v(d, r, e, t, k, p, a, l, f, n, s, o) \
+            LEFT JOIN \(table) AS src ON v.s AND src.\(id) = v.r::\(info.idType) ORDER BY v.o
             """
         countDeadLetters = "SELECT count(*) FROM \(deadLetters) WHERE \"source_table\" = $1"
         lockHolder = """

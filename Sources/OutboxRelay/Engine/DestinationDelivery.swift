@@ -107,7 +107,8 @@ struct DestinationDelivery {
                                     attempts: attempts[index],
                                     lastError: reason,
                                     firstFailedAt: firstFailure[index]!,
-                                    nextAttemptAt: now.adding(due)
+                                    nextAttemptAt: now.adding(due),
+                                    isRowPayload: storedPayloads.isEmpty
                                 )
                             )
                         )
@@ -170,7 +171,8 @@ struct DestinationDelivery {
             attempts: 0,
             lastError: "parked behind an earlier message of \(message.orderingKey)",
             firstFailedAt: first,
-            nextAttemptAt: now
+            nextAttemptAt: now,
+            isRowPayload: storedPayloads.isEmpty
         )
     }
 

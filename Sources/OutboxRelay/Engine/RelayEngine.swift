@@ -260,11 +260,13 @@ public final class RelayEngine: Service, Sendable {
             )
             var iterator = events.makeAsyncIterator()
             var actions = machine.start()
+            var parkedLevels: [String: ParkedQueueLevel]? = nil
             while true {
                 for action in actions {
                     if case .stop(let result) = action { return try result.get() }
                     execute(action, in: &group, eventSink: eventSink)
                 }
+                observeParkedQueues(of: machine, recorded: &parkedLevels)
                 // Task cancellation ends the event stream at once: what is still in flight
                 // stays undelivered and is relayed again next time.
                 guard let event = await iterator.next() else { return machine.eventsEnded() }

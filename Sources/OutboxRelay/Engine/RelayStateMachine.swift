@@ -165,6 +165,18 @@ struct RelayStateMachine {
     /// Parked messages of `destination`, written or about to be.
     func parkedEntries(for destination: String) -> Int { parkedQueues[destination]?.entries ?? 0 }
 
+    /// How full each destination's parked queue is (destinations that never parked are left out).
+    var parkedQueueLevels: [String: ParkedQueueLevel] {
+        let limits = configuration.parking
+        return parkedQueues.mapValues { queue in
+            ParkedQueueLevel(
+                entries: queue.entries,
+                bytes: queue.bytes,
+                isAtCap: queue.entries >= limits.maximumEntries || queue.bytes >= limits.maximumBytes
+            )
+        }
+    }
+
     /// Rows claimed and not yet completed.
     var rowsInFlight: Int { batches.values.reduce(0) { $0 + $1.rowIDs.count } }
 
@@ -549,6 +561,8 @@ struct RelayStateMachine {
         var sent: [OutboxMessage] = []
         var parked: [ParkedDelivery] = []
         let now = Timestamp.now()
+        // Without an expander a message's envelope is its row's stored payload (``BatchPlan``).
+        let isRowPayload = batches[sequence]?.plan?.storedPayloads.isEmpty ?? false
         for message in messages {
             if queue.holds(message.orderingKey) {
                 parked.append(
@@ -558,7 +572,8 @@ struct RelayStateMachine {
                         attempts: 0,
                         lastError: "parked behind an earlier message of \(message.orderingKey)",
                         firstFailedAt: now,
-                        nextAttemptAt: now
+                        nextAttemptAt: now,
+                        isRowPayload: isRowPayload
                     )
                 )
             } else {

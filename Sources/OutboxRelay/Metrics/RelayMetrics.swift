@@ -26,6 +26,12 @@ import CoreMetrics
 /// - `outbox_relay_backlog_rows{table}`, `outbox_relay_oldest_undelivered_age_seconds{table}`
 ///   (gauges): from the source's status query every
 ///   ``RelayEngine/Configuration/statusInterval`` (the age is 0 when the backlog is empty).
+/// - `outbox_relay_parked_messages{destination}`, `outbox_relay_parked_bytes{destination}`
+///   (gauges): messages (and their stored payload bytes) a destination has parked, written or
+///   about to be with their batch (``ParkedDelivery``).
+/// - `outbox_relay_parking_at_cap{destination}` (gauge): 1 while that destination's parked queue
+///   is at `relay.max_parked_messages` or `relay.max_parked_bytes` (the relay claims no rows
+///   then), else 0.
 public struct RelayMetrics: Sendable {
     /// The metric names, written once.
     public enum Name {
@@ -41,6 +47,10 @@ public struct RelayMetrics: Sendable {
         public static let active = "outbox_relay_active"
         public static let backlogRows = "outbox_relay_backlog_rows"
         public static let oldestUndeliveredAge = "outbox_relay_oldest_undelivered_age_seconds"
+        // Parking (``RelayMetrics/ParkedQueueGauges``).
+        public static let parkedMessages = "outbox_relay_parked_messages"
+        public static let parkedBytes = "outbox_relay_parked_bytes"
+        public static let parkingAtCap = "outbox_relay_parking_at_cap"
     }
 
     /// Why a dead letter was recorded (the `reason` label).
@@ -91,6 +101,8 @@ public struct RelayMetrics: Sendable {
     private let backlogRows: Gauge
     private let oldestUndeliveredAge: Gauge
     let destinations: [String: DestinationMetrics]
+    /// Per destination: its parked queue's gauges (``recordParkedQueues(_:)``).
+    let parkedQueues: [String: ParkedQueueGauges]
     /// Whether a backend records them (`false` for swift-metrics' no-op factory).
     let isRecording: Bool
 
@@ -129,6 +141,9 @@ public struct RelayMetrics: Sendable {
             byName[destination] = DestinationMetrics(destination: destination, factory: factory)
         }
         self.destinations = byName
+        self.parkedQueues = Dictionary(
+            uniqueKeysWithValues: byName.keys.map { ($0, ParkedQueueGauges(destination: $0, factory: factory)) }
+        )
         self.isRecording = !(factory is NOOPMetricsHandler)
         rowsInFlight.record(0)
         batchesInFlight.record(0)

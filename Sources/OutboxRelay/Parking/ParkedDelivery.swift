@@ -32,6 +32,11 @@ public struct ParkedDelivery: Sendable, Hashable {
     public var firstFailedAt: Timestamp
     /// When the next attempt is due (only the oldest entry of an ordering key is attempted).
     public var nextAttemptAt: Timestamp
+    /// Whether ``payload`` is the row's stored `payload` column byte for byte (a row that is one
+    /// message): a source may then copy it from the outbox row in the completing transaction
+    /// instead of sending it (``ParkedDeliveryStore/complete(rows:deadLetters:parked:)``). Not
+    /// stored; `false` for entries read back.
+    public var payloadIsRowPayload: Bool
 
     /// Creates an entry.
     public init(
@@ -45,7 +50,8 @@ public struct ParkedDelivery: Sendable, Hashable {
         attempts: Int,
         lastError: String,
         firstFailedAt: Timestamp,
-        nextAttemptAt: Timestamp
+        nextAttemptAt: Timestamp,
+        payloadIsRowPayload: Bool = false
     ) {
         self.id = id
         self.destination = destination
@@ -58,16 +64,19 @@ public struct ParkedDelivery: Sendable, Hashable {
         self.lastError = lastError
         self.firstFailedAt = firstFailedAt
         self.nextAttemptAt = nextAttemptAt
+        self.payloadIsRowPayload = payloadIsRowPayload
     }
 
-    /// Parks `message` for `destination`.
+    /// Parks `message` for `destination`; `isRowPayload` when its envelope is its row's stored
+    /// payload (the batch was planned without an expander).
     init(
         _ message: OutboxMessage,
         destination: String,
         attempts: Int,
         lastError: String,
         firstFailedAt: Timestamp,
-        nextAttemptAt: Timestamp
+        nextAttemptAt: Timestamp,
+        isRowPayload: Bool
     ) {
         self.init(
             destination: destination,
@@ -79,7 +88,8 @@ public struct ParkedDelivery: Sendable, Hashable {
             attempts: attempts,
             lastError: lastError,
             firstFailedAt: firstFailedAt,
-            nextAttemptAt: nextAttemptAt
+            nextAttemptAt: nextAttemptAt,
+            payloadIsRowPayload: isRowPayload
         )
     }
 

@@ -28,4 +28,48 @@ public protocol ParkedDeliveryStore: OutboxSource {
     /// Applies a drain round in one transaction: deletes the delivered entries, updates the
     /// retried ones, and moves the given-up ones to the dead-letter table.
     func settleParkedDeliveries(_ settlement: ParkedSettlement) async throws
+
+    // MARK: Operator queries (`outbox-relay status`, `outbox-relay dlq list --parked`)
+    //
+    // Like ``OutboxStatusReporting`` and ``DeadLetterStore``, these work without `open()`, on a
+    // short-lived connection of their own, never take the relay lock (safe while a relay runs on
+    // the table) and never create the table: an absent parked-deliveries table has no entries.
+    // The default implementations throw ``ParkedQueryUnsupported``.
+
+    /// Per destination with parked entries of this outbox table: how many, their stored payload
+    /// bytes, the oldest `first_failed_at` and the earliest `next_attempt_at`; by destination.
+    func parkedSummary() async throws -> [ParkedQueueSummary]
+
+    /// The entries of this outbox table that `filter` selects, by `id`, with their stored
+    /// payloads or (without `includingPayloads`) with an empty ``ParkedDelivery/payload``.
+    func parkedDeliveries(
+        matching filter: ParkedDeliveryFilter,
+        includingPayloads: Bool
+    ) async throws
+        -> [ParkedDelivery]
+
+    /// One entry of this outbox table with its payload, `nil` if there is none with that id.
+    func parkedDelivery(id: Int64) async throws -> ParkedDelivery?
+}
+
+extension ParkedDeliveryStore {
+    /// Not implemented by this source: throws ``ParkedQueryUnsupported``.
+    public func parkedSummary() async throws -> [ParkedQueueSummary] {
+        throw ParkedQueryUnsupported(source: "\(flavour) table \(table)")
+    }
+
+    /// Not implemented by this source: throws ``ParkedQueryUnsupported``.
+    public func parkedDeliveries(
+        matching filter: ParkedDeliveryFilter,
+        includingPayloads: Bool
+    ) async throws
+        -> [ParkedDelivery]
+    {
+        throw ParkedQueryUnsupported(source: "\(flavour) table \(table)")
+    }
+
+    /// Not implemented by this source: throws ``ParkedQueryUnsupported``.
+    public func parkedDelivery(id: Int64) async throws -> ParkedDelivery? {
+        throw ParkedQueryUnsupported(source: "\(flavour) table \(table)")
+    }
 }

@@ -37,3 +37,11 @@ struct ParkedQueue {
         }
     }
 }
+
+/// How full one destination's parked queue is, for the ``RelayMetrics`` gauges.
+struct ParkedQueueLevel: Sendable, Hashable {
+    var entries = 0
+    var bytes = 0
+    /// At `maximumEntries` or `maximumBytes` (``RelayEngine/Configuration/Parking-swift.struct``).
+    var isAtCap = false
+}

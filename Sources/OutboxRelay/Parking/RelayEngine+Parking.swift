@@ -23,3 +23,14 @@ extension RelayEngine.Configuration {
         }
     }
 }
+
+extension RelayEngine {
+    /// Records the parked queues' gauges (``RelayMetrics``) when they changed since `recorded`.
+    func observeParkedQueues(of machine: RelayStateMachine, recorded: inout [String: ParkedQueueLevel]?) {
+        guard machine.configuration.parks, metrics.isRecording else { return }
+        let levels = machine.parkedQueueLevels
+        guard levels != recorded else { return }
+        recorded = levels
+        metrics.recordParkedQueues(levels)
+    }
+}

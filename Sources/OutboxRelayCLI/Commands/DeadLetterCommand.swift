@@ -1,7 +1,8 @@
 import ArgumentParser
 import OutboxRelay
 
-/// `outbox-relay dlq …`: the dead-letter table of the configured source.
+/// `outbox-relay dlq …`: the dead-letter table of the configured source (and, with `--parked`,
+/// its parked-deliveries table).
 struct DeadLetterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
@@ -23,6 +24,17 @@ struct DeadLetterCommand: AsyncParsableCommand {
         return (store, source)
     }
 
+    /// The configured source as a parked-deliveries store, or exit 1 saying that it is not one.
+    static func parkedStore(config path: String) throws -> any ParkedDeliveryStore {
+        let relayConfiguration = try RelayConfiguration.load(path: path) { print("config: FAILED — \($0)") }
+        let source = relayConfiguration.source
+        guard let store = source as? any ParkedDeliveryStore else {
+            print("dlq: the \(source.flavour) source for \(source.table) does not park deliveries")
+            throw ExitCode(1)
+        }
+        return store
+    }
+
     /// Runs a store operation, printing a database failure and exiting 1 instead of trapping.
     static func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         do {
@@ -34,11 +46,16 @@ struct DeadLetterCommand: AsyncParsableCommand {
     }
 }
 
-/// `outbox-relay dlq list --config FILE [filters] [--json]`.
+/// `outbox-relay dlq list --config FILE [filters] [--json] [--parked]`.
 struct DeadLetterListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "Lists dead letters, oldest first: a table, or one JSON object per line with --json."
+        abstract: "Lists dead letters, oldest first: a table, or one JSON object per line with --json.",
+        discussion: """
+            With --parked, lists the parked deliveries instead: messages a destination has not taken yet, \
+            waiting in the parked-deliveries table to be retried (oldest first per destination and aggregate); \
+            --destination, --event-type and --limit select them.
+            """
     )
 
     @Option(name: .long, help: "The YAML configuration file.")
@@ -49,7 +66,11 @@ struct DeadLetterListCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON object per line instead of a table.")
     var json = false
 
+    @Flag(name: .long, help: "List the parked deliveries (waiting to be retried) instead of the dead letters.")
+    var parked = false
+
     func run() async throws {
+        if parked { return try await listParked() }
         let filter = try filters.filter()
         let (store, source) = try DeadLetterCommand.store(config: config)
         let entries = try await DeadLetterCommand.perform("list") {
@@ -65,7 +86,27 @@ struct DeadLetterListCommand: AsyncParsableCommand {
     }
 }
 
-/// `outbox-relay dlq show --config FILE ID [--json]`.
+extension DeadLetterListCommand {
+    /// `dlq list --parked`.
+    private func listParked() async throws {
+        let filter = try filters.parkedFilter()
+        let store = try DeadLetterCommand.parkedStore(config: config)
+        let entries = try await DeadLetterCommand.perform("list --parked") {
+            try await store.parkedDeliveries(matching: filter, includingPayloads: false)
+        }
+        await store.close()
+        if json {
+            for entry in entries {
+                print(ParkedDeliveryPrinter.jsonLine(entry, sourceTable: store.table, payload: false))
+            }
+        } else {
+            print(ParkedDeliveryPrinter.table(entries), terminator: "")
+            print("\(entries.count) parked deliver\(entries.count == 1 ? "y" : "ies") of \(store.table)")
+        }
+    }
+}
+
+/// `outbox-relay dlq show --config FILE ID [--json] [--parked]`.
 struct DeadLetterShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
@@ -81,7 +122,25 @@ struct DeadLetterShowCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON object (the payload as `payload`, or `payload_hex` when not UTF-8).")
     var json = false
 
+    @Flag(name: .long, help: "Show a parked delivery (the first column of `dlq list --parked`) instead.")
+    var parked = false
+
     func run() async throws {
+        if parked {
+            let store = try DeadLetterCommand.parkedStore(config: config)
+            let entry = try await DeadLetterCommand.perform("show --parked") { try await store.parkedDelivery(id: id) }
+            await store.close()
+            guard let entry else {
+                print("dlq show: no parked delivery \(id) for \(store.table)")
+                throw ExitCode(1)
+            }
+            print(
+                json
+                    ? ParkedDeliveryPrinter.jsonLine(entry, sourceTable: store.table, payload: true)
+                    : ParkedDeliveryPrinter.details(entry, sourceTable: store.table)
+            )
+            return
+        }
         let (store, source) = try DeadLetterCommand.store(config: config)
         let entry = try await DeadLetterCommand.perform("show") { try await store.deadLetter(id: id) }
         await source.close()

@@ -40,6 +40,27 @@ struct DeadLetterFilterOptions: ParsableArguments {
         return filter
     }
 
+    /// The filter of `dlq list --parked`, or a `ValidationError` naming an option that selects
+    /// only dead letters.
+    func parkedFilter() throws -> ParkedDeliveryFilter {
+        for (option, given) in [("--reason", reason != nil), ("--since", since != nil), ("--until", until != nil)]
+        where given {
+            throw ValidationError(
+                "\(option) selects dead letters; with --parked use --destination, --event-type, --limit"
+            )
+        }
+        var filter = ParkedDeliveryFilter(destination: destination, limit: limit)
+        if let eventType {
+            do {
+                filter.eventType = try EventTypePattern(eventType)
+            } catch {
+                throw ValidationError("--event-type \(eventType): \(error)")
+            }
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, found \(limit)") }
+        return filter
+    }
+
     /// `2026-12-03T07:00:00Z`, `2026-12-03T07:00:00.5+02:00`, `2026-12-03 07:00:00`, `2026-12-03`
     /// (UTC unless an offset is given), or a duration before `now` (`90s`, `15m`, `2h`, `7d`).
     static func time(_ text: String, option: String, now: Timestamp) throws -> Timestamp {

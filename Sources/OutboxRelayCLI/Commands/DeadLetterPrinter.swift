@@ -20,6 +20,11 @@ enum DeadLetterPrinter {
                 entry.reason.rawValue, String(letter.attempts), seconds(letter.lastFailedAt), error,
             ]
         }
+        return columns(header: header, rows: rows)
+    }
+
+    /// `header` and `rows` in columns two spaces apart (the last one unpadded), one line each.
+    static func columns(header: [String], rows: [[String]]) -> String {
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }
@@ -33,7 +38,7 @@ enum DeadLetterPrinter {
     /// Every field on its own line, then the stored payload.
     static func details(_ entry: DeadLetterEntry) -> String {
         let letter = entry.deadLetter
-        var lines = [
+        let lines = [
             "id:              \(entry.id)",
             "source table:    \(entry.sourceTable)",
             "row id:          \(letter.rowID)",
@@ -46,14 +51,15 @@ enum DeadLetterPrinter {
             "last failed at:  \(letter.lastFailedAt.rfc3339)",
             "last error:      \(letter.lastError)",
         ]
-        if let text = String(validating: letter.payload, as: UTF8.self) {
-            lines.append("payload (\(letter.payload.count) bytes):")
-            lines.append(text)
-        } else {
-            lines.append("payload (\(letter.payload.count) bytes, not UTF-8, as hex):")
-            lines.append(hex(letter.payload))
+        return lines.joined(separator: "\n") + "\n" + payloadLines(letter.payload)
+    }
+
+    /// `payload (N bytes):` and the stored payload, or its hex digits when it is not UTF-8.
+    static func payloadLines(_ payload: [UInt8]) -> String {
+        if let text = String(validating: payload, as: UTF8.self) {
+            return "payload (\(payload.count) bytes):\n" + text
         }
-        return lines.joined(separator: "\n")
+        return "payload (\(payload.count) bytes, not UTF-8, as hex):\n" + hex(payload)
     }
 
     /// One JSON object: `id`, `source_table`, `row_id`, `event_id`, `event_type`, `destination`,
@@ -75,18 +81,18 @@ enum DeadLetterPrinter {
             ("first_failed_at", .string(letter.firstFailedAt.rfc3339)),
             ("last_failed_at", .string(letter.lastFailedAt.rfc3339)),
         ]
-        if payload {
-            if let stored = String(validating: letter.payload, as: UTF8.self) {
-                members.append(("payload", .string(stored)))
-            } else {
-                members.append(("payload_hex", .string(hex(letter.payload))))
-            }
-        }
+        if payload { members += payloadMembers(letter.payload) }
         return String(decoding: JSONWriter.encode(.object(JSONObject(members)), escaping: .minimal), as: UTF8.self)
     }
 
+    /// `payload` with the stored payload, or `payload_hex` when it is not UTF-8.
+    static func payloadMembers(_ payload: [UInt8]) -> [(key: String, value: JSONValue)] {
+        if let stored = String(validating: payload, as: UTF8.self) { return [("payload", .string(stored))] }
+        return [("payload_hex", .string(hex(payload)))]
+    }
+
     /// `2026-12-03 07:00:01`: the time to the second, for the table.
-    private static func seconds(_ time: Timestamp) -> String {
+    static func seconds(_ time: Timestamp) -> String {
         String(time.sqlText.prefix(19))
     }
 

@@ -1,7 +1,7 @@
 import OutboxRelay
 
-/// The parking keys: `transports.NAME.retry.park_after` and `relay.max_parked_messages`,
-/// `relay.max_parked_bytes`.
+/// The parking keys: `transports.NAME.retry.park_after`, `relay.max_parked_messages`,
+/// `relay.max_parked_bytes` and `source.parked_deliveries_table`.
 extension RelayConfiguration {
     /// `park_after`: a number of attempts (`3`), a duration with its unit (`5s`), or `never`.
     static func parseParkAfter(_ node: ConfigNode) throws -> ParkAfter? {
@@ -42,5 +42,46 @@ extension RelayConfiguration {
             apply(value)
         }
         return parking
+    }
+
+    /// `source.parked_deliveries_table`: `NAME` or `SCHEMA.NAME`, validated like every identifier
+    /// from config (and quoted where used). It must name neither the outbox table nor the
+    /// dead-letter table, and leave room for its index names (`NAME_queue`, `NAME_key`, at most
+    /// 63 bytes).
+    static func parseParkedDeliveriesTable(
+        _ node: ConfigNode,
+        outboxTable: SQLIdentifier,
+        deadLetterTable: SQLIdentifier?
+    ) throws -> SQLIdentifier? {
+        guard let text = try node.string("parked_deliveries_table") else { return nil }
+        let keyPath = node.keyPath("parked_deliveries_table")
+        let name: SQLIdentifier
+        do {
+            name = try SQLIdentifier(text)
+        } catch {
+            throw ConfigError(
+                keyPath: keyPath,
+                problem: error.description,
+                fix: "use NAME or SCHEMA.NAME with letters, digits and _"
+            )
+        }
+        guard name.name.utf8.count + "_queue".utf8.count <= 63 else {
+            throw ConfigError(
+                keyPath: keyPath,
+                problem: "\"\(name.name)\" is too long for its index names (NAME_queue, at most 63 bytes)",
+                fix: "use a name of at most 57 bytes"
+            )
+        }
+        for (other, what) in [
+            (outboxTable, "the outbox table (source.table)"), (deadLetterTable, "the dead-letter table"),
+        ]
+        where other == name {
+            throw ConfigError(
+                keyPath: keyPath,
+                problem: "names \(what)",
+                fix: "use a table of its own, e.g. \(ParkedDelivery.defaultTable)"
+            )
+        }
+        return name
     }
 }

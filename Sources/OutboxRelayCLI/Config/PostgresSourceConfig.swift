@@ -16,6 +16,7 @@ import OutboxRelay
 ///   lock: advisory                      # advisory (one active relay, others standby) | none
 ///   standby_poll_interval: 1s
 ///   dead_letter_table: app.outbox_relay_dead_letters
+///   parked_deliveries_table: app.outbox_relay_parked_deliveries   # default: in the outbox table's schema
 ///   write_connection: separate          # separate (mark on a 2nd connection while reading) | shared
 ///   retention: {max_age: 7d}            # dispatcher; outbox: {keep: 100000}
 /// ```
@@ -23,7 +24,7 @@ struct PostgresSourceConfig: SourceConfigParser {
     static let schemes = ["postgres", "postgresql"]
     static let keys: Set<String> = [
         "columns", "notify_channel", "statement_timeout", "lock", "standby_poll_interval",
-        "dead_letter_table", "retention", "reconnect_timeout", "write_connection",
+        "dead_letter_table", "retention", "reconnect_timeout", "write_connection", "parked_deliveries_table",
     ]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
@@ -104,6 +105,11 @@ struct PostgresSourceConfig: SourceConfigParser {
                 writeConnection: writeConnection
             )
             configuration.maximumPayloadBytes = common.maximumPayloadBytes
+            configuration.parkedDeliveriesTable = try RelayConfiguration.parseParkedDeliveriesTable(
+                node,
+                outboxTable: common.table,
+                deadLetterTable: configuration.effectiveDeadLetterTable
+            )
             try configuration.validate()
             return configuration
         } catch let error as PostgresError {

@@ -12,10 +12,11 @@ import OutboxSQLite
 ///   busy_timeout: 5s                    # wait for PHP's write lock before retrying
 ///   columns: {payload: body}            # id, payload, consumed, time_of_recording, dispatched, time_of_dispatching
 ///   dead_letter_table: outbox_relay_dead_letters   # created on start if missing
+///   parked_deliveries_table: outbox_relay_parked_deliveries   # created on start if missing
 /// ```
 struct SQLiteSourceConfig: SourceConfigParser {
     static let schemes = ["sqlite"]
-    static let keys: Set<String> = ["busy_timeout", "columns", "dead_letter_table"]
+    static let keys: Set<String> = ["busy_timeout", "columns", "dead_letter_table", "parked_deliveries_table"]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
         SQLiteSource(configuration: try configuration(url: url, node: node, common: common))
@@ -62,6 +63,13 @@ struct SQLiteSourceConfig: SourceConfigParser {
                     fix: "use NAME or SCHEMA.NAME with letters, digits and _"
                 )
             }
+        }
+        if let parked = try RelayConfiguration.parseParkedDeliveriesTable(
+            node,
+            outboxTable: common.table,
+            deadLetterTable: configuration.deadLetterTable
+        ) {
+            configuration.parkedDeliveriesTable = parked
         }
         return configuration
     }
