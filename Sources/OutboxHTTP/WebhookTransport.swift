@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 
 /// Delivers messages to one HTTP endpoint as signed webhooks, through libcurl's multi interface.
@@ -34,14 +35,16 @@ public final class WebhookTransport: Transport {
     private let target: WebhookURL
     let encoder: WebhookBodyEncoder
     private let loop: CurlMultiLoop
-    private let logger: Logger
+    let logger: Logger
 
     /// Creates the transport and its thread; nothing is sent until ``deliver(_:)``.
+    /// - Parameter metrics: where ``WebhookMetrics`` go (swift-metrics' global factory by default).
     /// - Throws: ``WebhookTransportError`` when the configuration is invalid (bad URL,
     ///   secret or header) or libcurl cannot be initialised.
     public init(
         name: String,
         configuration: Configuration,
+        metrics: any MetricsFactory = MetricsSystem.factory,
         logger: Logger = Logger(label: "outbox-relay.webhook")
     ) throws(WebhookTransportError) {
         try configuration.validate()
@@ -83,7 +86,8 @@ public final class WebhookTransport: Transport {
                 maximumClientErrorAttempts: configuration.maximumClientErrorAttempts,
                 maximumRetryAfter: configuration.maximumRetryAfter,
                 timeoutDescription: timeoutText
-            )
+            ),
+            metrics: WebhookMetrics(destination: name, factory: metrics)
         )
         self.loop = try CurlMultiLoop(settings: settings, logger: logger)
     }
@@ -93,6 +97,11 @@ public final class WebhookTransport: Transport {
 
     /// Whether the endpoint answered 410 Gone; every message is then dead-lettered.
     public var isDisabled: Bool { loop.isDisabled }
+
+    /// Set once the endpoint answered 410 Gone (see ``isDisabled``): readiness reports it.
+    public var disabledReason: String? {
+        isDisabled ? "the endpoint \(target.redacted) answered 410 Gone; restart the relay with a new URL" : nil
+    }
 
     /// Checks that the endpoint's host resolves and, unless private networks are allowed,
     /// that it resolves to at least one public address. Sends nothing.
@@ -107,7 +116,7 @@ public final class WebhookTransport: Transport {
             logger.warning(
                 "webhook host does not resolve yet; deliveries will be retried",
                 metadata: [
-                    "transport": "\(name)", "url": "\(target.redacted)",
+                    "destination": "\(name)", "url": "\(target.redacted)",
                 ]
             )
             return

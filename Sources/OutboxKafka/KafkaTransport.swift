@@ -1,4 +1,5 @@
 import CRdKafka
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -33,14 +34,17 @@ public final class KafkaTransport: Transport, Sendable {
     public let configuration: Configuration
     let encoder: KafkaRecordEncoder
     private let logger: Logger
+    private let metrics: KafkaMetrics
     private let state = Mutex(State.idle)
 
     /// Creates a transport; nothing connects before ``start()``.
+    /// - Parameter metrics: where ``KafkaMetrics`` go (swift-metrics' global factory by default).
     /// - Throws: ``KafkaTransportError`` with ``KafkaTransportError/Code/invalidConfiguration``
     ///   for an invalid topic or key template, or no bootstrap servers.
     public init(
         name: String,
         configuration: Configuration,
+        metrics: any MetricsFactory = MetricsSystem.factory,
         logger: Logger = Logger(label: "outbox-relay.kafka")
     ) throws(KafkaTransportError) {
         guard !configuration.bootstrapServers.isEmpty else {
@@ -53,6 +57,7 @@ public final class KafkaTransport: Transport, Sendable {
         self.configuration = configuration
         self.encoder = try KafkaRecordEncoder(configuration: configuration)
         self.logger = logger
+        self.metrics = KafkaMetrics(destination: name, factory: metrics)
     }
 
     /// The topic every message goes to, when the topic template has no placeholders.
@@ -73,11 +78,20 @@ public final class KafkaTransport: Transport, Sendable {
             case .shutDown:
                 throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
             case .idle:
+                var properties = configuration.librdkafkaProperties
+                var statistics: KafkaStatisticsRecorder?
+                let interval = Configuration.milliseconds(configuration.statisticsInterval)
+                if metrics.isRecording && interval > 0 {
+                    // First: a statistics.interval.ms in `properties` comes later and wins.
+                    properties.insert(("statistics.interval.ms", String(interval)), at: 0)
+                    statistics = KafkaStatisticsRecorder(metrics: metrics)
+                }
                 let producer = try RDKafkaProducer(
                     name: name,
-                    properties: configuration.librdkafkaProperties,
+                    properties: properties,
                     deliveryTimeout: configuration.timeouts.delivery,
                     maximumTopicHandles: configuration.maximumTopicHandles,
+                    statistics: statistics,
                     logger: logger
                 )
                 state = .started(producer)
@@ -104,7 +118,13 @@ public final class KafkaTransport: Transport, Sendable {
                     + "check bootstrap_servers and the security.protocol, ssl.* and sasl.* properties"
             )
         }
-        logger.info("Kafka transport \(name) connected to \(configuration.bootstrapServers.joined(separator: ","))")
+        logger.info(
+            "Kafka transport connected",
+            metadata: [
+                "destination": "\(name)",
+                "bootstrap_servers": "\(configuration.bootstrapServers.joined(separator: ","))",
+            ]
+        )
     }
 
     /// Delivers a batch; returns when every message has a result (acknowledged or failed).
@@ -117,7 +137,19 @@ public final class KafkaTransport: Transport, Sendable {
         guard let producer else {
             return Array(repeating: .retryable("the Kafka transport \"\(name)\" is not started"), count: batch.count)
         }
-        return await producer.deliver(encoder.encode(batch))
+        let records = encoder.encode(batch)
+        for (index, errors) in records.droppedTraceContext {
+            for error in errors {
+                logger.debug(
+                    "trace context header dropped",
+                    metadata: [
+                        "destination": "\(name)", "event_id": "\(batch[index].eventID)",
+                        "row_id": "\(batch[index].rowID)", "header": "\(error.header)", "reason": "\(error.reason)",
+                    ]
+                )
+            }
+        }
+        return await producer.deliver(records)
     }
 
     /// Waits for messages in flight (at most ``Configuration/Timeouts/flush``), then destroys
