@@ -59,7 +59,7 @@ extension KafkaTransport {
 
         /// How often librdkafka reports its statistics (`statistics.interval.ms`), from which
         /// the transport's ``KafkaMetrics`` (queue depth, broker round-trip time, send errors)
-        /// are refreshed. Default 15 s; `.zero` turns them off. Statistics are asked for only
+        /// are refreshed. Default 15 s (at most one day); `.zero` turns them off. Statistics are asked for only
         /// when a swift-metrics backend records (``KafkaTransport/init(name:configuration:metrics:logger:)``);
         /// a `statistics.interval.ms` in ``properties`` wins.
         public var statisticsInterval: Duration = .seconds(15)

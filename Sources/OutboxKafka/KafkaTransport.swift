@@ -80,7 +80,8 @@ public final class KafkaTransport: Transport, Sendable {
             case .idle:
                 var properties = configuration.librdkafkaProperties
                 var statistics: KafkaStatisticsRecorder?
-                let interval = Configuration.milliseconds(configuration.statisticsInterval)
+                // librdkafka accepts at most one day.
+                let interval = min(Configuration.milliseconds(configuration.statisticsInterval), 86_400_000)
                 if metrics.isRecording && interval > 0 {
                     // First: a statistics.interval.ms in `properties` comes later and wins.
                     properties.insert(("statistics.interval.ms", String(interval)), at: 0)
