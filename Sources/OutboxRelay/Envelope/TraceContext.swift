@@ -17,8 +17,8 @@
 ///   key twice.
 ///
 /// An invalid `traceparent` drops the whole context (a `tracestate` means nothing without
-/// it, and one without a `traceparent` is ignored); an invalid `tracestate` drops only itself. Transports log what was dropped at debug
-/// level and forward the rest.
+/// it, and one without a `traceparent` is ignored); an invalid `tracestate` drops only
+/// itself. Transports log what was dropped at debug level and forward the rest.
 public struct TraceContext: Sendable, Hashable {
     /// The `traceparent` value, as written.
     public let traceparent: String
