@@ -76,6 +76,16 @@ struct WebhookMetricsTests {
         #expect(reused >= 10, "the test server keeps connections alive (HTTP/1.1); reused only \(reused) of 12")
     }
 
+    @Test("the README's Monitoring section names exactly the webhook metrics there are")
+    func readmeNamesThem() throws {
+        let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "### Monitoring").map { readme[$0.lowerBound...] })
+        let named = Set(
+            section.matches(of: /outbox_relay_(webhook_[a-z0-9_]+|endpoint_disabled)/).map { String($0.output.0) }
+        )
+        #expect(named == [Name.endpointDisabled, Name.connectionsOpened, Name.connectionReuses])
+    }
+
     @Test("a refused connection counts neither as opened nor as reused")
     func refusedConnection() async throws {
         // A port nothing listens on: bind one, close it, use it.

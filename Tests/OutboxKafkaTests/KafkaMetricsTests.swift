@@ -1,3 +1,4 @@
+import Foundation
 import MetricsTestKit
 import OutboxRelay
 import Testing
@@ -122,7 +123,19 @@ struct KafkaMetricsTests {
         #expect(try metrics.expectGauge(Name.queueBytes, labels).lastValue == 0)
     }
 
-    @Test("without a recording backend, or with an interval of zero, no statistics are asked for")
+    @Test("the README's Monitoring section names exactly the Kafka metrics there are")
+    func readmeNamesThem() throws {
+        let readme = try String(contentsOfFile: KafkaTestSupport.repositoryRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "### Monitoring").map { readme[$0.lowerBound...] })
+        let named = Set(section.matches(of: /outbox_relay_kafka_[a-z0-9_]+/).map { String($0.output) })
+        let defined: Set = [
+            Name.queueMessages, Name.queueBytes, Name.brokerRoundTripAverage, Name.brokerRoundTripP99,
+            Name.brokerTransmitErrors,
+        ]
+        #expect(named == defined)
+    }
+
+    @Test("with a statistics interval of zero, no statistics are asked for")
     func offWithoutBackend() async throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         let metrics = TestMetrics()
