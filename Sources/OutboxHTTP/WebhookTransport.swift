@@ -38,13 +38,14 @@ public final class WebhookTransport: Transport {
     let logger: Logger
 
     /// Creates the transport and its thread; nothing is sent until ``deliver(_:)``.
-    /// - Parameter metrics: where ``WebhookMetrics`` go (swift-metrics' global factory by default).
+    /// - Parameter metrics: where ``WebhookMetrics`` go; by default swift-metrics' global factory
+    ///   as bootstrapped when ``start()`` (or the first ``deliver(_:)``) runs.
     /// - Throws: ``WebhookTransportError`` when the configuration is invalid (bad URL,
     ///   secret or header) or libcurl cannot be initialised.
     public init(
         name: String,
         configuration: Configuration,
-        metrics: any MetricsFactory = MetricsSystem.factory,
+        metrics: (any MetricsFactory)? = nil,
         logger: Logger = Logger(label: "outbox-relay.webhook")
     ) throws(WebhookTransportError) {
         try configuration.validate()
@@ -87,7 +88,7 @@ public final class WebhookTransport: Transport {
                 maximumRetryAfter: configuration.maximumRetryAfter,
                 timeoutDescription: timeoutText
             ),
-            metrics: WebhookMetrics(destination: name, factory: metrics)
+            metricsFactory: metrics
         )
         self.loop = try CurlMultiLoop(settings: settings, logger: logger)
     }
@@ -109,6 +110,7 @@ public final class WebhookTransport: Transport {
     ///   loopback, private or link-local. A host that does not resolve is only logged: DNS may
     ///   recover, and deliveries report it as retryable.
     public func start() async throws {
+        loop.bindMetrics()
         let host = target.host
         let port = target.port
         let addresses = await loop.perform { PrivateAddressGuard.resolve(host, port: port) }
@@ -138,7 +140,8 @@ public final class WebhookTransport: Transport {
     /// Sends a batch and returns one result per message, in order. Never blocks a
     /// cooperative thread: the batch is handed to the transport's thread and this awaits it.
     public func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
-        await loop.deliver(batch.map(prepare))
+        loop.bindMetrics()
+        return await loop.deliver(batch.map(prepare))
     }
 
     /// Waits for the requests in flight, then stops the thread and releases libcurl's handles.

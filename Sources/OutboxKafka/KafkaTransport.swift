@@ -34,17 +34,19 @@ public final class KafkaTransport: Transport, Sendable {
     public let configuration: Configuration
     let encoder: KafkaRecordEncoder
     private let logger: Logger
-    private let metrics: KafkaMetrics
+    /// `nil`: swift-metrics' global factory, as bootstrapped when ``start()`` runs.
+    private let metricsFactory: (any MetricsFactory)?
     private let state = Mutex(State.idle)
 
     /// Creates a transport; nothing connects before ``start()``.
-    /// - Parameter metrics: where ``KafkaMetrics`` go (swift-metrics' global factory by default).
+    /// - Parameter metrics: where ``KafkaMetrics`` go; by default swift-metrics' global factory
+    ///   as bootstrapped when ``start()`` runs (so the transport may be created before).
     /// - Throws: ``KafkaTransportError`` with ``KafkaTransportError/Code/invalidConfiguration``
     ///   for an invalid topic or key template, or no bootstrap servers.
     public init(
         name: String,
         configuration: Configuration,
-        metrics: any MetricsFactory = MetricsSystem.factory,
+        metrics: (any MetricsFactory)? = nil,
         logger: Logger = Logger(label: "outbox-relay.kafka")
     ) throws(KafkaTransportError) {
         guard !configuration.bootstrapServers.isEmpty else {
@@ -57,7 +59,7 @@ public final class KafkaTransport: Transport, Sendable {
         self.configuration = configuration
         self.encoder = try KafkaRecordEncoder(configuration: configuration)
         self.logger = logger
-        self.metrics = KafkaMetrics(destination: name, factory: metrics)
+        self.metricsFactory = metrics
     }
 
     /// The topic every message goes to, when the topic template has no placeholders.
@@ -82,6 +84,7 @@ public final class KafkaTransport: Transport, Sendable {
                 var statistics: KafkaStatisticsRecorder?
                 // librdkafka accepts at most one day.
                 let interval = min(Configuration.milliseconds(configuration.statisticsInterval), 86_400_000)
+                let metrics = KafkaMetrics(destination: name, factory: metricsFactory ?? MetricsSystem.factory)
                 if metrics.isRecording && interval > 0 {
                     // First: a statistics.interval.ms in `properties` comes later and wins.
                     properties.insert(("statistics.interval.ms", String(interval)), at: 0)

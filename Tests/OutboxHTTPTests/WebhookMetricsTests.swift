@@ -35,6 +35,9 @@ struct WebhookMetricsTests {
         let metrics = TestMetrics()
         let gone = try Self.transport("gone", server.url("/status/410"), metrics: metrics)
         let fine = try Self.transport("fine", server.url("/ok"), metrics: metrics)
+        // The metrics exist from the start (the engine starts its transports again: no effect).
+        try await gone.start()
+        try await fine.start()
         let disabled = try metrics.expectGauge(Name.endpointDisabled, [("destination", "gone")])
         #expect(disabled.lastValue == 0)
         #expect(try metrics.expectGauge(Name.endpointDisabled, [("destination", "fine")]).lastValue == 0)

@@ -1,4 +1,5 @@
 import CCurl
+import CoreMetrics
 import Logging
 import OutboxRelay
 import Synchronization
@@ -90,7 +91,8 @@ struct CurlMultiLoopSettings: Sendable {
     var staticHeaders: [String]
     var signer: WebhookSigner
     var classifier: WebhookResponseClassifier
-    var metrics: WebhookMetrics
+    /// Where ``WebhookMetrics`` go; `nil`: swift-metrics' global factory when first bound.
+    var metricsFactory: (any MetricsFactory)?
 }
 
 /// The curl multi handle of one webhook transport, driven by its own thread.
@@ -128,6 +130,9 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var isFailing = false
     private var clientErrorAttempts: [String: Int] = [:]
     private let disabled = Atomic<Bool>(false)
+    /// Created by ``bindMetrics()``, so a transport made before `MetricsSystem.bootstrap` still
+    /// records into the bootstrapped backend.
+    private let metrics = Mutex<WebhookMetrics?>(nil)
     /// The loop thread; joined by ``shutdown()``.
     private var thread: NamedThread?
 
@@ -160,6 +165,20 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     // MARK: Called from tasks
+
+    /// The transport's metrics, created on first use (the disabled gauge starts at 0).
+    @discardableResult
+    func bindMetrics() -> WebhookMetrics {
+        metrics.withLock { metrics in
+            if let metrics { return metrics }
+            let created = WebhookMetrics(
+                destination: settings.transportName,
+                factory: settings.metricsFactory ?? MetricsSystem.factory
+            )
+            metrics = created
+            return created
+        }
+    }
 
     /// Hands a batch to the loop thread and waits for all of its results.
     func deliver(_ messages: [PreparedMessage]) async -> [DeliveryResult] {
@@ -371,7 +390,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func finish(_ transfer: CurlTransfer, code: CURLcode) {
-        settings.metrics.requestFinished(
+        bindMetrics().requestFinished(
             openedConnections: transfer.connectionsOpened,
             connected: transfer.wasConnected
         )
@@ -507,7 +526,7 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func disable() {
         guard !disabled.exchange(true, ordering: .relaxed) else { return }
-        settings.metrics.endpointDisabled.record(1)
+        bindMetrics().endpointDisabled.record(1)
         logger.critical(
             """
             WEBHOOK ENDPOINT DISABLED: it answered 410 Gone. \
