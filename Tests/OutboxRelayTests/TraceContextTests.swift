@@ -125,6 +125,20 @@ struct TraceContextTests {
         #expect(TraceContext.extract(from: message) == .none)
     }
 
+    @Test("the search for trace headers finds them first and last, and not in a cut-off name")
+    func searchBoundaries() throws {
+        func decode(_ headers: String) throws -> OutboxMessage {
+            let text = #"{"headers":{"# + headers + #"},"payload":1}"#
+            return try EnvelopeDecoder(table: "t").decode(OutboxRow(id: .integer(1), payload: Array(text.utf8)))
+        }
+        let first = try decode(#""traceparent":"\#(Self.parent)","__event_type":"a","__event_id":"e""#)
+        #expect(TraceContext.extract(from: first).context?.traceparent == Self.parent)
+        let last = try decode(#""__event_type":"a","__event_id":"e","traceparent":"\#(Self.parent)""#)
+        #expect(TraceContext.extract(from: last).context?.traceparent == Self.parent)
+        let cut = try decode(#""__event_type":"a","__event_id":"e","tttraceparen":"t""#)
+        #expect(TraceContext.extract(from: cut) == .none)
+    }
+
     @Test("an invalid traceparent drops the context, its tracestate with it, and says why")
     func invalidTraceparentDropsAll() throws {
         let message = try Self.decoded(#""traceparent":"00-abc","tracestate":"a=1","#)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A W3C Trace Context (`traceparent` and `tracestate`) carried in an event's EventSauce
 /// headers, validated so transports can forward it: as Kafka record headers, as webhook request
 /// headers and as the CloudEvents distributed-tracing extension attributes.
@@ -250,23 +256,19 @@ public struct TraceContext: Sendable, Hashable {
         return (best(0), best(1))
     }
 
-    /// Whether `bytes` contain `needle`'s bytes.
+    /// Whether `bytes` contain `needle`'s bytes: `memchr` to each candidate first byte (libc's
+    /// vectorised scan), then `memcmp`. Runs for every message a transport sends.
     private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ needle: StaticString) -> Bool {
         let count = needle.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        let start = needle.utf8Start
-        let first = start[0]
-        var index = 0
-        let last = bytes.count - count
-        outer: while index <= last {
-            if bytes[index] == first {
-                for offset in 1..<count where bytes[index + offset] != start[offset] {
-                    index += 1
-                    continue outer
-                }
-                return true
-            }
-            index += 1
+        guard let base = bytes.baseAddress, bytes.count >= count else { return false }
+        let first = Int32(needle.utf8Start[0])
+        var at = base
+        let last = base + (bytes.count - count)
+        while at <= last {
+            guard let found = memchr(at, first, last - at + 1) else { return false }
+            let candidate = UnsafePointer(found.assumingMemoryBound(to: UInt8.self))
+            if memcmp(candidate, needle.utf8Start, count) == 0 { return true }
+            at = candidate + 1
         }
         return false
     }
