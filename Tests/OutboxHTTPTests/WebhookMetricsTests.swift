@@ -79,14 +79,23 @@ struct WebhookMetricsTests {
         #expect(reused >= 10, "the test server keeps connections alive (HTTP/1.1); reused only \(reused) of 12")
     }
 
-    @Test("the README's Monitoring section names exactly the webhook metrics there are")
+    @Test("the README's Monitoring section and the dashboard name exactly the webhook metrics there are")
     func readmeNamesThem() throws {
         let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/README.md", encoding: .utf8)
         let section = try #require(readme.range(of: "### Monitoring").map { readme[$0.lowerBound...] })
         let named = Set(
             section.matches(of: /outbox_relay_(webhook_[a-z0-9_]+|endpoint_disabled)/).map { String($0.output.0) }
         )
-        #expect(named == [Name.endpointDisabled, Name.connectionsOpened, Name.connectionReuses])
+        let defined: Set = [Name.endpointDisabled, Name.connectionsOpened, Name.connectionReuses]
+        #expect(named == defined)
+        let dashboard = try String(
+            contentsOfFile: TestEnvironment.repositoryRoot + "/Examples/Grafana/outbox-relay-dashboard.json",
+            encoding: .utf8
+        )
+        let charted = Set(
+            dashboard.matches(of: /outbox_relay_(webhook_[a-z0-9_]+|endpoint_disabled)/).map { String($0.output.0) }
+        )
+        #expect(charted == defined, "\(charted)")
     }
 
     @Test("a refused connection counts neither as opened nor as reused")

@@ -123,7 +123,7 @@ struct KafkaMetricsTests {
         #expect(try metrics.expectGauge(Name.queueBytes, labels).lastValue == 0)
     }
 
-    @Test("the README's Monitoring section names exactly the Kafka metrics there are")
+    @Test("the README's Monitoring section names exactly the Kafka metrics there are, the dashboard only those")
     func readmeNamesThem() throws {
         let readme = try String(contentsOfFile: KafkaTestSupport.repositoryRoot + "/README.md", encoding: .utf8)
         let section = try #require(readme.range(of: "### Monitoring").map { readme[$0.lowerBound...] })
@@ -133,6 +133,12 @@ struct KafkaMetricsTests {
             Name.brokerTransmitErrors,
         ]
         #expect(named == defined)
+        let dashboard = try String(
+            contentsOfFile: KafkaTestSupport.repositoryRoot + "/Examples/Grafana/outbox-relay-dashboard.json",
+            encoding: .utf8
+        )
+        let charted = Set(dashboard.matches(of: /outbox_relay_kafka_[a-z0-9_]+/).map { String($0.output) })
+        #expect(!charted.isEmpty && charted.isSubset(of: defined), "\(charted)")
     }
 
     @Test("with a statistics interval of zero, no statistics are asked for")
