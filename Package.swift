@@ -73,10 +73,19 @@ let package = Package(
             name: "OutboxMySQL",
             dependencies: ["OutboxRelay", "CMariaDB", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "OutboxKafka", dependencies: ["OutboxRelay", "CRdKafka"]),
+        .target(
+            name: "OutboxKafka",
+            dependencies: [
+                "OutboxRelay", "CRdKafka", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "OutboxHTTP",
-            dependencies: ["OutboxRelay", "CCurl", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "OutboxRelay", "CCurl", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
 
         // MARK: The daemon: its command line as a library, and a thin executable over it
@@ -139,9 +148,20 @@ let package = Package(
         .testTarget(name: "OutboxMySQLTests", dependencies: ["OutboxRelay", "OutboxMySQL"]),
         .testTarget(
             name: "OutboxKafkaTests",
-            dependencies: ["OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres"]
+            dependencies: [
+                "OutboxRelay", "OutboxKafka", "CRdKafka", "OutboxPostgres",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
         ),
-        .testTarget(name: "OutboxHTTPTests", dependencies: ["OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres"]),
+        .testTarget(
+            name: "OutboxHTTPTests",
+            dependencies: [
+                "OutboxRelay", "OutboxHTTP", "CCurl", "OutboxPostgres",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "OutboxRelayCLITests",
             dependencies: ["outbox-relay", "custom-relay-example", "OutboxRelayCLI", "OutboxRelay"]

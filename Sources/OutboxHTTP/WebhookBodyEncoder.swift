@@ -8,8 +8,10 @@ struct WebhookBodyEncoder: Sendable {
         format == .cloudevents ? "application/cloudevents+json" : "application/json"
     }
 
-    /// The body bytes. `envelope` and `payload` forward stored bytes untouched.
-    func body(for message: OutboxMessage) -> [UInt8] {
+    /// The body bytes. `envelope` and `payload` forward stored bytes untouched; `cloudevents`
+    /// carries `traceContext` as the distributed-tracing extension attributes `traceparent` and
+    /// `tracestate`.
+    func body(for message: OutboxMessage, traceContext: TraceContext? = nil) -> [UInt8] {
         switch format {
         case .envelope:
             return message.envelope
@@ -31,6 +33,14 @@ struct WebhookBodyEncoder: Sendable {
             if let time = message.timeOfRecording {
                 output.append(contentsOf: #","time":"#.utf8)
                 JSONWriter.write(.string(time.rfc3339), escaping: .minimal, to: &output)
+            }
+            if let traceContext {
+                output.append(contentsOf: #","traceparent":"#.utf8)
+                JSONWriter.write(.string(traceContext.traceparent), escaping: .minimal, to: &output)
+                if let state = traceContext.tracestate {
+                    output.append(contentsOf: #","tracestate":"#.utf8)
+                    JSONWriter.write(.string(state), escaping: .minimal, to: &output)
+                }
             }
             output.append(contentsOf: #","datacontenttype":"application/json","data":"#.utf8)
             output.append(contentsOf: message.payloadBytes)

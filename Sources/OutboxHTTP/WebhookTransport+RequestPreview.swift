@@ -19,6 +19,9 @@ extension WebhookTransport {
         /// What is signed: `<webhook-id>.<webhook-timestamp>.<body>`, with the timestamp and the
         /// body as placeholders (`{webhook-timestamp}`, `{body}`).
         public var signatureBase: String
+        /// The message's validated W3C trace context, sent as `traceparent` and `tracestate`
+        /// headers (and, in the CloudEvents format, as attributes of the body).
+        public var traceContext: TraceContext?
         /// The body bytes.
         public var body: [UInt8]
         /// Why the message would be dead-lettered without a request (too large, a bad event id).
@@ -28,7 +31,8 @@ extension WebhookTransport {
     /// What ``deliver(_:)`` would send for `message`. Sends nothing.
     public func preview(of message: OutboxMessage) -> RequestPreview {
         let prepared = prepare(message)
-        let body = encoder.body(for: message)
+        let traceContext = TraceContext.extract(from: message).context
+        let body = encoder.body(for: message, traceContext: traceContext)
         var refusal: String?
         if case .permanent(let reason) = prepared.immediateResult { refusal = reason }
         return RequestPreview(
@@ -39,6 +43,7 @@ extension WebhookTransport {
             staticHeaderNames: configuration.headers.keys.sorted(),
             signatureCount: configuration.signing.secrets.count,
             signatureBase: "\(message.eventID).{webhook-timestamp}.{body}",
+            traceContext: traceContext,
             body: body,
             refusal: refusal
         )
@@ -47,7 +52,22 @@ extension WebhookTransport {
     /// The request body of `message`, or the result it gets without a request.
     func prepare(_ message: OutboxMessage) -> PreparedMessage {
         let limit = configuration.maximumBodySize
-        let body = encoder.body(for: message)
+        let trace = TraceContext.extract(from: message)
+        for error in trace.dropped {
+            logger.debug(
+                "trace context header dropped",
+                metadata: [
+                    "destination": "\(name)", "event_id": "\(message.eventID)", "row_id": "\(message.rowID)",
+                    "header": "\(error.header)", "reason": "\(error.reason)",
+                ]
+            )
+        }
+        var traceHeaders: [String] = []
+        if let context = trace.context {
+            traceHeaders.append("traceparent: " + context.traceparent)
+            if let state = context.tracestate { traceHeaders.append("tracestate: " + state) }
+        }
+        let body = encoder.body(for: message, traceContext: trace.context)
         var immediate: DeliveryResult?
         if body.count > limit {
             immediate = .permanent("body of \(body.count) bytes exceeds the maximum of \(limit) bytes")
@@ -58,7 +78,9 @@ extension WebhookTransport {
             eventID: message.eventID,
             orderingKey: message.orderingKey,
             body: immediate == nil ? body : [],
-            immediateResult: immediate
+            traceHeaders: traceHeaders,
+            immediateResult: immediate,
+            rowID: message.rowID
         )
     }
 }

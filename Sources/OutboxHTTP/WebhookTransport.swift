@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 
 /// Delivers messages to one HTTP endpoint as signed webhooks, through libcurl's multi interface.
@@ -34,14 +35,17 @@ public final class WebhookTransport: Transport {
     private let target: WebhookURL
     let encoder: WebhookBodyEncoder
     private let loop: CurlMultiLoop
-    private let logger: Logger
+    let logger: Logger
 
     /// Creates the transport and its thread; nothing is sent until ``deliver(_:)``.
+    /// - Parameter metrics: where ``WebhookMetrics`` go; by default swift-metrics' global factory
+    ///   as bootstrapped when ``start()`` (or the first ``deliver(_:)``) runs.
     /// - Throws: ``WebhookTransportError`` when the configuration is invalid (bad URL,
     ///   secret or header) or libcurl cannot be initialised.
     public init(
         name: String,
         configuration: Configuration,
+        metrics: (any MetricsFactory)? = nil,
         logger: Logger = Logger(label: "outbox-relay.webhook")
     ) throws(WebhookTransportError) {
         try configuration.validate()
@@ -83,7 +87,8 @@ public final class WebhookTransport: Transport {
                 maximumClientErrorAttempts: configuration.maximumClientErrorAttempts,
                 maximumRetryAfter: configuration.maximumRetryAfter,
                 timeoutDescription: timeoutText
-            )
+            ),
+            metricsFactory: metrics
         )
         self.loop = try CurlMultiLoop(settings: settings, logger: logger)
     }
@@ -94,12 +99,18 @@ public final class WebhookTransport: Transport {
     /// Whether the endpoint answered 410 Gone; every message is then dead-lettered.
     public var isDisabled: Bool { loop.isDisabled }
 
+    /// Set once the endpoint answered 410 Gone (see ``isDisabled``): readiness reports it.
+    public var disabledReason: String? {
+        isDisabled ? "the endpoint \(target.redacted) answered 410 Gone; restart the relay with a new URL" : nil
+    }
+
     /// Checks that the endpoint's host resolves and, unless private networks are allowed,
     /// that it resolves to at least one public address. Sends nothing.
     /// - Throws: ``WebhookTransportError`` `.privateAddressRefused` when every address is
     ///   loopback, private or link-local. A host that does not resolve is only logged: DNS may
     ///   recover, and deliveries report it as retryable.
     public func start() async throws {
+        loop.bindMetrics()
         let host = target.host
         let port = target.port
         let addresses = await loop.perform { PrivateAddressGuard.resolve(host, port: port) }
@@ -107,7 +118,7 @@ public final class WebhookTransport: Transport {
             logger.warning(
                 "webhook host does not resolve yet; deliveries will be retried",
                 metadata: [
-                    "transport": "\(name)", "url": "\(target.redacted)",
+                    "destination": "\(name)", "url": "\(target.redacted)",
                 ]
             )
             return
@@ -129,7 +140,8 @@ public final class WebhookTransport: Transport {
     /// Sends a batch and returns one result per message, in order. Never blocks a
     /// cooperative thread: the batch is handed to the transport's thread and this awaits it.
     public func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
-        await loop.deliver(batch.map(prepare))
+        loop.bindMetrics()
+        return await loop.deliver(batch.map(prepare))
     }
 
     /// Waits for the requests in flight, then stops the thread and releases libcurl's handles.

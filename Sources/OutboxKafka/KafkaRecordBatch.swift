@@ -30,6 +30,8 @@ struct KafkaRecordBatch: Sendable {
     var earlyResults: [Int: DeliveryResult] = [:]
     /// The delivered batch; ordering keys are computed from it only when something failed.
     var messages: [OutboxMessage] = []
+    /// Trace-context headers of a message (by index) that were invalid and not forwarded.
+    var droppedTraceContext: [(index: Int, errors: [TraceContextError])] = []
 
     var count: Int { records.count }
 }
@@ -288,7 +290,7 @@ struct KafkaRecordEncoder: Sendable {
         }
         let valueRange = valueStart..<batch.bytes.count
         let headerStart = batch.headers.count
-        appendHeaders(of: message, to: &batch)
+        appendHeaders(of: message, index: index, to: &batch)
         batch.records.append(
             .init(topic: topicNumber, key: keyRange, value: valueRange, headers: headerStart..<batch.headers.count)
         )
@@ -301,7 +303,7 @@ struct KafkaRecordEncoder: Sendable {
         )
     }
 
-    private func appendHeaders(of message: OutboxMessage, to batch: inout KafkaRecordBatch) {
+    private func appendHeaders(of message: OutboxMessage, index: Int, to batch: inout KafkaRecordBatch) {
         if configuration.valueFormat == .cloudEvents {
             batch.appendHeader("ce_specversion", "1.0" as StaticString)
             batch.appendHeader("ce_id", message.eventID)
@@ -337,11 +339,34 @@ struct KafkaRecordEncoder: Sendable {
         for (name, value) in fixedHeaders {
             batch.appendHeader(named: name, value)
         }
+        appendTraceContext(of: message, index: index, to: &batch)
     }
 
-    /// Whether a custom header goes out: not an EventSauce `__…` header, no NUL in the name.
+    /// The message's W3C trace context, validated (``TraceContext``), as `traceparent` and
+    /// `tracestate` headers, and with ``Configuration/ValueFormat/cloudEvents`` also as the
+    /// distributed-tracing extension attributes `ce_traceparent` and `ce_tracestate`.
+    /// What was dropped is kept in ``KafkaRecordBatch/droppedTraceContext`` for the log.
+    private func appendTraceContext(of message: OutboxMessage, index: Int, to batch: inout KafkaRecordBatch) {
+        let extraction = TraceContext.extract(from: message)
+        if !extraction.dropped.isEmpty { batch.droppedTraceContext.append((index, extraction.dropped)) }
+        guard let context = extraction.context else { return }
+        batch.appendHeader("traceparent", context.traceparent)
+        if let state = context.tracestate { batch.appendHeader("tracestate", state) }
+        if configuration.valueFormat == .cloudEvents {
+            batch.appendHeader("ce_traceparent", context.traceparent)
+            if let state = context.tracestate { batch.appendHeader("ce_tracestate", state) }
+        }
+    }
+
+    /// Whether a custom header goes out: not an EventSauce `__…` header, no NUL in the name, and
+    /// not `traceparent` or `tracestate` (those go out validated, see ``TraceContext``).
     static func isForwarded(_ name: some Collection<UInt8>) -> Bool {
         if name.count >= 2 && name.first == UInt8(ascii: "_") && name.dropFirst().first == UInt8(ascii: "_") {
+            return false
+        }
+        if name.first == UInt8(ascii: "t"), name.count == 10 || name.count == 11,
+            name.elementsEqual("traceparent".utf8) || name.elementsEqual("tracestate".utf8)
+        {
             return false
         }
         return !name.contains(0)

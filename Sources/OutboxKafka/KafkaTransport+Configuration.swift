@@ -57,6 +57,13 @@ extension KafkaTransport {
         /// distinct topics holds them all while it is produced. Default 1000.
         public var maximumTopicHandles: Int = 1000
 
+        /// How often librdkafka reports its statistics (`statistics.interval.ms`), from which
+        /// the transport's ``KafkaMetrics`` (queue depth, broker round-trip time, send errors)
+        /// are refreshed. Default 15 s (at most one day); `.zero` turns them off. Statistics are asked for only
+        /// when a swift-metrics backend records (``KafkaTransport/init(name:configuration:metrics:logger:)``);
+        /// a `statistics.interval.ms` in ``properties`` wins.
+        public var statisticsInterval: Duration = .seconds(15)
+
         /// Creates a configuration; every other setting has the default documented on it.
         public init(
             bootstrapServers: [String],

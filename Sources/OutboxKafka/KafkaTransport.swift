@@ -1,4 +1,5 @@
 import CRdKafka
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -33,14 +34,19 @@ public final class KafkaTransport: Transport, Sendable {
     public let configuration: Configuration
     let encoder: KafkaRecordEncoder
     private let logger: Logger
+    /// `nil`: swift-metrics' global factory, as bootstrapped when ``start()`` runs.
+    private let metricsFactory: (any MetricsFactory)?
     private let state = Mutex(State.idle)
 
     /// Creates a transport; nothing connects before ``start()``.
+    /// - Parameter metrics: where ``KafkaMetrics`` go; by default swift-metrics' global factory
+    ///   as bootstrapped when ``start()`` runs (so the transport may be created before).
     /// - Throws: ``KafkaTransportError`` with ``KafkaTransportError/Code/invalidConfiguration``
     ///   for an invalid topic or key template, or no bootstrap servers.
     public init(
         name: String,
         configuration: Configuration,
+        metrics: (any MetricsFactory)? = nil,
         logger: Logger = Logger(label: "outbox-relay.kafka")
     ) throws(KafkaTransportError) {
         guard !configuration.bootstrapServers.isEmpty else {
@@ -53,6 +59,7 @@ public final class KafkaTransport: Transport, Sendable {
         self.configuration = configuration
         self.encoder = try KafkaRecordEncoder(configuration: configuration)
         self.logger = logger
+        self.metricsFactory = metrics
     }
 
     /// The topic every message goes to, when the topic template has no placeholders.
@@ -73,11 +80,22 @@ public final class KafkaTransport: Transport, Sendable {
             case .shutDown:
                 throw KafkaTransportError(code: .shutDown, message: "the Kafka transport \"\(name)\" is shut down")
             case .idle:
+                var properties = configuration.librdkafkaProperties
+                var statistics: KafkaStatisticsRecorder?
+                // librdkafka accepts at most one day.
+                let interval = min(Configuration.milliseconds(configuration.statisticsInterval), 86_400_000)
+                let metrics = KafkaMetrics(destination: name, factory: metricsFactory ?? MetricsSystem.factory)
+                if metrics.isRecording && interval > 0 {
+                    // First: a statistics.interval.ms in `properties` comes later and wins.
+                    properties.insert(("statistics.interval.ms", String(interval)), at: 0)
+                    statistics = KafkaStatisticsRecorder(metrics: metrics)
+                }
                 let producer = try RDKafkaProducer(
                     name: name,
-                    properties: configuration.librdkafkaProperties,
+                    properties: properties,
                     deliveryTimeout: configuration.timeouts.delivery,
                     maximumTopicHandles: configuration.maximumTopicHandles,
+                    statistics: statistics,
                     logger: logger
                 )
                 state = .started(producer)
@@ -104,7 +122,13 @@ public final class KafkaTransport: Transport, Sendable {
                     + "check bootstrap_servers and the security.protocol, ssl.* and sasl.* properties"
             )
         }
-        logger.info("Kafka transport \(name) connected to \(configuration.bootstrapServers.joined(separator: ","))")
+        logger.info(
+            "Kafka transport connected",
+            metadata: [
+                "destination": "\(name)",
+                "bootstrap_servers": "\(configuration.bootstrapServers.joined(separator: ","))",
+            ]
+        )
     }
 
     /// Delivers a batch; returns when every message has a result (acknowledged or failed).
@@ -117,7 +141,19 @@ public final class KafkaTransport: Transport, Sendable {
         guard let producer else {
             return Array(repeating: .retryable("the Kafka transport \"\(name)\" is not started"), count: batch.count)
         }
-        return await producer.deliver(encoder.encode(batch))
+        let records = encoder.encode(batch)
+        for (index, errors) in records.droppedTraceContext {
+            for error in errors {
+                logger.debug(
+                    "trace context header dropped",
+                    metadata: [
+                        "destination": "\(name)", "event_id": "\(batch[index].eventID)",
+                        "row_id": "\(batch[index].rowID)", "header": "\(error.header)", "reason": "\(error.reason)",
+                    ]
+                )
+            }
+        }
+        return await producer.deliver(records)
     }
 
     /// Waits for messages in flight (at most ``Configuration/Timeouts/flush``), then destroys

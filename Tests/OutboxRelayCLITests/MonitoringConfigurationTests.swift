@@ -65,6 +65,16 @@ struct RelayHealthReportTests {
         )
     }
 
+    @Test func notReadyWhileATransportIsDisabled() {
+        var health = RelayHealth(phase: .relaying)
+        health.disabledTransports = ["hook": "the endpoint https://example.com/h answered 410 Gone"]
+        let report = RelayHealthReport.readiness(of: health)
+        #expect(report.statusCode == 503)
+        #expect(report.reasons == ["transport hook: disabled: the endpoint https://example.com/h answered 410 Gone"])
+        // Liveness is not affected: the relay goes on (dead-lettering that destination's messages).
+        #expect(RelayHealthReport.liveness(of: health, wedgedAfter: .seconds(60)).statusCode == 200)
+    }
+
     @Test func liveUntilWedgedPastTheLimit() {
         let now = Timestamp.now()
         let recent = RelayHealth(phase: .relaying, lastProgress: now)

@@ -1,4 +1,5 @@
 import CCurl
+import CoreMetrics
 import Logging
 import OutboxRelay
 import Synchronization
@@ -14,8 +15,12 @@ struct PreparedMessage: Sendable {
     var eventID: String
     var orderingKey: String
     var body: [UInt8]
+    /// `traceparent: …` and `tracestate: …` lines of the message's validated trace context.
+    var traceHeaders: [String] = []
     /// Set when the message cannot be sent at all (too large, unusable id): no request is made.
     var immediateResult: DeliveryResult?
+    /// The outbox row the message came from (for the log).
+    var rowID: OutboxRowID? = nil
 }
 
 /// A batch handed to the loop thread. Its continuation resumes once, when every message has
@@ -86,6 +91,8 @@ struct CurlMultiLoopSettings: Sendable {
     var staticHeaders: [String]
     var signer: WebhookSigner
     var classifier: WebhookResponseClassifier
+    /// Where ``WebhookMetrics`` go; `nil`: swift-metrics' global factory when first bound.
+    var metricsFactory: (any MetricsFactory)?
 }
 
 /// The curl multi handle of one webhook transport, driven by its own thread.
@@ -123,6 +130,9 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var isFailing = false
     private var clientErrorAttempts: [String: Int] = [:]
     private let disabled = Atomic<Bool>(false)
+    /// Created by ``bindMetrics()``, so a transport made before `MetricsSystem.bootstrap` still
+    /// records into the bootstrapped backend.
+    private let metrics = Mutex<WebhookMetrics?>(nil)
     /// The loop thread; joined by ``shutdown()``.
     private var thread: NamedThread?
 
@@ -155,6 +165,20 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     // MARK: Called from tasks
+
+    /// The transport's metrics, created on first use (the disabled gauge starts at 0).
+    @discardableResult
+    func bindMetrics() -> WebhookMetrics {
+        metrics.withLock { metrics in
+            if let metrics { return metrics }
+            let created = WebhookMetrics(
+                destination: settings.transportName,
+                factory: settings.metricsFactory ?? MetricsSystem.factory
+            )
+            metrics = created
+            return created
+        }
+    }
 
     /// Hands a batch to the loop thread and waits for all of its results.
     func deliver(_ messages: [PreparedMessage]) async -> [DeliveryResult] {
@@ -318,13 +342,14 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func start(_ transfer: CurlTransfer, batch: PendingBatch, index: Int, key: String) {
         let message = batch.messages[index]
         var headers: [String] = []
-        headers.reserveCapacity(6 + settings.staticHeaders.count)
+        headers.reserveCapacity(8 + settings.staticHeaders.count)
         headers.append("content-type: \(settings.contentType)")
         headers.append("webhook-id: \(message.eventID)")
         let timestamp = Int64(time(nil))
         headers.append("webhook-timestamp: \(timestamp)")
         headers.append("Expect:")
         headers.append(contentsOf: settings.staticHeaders)
+        headers.append(contentsOf: message.traceHeaders)
         transfer.prepare(body: message.body)
         if settings.signer.secretCount > 0 {
             headers.append(
@@ -365,6 +390,10 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func finish(_ transfer: CurlTransfer, code: CURLcode) {
+        bindMetrics().requestFinished(
+            openedConnections: transfer.connectionsOpened,
+            connected: transfer.wasConnected
+        )
         var refusedRedirect: String?
         if code == CURLE_OK, let policy = settings.endpoint.redirectPolicy, (300...399).contains(transfer.responseCode),
             let target = transfer.redirectTarget, transfer.batch != nil
@@ -390,6 +419,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         let index = transfer.index
         let key = transfer.orderingKey
         let eventID = batch.messages[index].eventID
+        let rowID = batch.messages[index].rowID
         let status = code == CURLE_OK ? transfer.responseCode : 0
         let retryAfter = transfer.responseHeader("Retry-After")
         let refused = transfer.refusedAddress
@@ -423,8 +453,9 @@ final class CurlMultiLoop: @unchecked Sendable {
             logger.debug(
                 "webhook delivery failed",
                 metadata: [
-                    "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
-                    "event_id": "\(eventID)", "reason": "\(result.failureReason ?? "")",
+                    "destination": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                    "event_id": "\(eventID)", "row_id": "\(rowID.map { "\($0)" } ?? "")",
+                    "status": "\(status)", "reason": "\(result.failureReason ?? "")",
                 ]
             )
         }
@@ -457,7 +488,7 @@ final class CurlMultiLoop: @unchecked Sendable {
                 logger.warning(
                     "webhook endpoint is unreachable; its queued messages are reported retryable without being sent",
                     metadata: [
-                        "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                        "destination": "\(settings.transportName)", "url": "\(settings.redactedURL)",
                         "reason": "\(result.failureReason ?? "")",
                     ]
                 )
@@ -477,7 +508,7 @@ final class CurlMultiLoop: @unchecked Sendable {
                 logger.info(
                     "webhook endpoint recovered",
                     metadata: [
-                        "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                        "destination": "\(settings.transportName)", "url": "\(settings.redactedURL)",
                     ]
                 )
             }
@@ -495,13 +526,14 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func disable() {
         guard !disabled.exchange(true, ordering: .relaxed) else { return }
+        bindMetrics().endpointDisabled.record(1)
         logger.critical(
             """
             WEBHOOK ENDPOINT DISABLED: it answered 410 Gone. \
             Every message routed to it is now dead-lettered until the relay is restarted with a new URL.
             """,
             metadata: [
-                "transport": "\(settings.transportName)", "url": "\(settings.redactedURL)",
+                "destination": "\(settings.transportName)", "url": "\(settings.redactedURL)",
             ]
         )
         for (key, var lane) in lanes where !lane.inFlight {

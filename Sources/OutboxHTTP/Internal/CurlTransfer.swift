@@ -122,6 +122,13 @@ final class CurlTransfer {
         return code
     }
 
+    /// How many new connections the finished request opened (0: it reused one, or got none).
+    var connectionsOpened: Int {
+        var count = 0
+        _ = ccurl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &count)
+        return max(0, count)
+    }
+
     /// Whether the finished request got as far as an established connection.
     var wasConnected: Bool {
         var connectTime: curl_off_t = 0

@@ -95,6 +95,8 @@ final class RDKafkaProducer: @unchecked Sendable {
     private var handleGeneration = 0
     /// The producer thread; joined by ``stop(flushTimeout:)``.
     private var thread: NamedThread?
+    /// Records librdkafka's statistics reports (producer thread); `nil` when none are asked for.
+    private let statistics: KafkaStatisticsRecorder?
 
     /// Creates the handle (configuration errors surface here) and starts the thread.
     /// - Throws: ``KafkaTransportError`` for an invalid property or a failed `rd_kafka_new`.
@@ -103,9 +105,11 @@ final class RDKafkaProducer: @unchecked Sendable {
         properties: [(key: String, value: String)],
         deliveryTimeout: Duration,
         maximumTopicHandles: Int = 1000,
+        statistics: KafkaStatisticsRecorder? = nil,
         logger: Logger
     ) throws(KafkaTransportError) {
         self.name = name
+        self.statistics = statistics
         self.properties = properties
         self.deliveryTimeout = deliveryTimeout
         self.maximumTopicHandles = max(1, maximumTopicHandles)
@@ -445,11 +449,31 @@ final class RDKafkaProducer: @unchecked Sendable {
         batch.continuation.resume(returning: .results(results))
     }
 
+    /// Called on the producer thread (inside `rd_kafka_poll`/`rd_kafka_flush`) every
+    /// `statistics.interval.ms`.
+    fileprivate func statisticsReport(_ json: UnsafeBufferPointer<UInt8>) {
+        guard let statistics else { return }
+        do {
+            statistics.record(try KafkaStatisticsReport(json: json))
+        } catch {
+            logger.debug(
+                "librdkafka statistics not understood",
+                metadata: ["destination": "\(name)", "reason": "\(error)"]
+            )
+        }
+    }
+
     fileprivate func errorReport(code: rd_kafka_resp_err_t, reason: String) {
         if code == RD_KAFKA_RESP_ERR__FATAL {
             noteFatalError()
         } else {
-            logger.warning("Kafka transport \(name): \(reason) [\(String(cString: rd_kafka_err2name(code)))]")
+            logger.warning(
+                "Kafka producer error",
+                metadata: [
+                    "destination": "\(name)", "reason": "\(reason)",
+                    "error_code": "\(String(cString: rd_kafka_err2name(code)))",
+                ]
+            )
         }
     }
 
@@ -459,7 +483,10 @@ final class RDKafkaProducer: @unchecked Sendable {
         let code = rd_kafka_fatal_error(handle, &buffer, buffer.count)
         let reason = cStringText(buffer) + " [\(String(cString: rd_kafka_err2name(code)))]"
         fatalReason = reason
-        logger.error("Kafka transport \(name): fatal producer error, recreating the producer: \(reason)")
+        logger.error(
+            "fatal Kafka producer error; recreating the producer",
+            metadata: ["destination": "\(name)", "reason": "\(reason)"]
+        )
     }
 
     /// Purges what is in flight (reported retryable), destroys the handle and creates a new one.
@@ -479,7 +506,10 @@ final class RDKafkaProducer: @unchecked Sendable {
         do {
             handle = try makeHandle()
         } catch {
-            logger.error("Kafka transport \(name): cannot recreate the producer: \(error)")
+            logger.error(
+                "cannot recreate the Kafka producer",
+                metadata: ["destination": "\(name)", "reason": "\(error)"]
+            )
         }
     }
 
@@ -491,10 +521,11 @@ final class RDKafkaProducer: @unchecked Sendable {
             }
             if rd_kafka_outq_len(handle) > 0 {
                 logger.warning(
-                    """
-                    Kafka transport \(name): \(rd_kafka_outq_len(handle)) messages not acknowledged within \
-                    \(flushTimeout); purged, they stay undelivered
-                    """
+                    "Kafka messages not acknowledged within the flush timeout were purged; they stay undelivered",
+                    metadata: [
+                        "destination": "\(name)", "messages": "\(rd_kafka_outq_len(handle))",
+                        "flush_timeout": "\(flushTimeout)",
+                    ]
                 )
                 rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
                 rd_kafka_flush(handle, 1000)
@@ -579,15 +610,32 @@ final class RDKafkaProducer: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(configuration) { handle, level, facility, text in
             guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
             let producer = Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue()
-            let message =
-                "Kafka transport \(producer.name): librdkafka \(facility.map { String(cString: $0) } ?? ""): "
-                + "\(text.map { String(cString: $0) } ?? "")"
+            // librdkafka's text is the message; what it is about goes into the metadata.
+            let message = Logger.Message(stringLiteral: text.map { String(cString: $0) } ?? "")
+            let metadata: Logger.Metadata = [
+                "destination": "\(producer.name)", "source": "librdkafka",
+                "facility": "\(facility.map { String(cString: $0) } ?? "")",
+            ]
             switch level {
-            case ...3: producer.logger.error("\(message)")
-            case 4: producer.logger.warning("\(message)")
-            case 5: producer.logger.notice("\(message)")
-            case 6: producer.logger.info("\(message)")
-            default: producer.logger.debug("\(message)")
+            case ...3: producer.logger.error(message, metadata: metadata)
+            case 4: producer.logger.warning(message, metadata: metadata)
+            case 5: producer.logger.notice(message, metadata: metadata)
+            case 6: producer.logger.info(message, metadata: metadata)
+            default: producer.logger.debug(message, metadata: metadata)
+            }
+        }
+        if let statistics {
+            statistics.handleRecreated()
+            rd_kafka_conf_set_stats_cb(configuration) { _, json, length, opaque in
+                guard let json, let opaque else { return 0 }
+                let producer = Unmanaged<RDKafkaProducer>.fromOpaque(opaque).takeUnretainedValue()
+                producer.statisticsReport(
+                    UnsafeBufferPointer(
+                        start: UnsafeRawPointer(json).assumingMemoryBound(to: UInt8.self),
+                        count: length
+                    )
+                )
+                return 0  // librdkafka frees the JSON
             }
         }
         var error = [CChar](repeating: 0, count: 512)

@@ -11,7 +11,11 @@ extension RelayEngine {
 
     /// A live snapshot of what the engine is doing.
     public var health: RelayHealth {
-        observed.withLock { $0.health }
+        var health = observed.withLock { $0.health }
+        for (name, transport) in transports {
+            if let reason = transport.disabledReason { health.disabledTransports[name] = reason }
+        }
+        return health
     }
 
     func observePhase(_ phase: RelayHealth.Phase) {

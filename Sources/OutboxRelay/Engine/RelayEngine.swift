@@ -93,7 +93,7 @@ public final class RelayEngine: Service, Sendable {
     }
 
     let source: any OutboxSource
-    private let transports: [String: any Transport]
+    let transports: [String: any Transport]
     private let routing: RoutingTable
     private let expander: (any MessageExpander)?
     private let configuration: Configuration

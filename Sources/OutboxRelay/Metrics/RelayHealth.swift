@@ -30,6 +30,9 @@ public struct RelayHealth: Sendable, Hashable {
     public var rowsInFlight: Int
     /// Batches claimed and not yet completed.
     public var batchesInFlight: Int
+    /// The transports that can no longer deliver, by name, with their
+    /// ``Transport/disabledReason`` (e.g. a webhook endpoint that answered 410 Gone).
+    public var disabledTransports: [String: String] = [:]
 
     /// Creates a snapshot.
     public init(

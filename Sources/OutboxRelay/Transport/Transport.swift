@@ -36,9 +36,15 @@ public protocol Transport: Sendable {
 
     /// Flushes what is in flight and releases resources. Called once, after the last batch.
     func shutdown() async
+
+    /// Why the transport can no longer deliver anything until the relay is restarted (a
+    /// webhook endpoint that answered 410 Gone), or `nil` while it can. Readiness checks
+    /// (``RelayHealth/disabledTransports``) report it. Default `nil`.
+    var disabledReason: String? { get }
 }
 
 extension Transport {
     public func start() async throws {}
     public func shutdown() async {}
+    public var disabledReason: String? { nil }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Logging
 import OutboxRelay
 import Prometheus
@@ -35,6 +36,9 @@ struct RunCommand: AsyncParsableCommand {
         let relayConfiguration = try RelayConfiguration.load(path: config) { logger.critical("\($0)") }
         let registry = relayConfiguration.monitoring.map { _ in PrometheusCollectorRegistry() }
         let metrics = registry.map(RelayPrometheus.metricsFactory)
+        // Transports (built-in and user-registered) record through the global factory, bound
+        // when they start: bootstrapped here, before any engine starts them.
+        if let metrics { MetricsSystem.bootstrap(metrics) }
 
         // One service either way: a drain that ends the group when done (and fails fast), or
         // the relay, which retries with backoff while it cannot start.

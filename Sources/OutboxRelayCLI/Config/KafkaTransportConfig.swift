@@ -9,12 +9,14 @@ import OutboxRelay
 /// [`envelope`] (`envelope` | `payload` | `cloudevents`), `partitioner` [`murmur2_random`],
 /// `headers` {`standard` [true], `custom` [auto: not with `envelope`], `fixed` [none]}, `cloudevents` {`source`
 /// [`outbox-relay`]}, `connect_timeout` [10s], `delivery_timeout` [30s], `flush_timeout`
-/// [10s], `properties` (librdkafka properties, passed through; values may be `env:`/`file:`).
+/// [10s], `statistics_interval` [15s; `0s` off: librdkafka statistics for the transport's
+/// metrics], `properties` (librdkafka properties, passed through; values may be `env:`/`file:`).
 enum KafkaTransportConfig: TransportConfigParser {
     static let type = "kafka"
     static let keys: Set<String> = [
         "bootstrap_servers", "topic", "key", "value_format", "partitioner", "headers", "cloudevents",
         "connect_timeout", "delivery_timeout", "flush_timeout", "properties",
+        "statistics_interval",
     ]
 
     static func makeTransport(name: String, node: ConfigNode) throws -> any Transport {
@@ -61,6 +63,7 @@ enum KafkaTransportConfig: TransportConfigParser {
         if let timeout = try node.duration("connect_timeout") { configuration.timeouts.connect = timeout }
         if let timeout = try node.duration("delivery_timeout") { configuration.timeouts.delivery = timeout }
         if let timeout = try node.duration("flush_timeout") { configuration.timeouts.flush = timeout }
+        if let interval = try node.duration("statistics_interval") { configuration.statisticsInterval = interval }
         if let properties = try node.stringMap("properties") { configuration.properties = properties }
         do {
             try configuration.validate()

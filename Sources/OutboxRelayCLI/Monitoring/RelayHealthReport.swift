@@ -5,7 +5,8 @@ import OutboxRelay
 /// - `/healthz` (liveness): 200 while the engine makes progress; 503 when it made none for
 ///   ``MonitoringConfiguration/wedgedAfter`` while relaying, or once it stopped.
 /// - `/readyz` (readiness): 200 when the source is open (this relay is the active one) and
-///   every transport started, and the last read or completion succeeded; 503 otherwise.
+///   every transport started and none is disabled (``RelayHealth/disabledTransports``), and
+///   the last read or completion succeeded; 503 otherwise.
 ///
 /// Both answer a small JSON object: `{"status":"ok"}` or
 /// `{"status":"unavailable","reasons":["…"]}`.
@@ -45,6 +46,9 @@ struct RelayHealthReport: Sendable, Hashable {
                 "source: \(health.consecutiveSourceFailures) failed reads or completions in a row, last: "
                     + (health.lastSourceError ?? "unknown")
             )
+        }
+        for name in health.disabledTransports.keys.sorted() {
+            reasons.append("transport \(name): disabled: \(health.disabledTransports[name]!)")
         }
         return Self(statusCode: reasons.isEmpty ? 200 : 503, reasons: reasons)
     }
