@@ -129,7 +129,12 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "OutboxSQLiteTests", dependencies: ["OutboxRelay", "OutboxSQLite"]),
+        .testTarget(
+            name: "OutboxSQLiteTests",
+            dependencies: [
+                "OutboxRelay", "OutboxSQLite", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
         .testTarget(name: "OutboxMySQLTests", dependencies: ["OutboxRelay", "OutboxMySQL"]),
         .testTarget(

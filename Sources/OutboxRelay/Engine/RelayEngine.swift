@@ -195,6 +195,9 @@ public final class RelayEngine: Service, Sendable {
         defer { runState.withLock { $0 = .finished } }
         defer { observePhase(.stopped) }
         observePhase(.opening)
+        if let reporting = source as? any RelayLockReporting {
+            await reporting.reportLockState { [weak self] state in self?.observeLockState(state) }
+        }
         try await source.open()
         observePhase(.startingTransports)
         var started: [any Transport] = []
@@ -366,7 +369,8 @@ public final class RelayEngine: Service, Sendable {
             guard let store = source as? any ParkedDeliveryStore else { break }
             let round = ParkedDrainRound(
                 store: store,
-                transport: transports[destination]!,
+                // Attempts and latency counted like the window's (latency from the time of recording).
+                transport: metrics.metered(transports[destination]!, claimedAt: .now()),
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 decoder: decoder,
                 limit: configuration.batchSize,
@@ -375,6 +379,7 @@ public final class RelayEngine: Service, Sendable {
             )
             group.addTask {
                 let outcome = await round.run()
+                self.observeParkedDrain(destination: destination, outcome: outcome)
                 eventSink.yield(.parkedDrained(destination: destination, outcome: outcome))
             }
         case .scheduleParkedDrain(let destination, let delay):

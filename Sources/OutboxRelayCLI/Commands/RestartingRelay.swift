@@ -33,7 +33,7 @@ final class RestartingRelay: Service, Sendable {
     var health: RelayHealth {
         let (engine, failures, error) = state.withLock { ($0.engine, $0.failedStarts, $0.lastStartError) }
         let current = engine?.health
-        if let current, current.phase == .relaying { return current }
+        if let current, current.phase == .relaying || current.phase == .standby { return current }
         if let error {
             return RelayHealth(phase: .opening, consecutiveSourceFailures: failures, lastSourceError: error)
         }
