@@ -90,6 +90,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
         self.configuration = configuration
         self.flavour = configuration.flavour
         self.table = configuration.table.description
+        var logger = logger
+        logger[metadataKey: "table"] = "\(configuration.table)"  // on every line the source logs
         self.logger = logger
         self.executor = DedicatedThreadExecutor(name: "outbox-relay.postgres")
         self.listener = configuration.notifyChannel.map {
@@ -147,7 +149,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
             try await listener.start()
         }
         logger.info(
-            "postgres: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)"
+            "postgres: source open",
+            metadata: ["flavour": "\(configuration.flavour)", "connection": "\(configuration.connection.redacted)"]
         )
     }
 
@@ -271,7 +274,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
     }
 
     private func dropConnection() {
-        if session.holdsLock { logger.warning("postgres: lost the connection holding the relay lock on \(table)") }
+        if session.holdsLock { logger.warning("postgres: lost the connection holding the relay lock") }
         session = .disconnected
     }
 
@@ -306,13 +309,19 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
                 }
                 if try tryLock(connection, key: inspected.info.lockKey) {
                     session = .active(connection)
-                    logger.info("postgres: active relay for \(table) (advisory lock \(inspected.info.lockKey) taken)")
+                    logger.info(
+                        "postgres: active relay (advisory lock taken)",
+                        metadata: ["lock_key": "\(inspected.info.lockKey)"]
+                    )
                     report(.connected)
                     return connection
                 }
                 if !announcedStandby {
                     let holder = (try? lockHolder(connection)) ?? nil
-                    logger.info("postgres: standby for \(table); the lock is held by \(holder ?? "another session")")
+                    logger.info(
+                        "postgres: standby; another relay holds the lock",
+                        metadata: ["lock_holder": "\(holder ?? "another session")"]
+                    )
                     announcedStandby = true
                     report(.standby(holder: holder))
                 }
@@ -322,7 +331,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
                 if needsLock { report(.connecting) }
                 announcedStandby = false
                 guard let delay = backoff.delayAfterFailure(at: .now) else { throw error }
-                logger.warning("postgres: \(error); reconnecting in \(delay)")
+                logger.warning(
+                    "postgres: connection failed; reconnecting",
+                    metadata: ["error": "\(error)", "delay": "\(delay)"]
+                )
                 try await Task.sleep(for: delay)
             }
         }
@@ -339,7 +351,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
             do {
                 return try body(connection)
             } catch let error as PostgresError where error.isConnectionFailure && !retried {
-                logger.warning("postgres: \(error); reconnecting and retrying")
+                logger.warning("postgres: connection lost; reconnecting and retrying", metadata: ["error": "\(error)"])
                 dropConnection()
                 retried = true
             }
@@ -504,7 +516,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
                 throw error
             }
         }
-        logger.info("postgres: created the \(what) \(relayTable)")
+        logger.info("postgres: created a relay table", metadata: ["kind": "\(what)", "created_table": "\(relayTable)"])
     }
 
     // MARK: - Reading

@@ -56,8 +56,8 @@ final class RestartingRelay: Service, Sendable {
                 }
                 let delay = backoff.delay(afterAttempt: attempt)
                 logger.error(
-                    "the relay could not start (attempt \(attempt)); retrying in \(delay): \(error)",
-                    metadata: ["attempt": "\(attempt)", "error": "\(error)"]
+                    "the relay could not start; retrying",
+                    metadata: ["attempt": "\(attempt)", "delay": "\(delay)", "error": "\(error)"]
                 )
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
             }

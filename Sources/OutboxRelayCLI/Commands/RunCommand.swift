@@ -44,7 +44,9 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap()
         MemoryAllocator.keepFreedMemory()  // every batch frees megabytes: keep them for the next one
-        let relayConfiguration = try RelayConfiguration.load(path: config) { logger.critical("\($0)") }
+        let relayConfiguration = try RelayConfiguration.load(path: config) {
+            logger.critical("invalid configuration", metadata: ["error": "\($0)", "config": "\(config)"])
+        }
         let registry = relayConfiguration.monitoring.map { _ in PrometheusCollectorRegistry() }
         let metrics = registry.map(RelayPrometheus.metricsFactory)
 
@@ -112,7 +114,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         guard let drainer else { return }
         guard let summary = drainer.summary else { throw ExitCode(1) }
-        logger.info("drained: \(summary)")
+        logger.info("drained", metadata: summary.logMetadata)
         if summary.rowsLeftInFlight > 0 { throw ExitCode(1) }
         if failOnDeadLetters && summary.deadLetters > 0 { throw ExitCode(2) }
     }
