@@ -26,7 +26,7 @@ import OutboxRelay
 /// engine can order a tie group by `__aggregate_root_version`. Reading never holds a
 /// transaction open: fetches are single statements; ``complete(rows:deadLetters:)`` is one
 /// short transaction of prepared statements.
-public actor PostgresSource: OutboxSource, OutboxStatusReporting {
+public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockReporting {
     /// The table flavour this source reads.
     public nonisolated let flavour: OutboxFlavour
     /// The table name as configured.
@@ -48,6 +48,9 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     /// Between ``open()`` and ``close()``: the lock is required (lock mode `advisory`).
     private var isOpen = false
     private var lastRetention: ContinuousClock.Instant?
+    /// Told of each change of ``reportedLockState`` (``RelayLockReporting``).
+    private var lockObserver: (@Sendable (RelayLockState) -> Void)?
+    private var reportedLockState: RelayLockState?
 
     /// The data connection, and whether it holds the relay lock.
     private enum Session {
@@ -87,6 +90,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         self.configuration = configuration
         self.flavour = configuration.flavour
         self.table = configuration.table.description
+        var logger = logger
+        logger[metadataKey: "table"] = "\(configuration.table)"  // on every line the source logs
         self.logger = logger
         self.executor = DedicatedThreadExecutor(name: "outbox-relay.postgres")
         self.listener = configuration.notifyChannel.map {
@@ -144,7 +149,8 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             try await listener.start()
         }
         logger.info(
-            "postgres: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)"
+            "postgres: source open",
+            metadata: ["flavour": "\(configuration.flavour)", "connection": "\(configuration.connection.redacted)"]
         )
     }
 
@@ -220,6 +226,22 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
         if let writer { await writer.close() }
         session = .disconnected
         isOpen = false
+        reportedLockState = nil
+    }
+
+    // MARK: - RelayLockReporting
+
+    /// Sets the function told when this relay connects, waits as a standby (another relay holds
+    /// the advisory lock) or may relay. Changes are reported while the lock is required: from
+    /// ``open()`` until ``close()`` with lock mode `advisory`.
+    public func reportLockState(to observer: @escaping @Sendable (RelayLockState) -> Void) {
+        lockObserver = observer
+    }
+
+    private func report(_ state: RelayLockState) {
+        guard state != reportedLockState else { return }
+        reportedLockState = state
+        lockObserver?(state)
     }
 
     // MARK: - Status
@@ -252,7 +274,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
     }
 
     private func dropConnection() {
-        if session.holdsLock { logger.warning("postgres: lost the connection holding the relay lock on \(table)") }
+        if session.holdsLock { logger.warning("postgres: lost the connection holding the relay lock") }
         session = .disconnected
     }
 
@@ -281,22 +303,38 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 let connection = try currentOrNewSession()
                 backoff.connected(at: .now)
                 let inspected = try self.inspected ?? inspectTable(connection)
-                guard needsLock, !session.holdsLock else { return connection }
+                guard needsLock, !session.holdsLock else {
+                    if needsLock { report(.connected) }
+                    return connection
+                }
                 if try tryLock(connection, key: inspected.info.lockKey) {
                     session = .active(connection)
-                    logger.info("postgres: active relay for \(table) (advisory lock \(inspected.info.lockKey) taken)")
+                    logger.info(
+                        "postgres: active relay (advisory lock taken)",
+                        metadata: ["lock_key": "\(inspected.info.lockKey)"]
+                    )
+                    report(.connected)
                     return connection
                 }
                 if !announcedStandby {
                     let holder = (try? lockHolder(connection)) ?? nil
-                    logger.info("postgres: standby for \(table); the lock is held by \(holder ?? "another session")")
+                    logger.info(
+                        "postgres: standby; another relay holds the lock",
+                        metadata: ["lock_holder": "\(holder ?? "another session")"]
+                    )
                     announcedStandby = true
+                    report(.standby(holder: holder))
                 }
                 try await Task.sleep(for: configuration.lock.standbyPollInterval)
             } catch let error as PostgresError where error.isConnectionFailure {
                 dropConnection()
+                if needsLock { report(.connecting) }
+                announcedStandby = false
                 guard let delay = backoff.delayAfterFailure(at: .now) else { throw error }
-                logger.warning("postgres: \(error); reconnecting in \(delay)")
+                logger.warning(
+                    "postgres: connection failed; reconnecting",
+                    metadata: ["error": "\(error)", "delay": "\(delay)"]
+                )
                 try await Task.sleep(for: delay)
             }
         }
@@ -313,7 +351,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
             do {
                 return try body(connection)
             } catch let error as PostgresError where error.isConnectionFailure && !retried {
-                logger.warning("postgres: \(error); reconnecting and retrying")
+                logger.warning("postgres: connection lost; reconnecting and retrying", metadata: ["error": "\(error)"])
                 dropConnection()
                 retried = true
             }
@@ -478,7 +516,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting {
                 throw error
             }
         }
-        logger.info("postgres: created the \(what) \(relayTable)")
+        logger.info("postgres: created a relay table", metadata: ["kind": "\(what)", "created_table": "\(relayTable)"])
     }
 
     // MARK: - Reading

@@ -3,6 +3,10 @@ import Testing
 
 @testable import OutboxPostgres
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// Whole `outbox-relay run` processes against PostgreSQL: several relays on one table, a
 /// SIGKILLed active relay, and a server restart, each checked through the `file` transport's
 /// JSON lines.
@@ -163,6 +167,117 @@ struct PostgresRelayProcessTests {
     }
 }
 
+extension PostgresRelayProcessTests {
+    @Test("a hot standby is ready: /readyz 200 saying standby, outbox_relay_active 0 there and 1 on the active relay")
+    func standbyIsReady() async throws {
+        let binary = try RelayProcess.requireBinary()
+        let schema = try TestSchema()
+        try schema.createOutboxTable(.outbox)
+        try schema.insertOutboxRows(100, aggregates: 5)
+        let directory = try RelayProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func relay(_ index: Int) throws -> RelayProcess {
+            try RelayProcess(
+                binary: binary,
+                directory: directory,
+                index: index,
+                url: schema.url,
+                table: schema.qualified("outbox_messages"),
+                drain: false,
+                extraConfiguration: "monitoring: {listen: \"127.0.0.1:0\"}"
+            )
+        }
+        let active = try relay(0)
+        let activeBase = try await active.monitoringURL()
+        let activeReady = try await active.readyz(base: activeBase, until: { $0.status == 200 })
+        #expect(activeReady.body == #"{"status":"ok"}"#)
+        #expect(try await active.activeGauge(base: activeBase) == 1)
+
+        let standby = try relay(1)
+        let standbyBase = try await standby.monitoringURL()
+        let standbyReady = try await standby.readyz(base: standbyBase, until: { $0.body.contains("standby") })
+        #expect(standbyReady.status == 200, "\(standbyReady.body)")
+        let body = try #require(try JSONParser.parse(standbyReady.body).objectValue)
+        #expect(body["status"]?.stringValue == "standby")
+        #expect(
+            body["active_relay"]?.stringValue?.contains("pid \(active.pid) (") == true,
+            "the body names the active relay: \(standbyReady.body)"
+        )
+        #expect(try await standby.activeGauge(base: standbyBase) == 0)
+        #expect(try await active.activeGauge(base: activeBase) == 1)
+        for _ in 0..<400 where try active.deliveredLines().count < 100 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try active.deliveredLines().count == 100)
+        #expect(try standby.deliveredLines().isEmpty)
+
+        // The active relay stops: the standby takes over, active and ready as such.
+        active.process.terminate()
+        try await active.waitForExit(timeout: .seconds(30))
+        let tookOver = try await standby.readyz(base: standbyBase, until: { $0.body == #"{"status":"ok"}"# })
+        #expect(tookOver.status == 200)
+        #expect(try await standby.activeGauge(base: standbyBase) == 1)
+        try schema.insertOutboxRows(10, aggregates: 5, startVersion: 1000)
+        for _ in 0..<400 where try standby.deliveredLines().count < 10 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try standby.deliveredLines().count == 10, "the former standby relays")
+        standby.process.terminate()
+        try await standby.waitForExit(timeout: .seconds(30))
+    }
+}
+
+extension RelayProcess {
+    struct Response {
+        var status: Int
+        var body: String
+    }
+
+    /// The monitoring server's base URL, from its "listening on" log line.
+    func monitoringURL() async throws -> URL {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let range = log.range(of: "monitoring server listening on ") {
+                return URL(string: "http://\(log[range.upperBound...].prefix { $0 != " " })")!
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PostgresError(code: .unexpectedResult, message: "no monitoring server: \(log.suffix(2000))")
+    }
+
+    func get(_ url: URL) async throws -> Response {
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 5
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return Response(
+            status: (response as? HTTPURLResponse)?.statusCode ?? 0,
+            body: String(decoding: data, as: UTF8.self)
+        )
+    }
+
+    /// Polls `/readyz` until `condition` holds (at most 30 s; records an issue and returns the
+    /// last answer otherwise).
+    func readyz(base: URL, until condition: (Response) -> Bool) async throws -> Response {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var last = Response(status: 0, body: "")
+        while ContinuousClock.now < deadline {
+            last = try await get(base.appendingPathComponent("readyz"))
+            if condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record(
+            "/readyz of relay \(index) never got there; last: \(last.status) \(last.body)\n\(log.suffix(2000))"
+        )
+        return last
+    }
+
+    /// The value of `outbox_relay_active{table=…}` on `/metrics`.
+    func activeGauge(base: URL) async throws -> Double? {
+        let metrics = try await get(base.appendingPathComponent("metrics")).body
+        for line in metrics.split(separator: "\n") where line.hasPrefix("outbox_relay_active{") {
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }
+        return nil
+    }
+}
+
 /// Per aggregate, first deliveries come in version order.
 func expectIncreasingVersions(_ lines: [RelayProcess.Line], sourceLocation: SourceLocation = #_sourceLocation) {
     var seen: Set<String> = []
@@ -202,7 +317,8 @@ final class RelayProcess: @unchecked Sendable {
         table: String,
         flavour: String = "outbox",
         drain: Bool,
-        batchSize: Int = 500
+        batchSize: Int = 500,
+        extraConfiguration: String = ""
     ) throws {
         self.index = index
         outputPath = "\(directory)/relay-\(index).jsonl"
@@ -222,6 +338,7 @@ final class RelayProcess: @unchecked Sendable {
             routes:
               - events: "*"
                 to: [out]
+            \(extraConfiguration)
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -75,6 +75,17 @@ struct RelayHealthReportTests {
         #expect(RelayHealthReport.liveness(of: health, wedgedAfter: .seconds(60)).statusCode == 200)
     }
 
+    @Test("a healthy standby is ready and says so, naming the active relay")
+    func standbyIsReady() {
+        let standby = RelayHealthReport.readiness(of: RelayHealth(phase: .standby, lockHolder: "relay pid 7"))
+        #expect(standby.statusCode == 200)
+        #expect(String(decoding: standby.body, as: UTF8.self) == #"{"status":"standby","active_relay":"relay pid 7"}"#)
+        let unknownHolder = RelayHealthReport.readiness(of: RelayHealth(phase: .standby))
+        #expect(String(decoding: unknownHolder.body, as: UTF8.self) == #"{"status":"standby","active_relay":null}"#)
+        let quiet = RelayHealth(phase: .standby, lastProgress: Timestamp(microsecondsSinceEpoch: 0))
+        #expect(RelayHealthReport.liveness(of: quiet, wedgedAfter: .seconds(60)).statusCode == 200)
+    }
+
     @Test func liveUntilWedgedPastTheLimit() {
         let now = Timestamp.now()
         let recent = RelayHealth(phase: .relaying, lastProgress: now)

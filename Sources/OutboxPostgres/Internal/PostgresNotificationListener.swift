@@ -51,10 +51,17 @@ actor PostgresNotificationListener {
             self.connection = nil
             do {
                 try start()
-                if reportedFailure { logger.info("postgres: LISTEN connection re-established") }
+                if reportedFailure {
+                    logger.info("postgres: LISTEN connection re-established", metadata: ["channel": "\(channel)"])
+                }
                 reportedFailure = false
             } catch {
-                if !reportedFailure { logger.warning("postgres: LISTEN connection failed, polling instead: \(error)") }
+                if !reportedFailure {
+                    logger.warning(
+                        "postgres: LISTEN connection failed, polling instead",
+                        metadata: ["channel": "\(channel)", "error": "\(error)"]
+                    )
+                }
                 reportedFailure = true
                 sleep(until: deadline)
             }
@@ -79,7 +86,10 @@ actor PostgresNotificationListener {
                 }
             }
         } catch {
-            logger.warning("postgres: LISTEN connection lost: \(error)")
+            logger.warning(
+                "postgres: LISTEN connection lost",
+                metadata: ["channel": "\(channel)", "error": "\(error)"]
+            )
             self.connection = nil
         }
     }

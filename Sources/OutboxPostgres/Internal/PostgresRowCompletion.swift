@@ -102,9 +102,17 @@ struct PostgresRowCompletion: Sendable {
                 deleted += count
                 if count < retention.batchSize { break }
             }
-            if deleted > 0 { logger.info("postgres: retention deleted \(deleted) delivered rows from \(table)") }
+            if deleted > 0 {
+                logger.info(
+                    "postgres: retention deleted delivered rows",
+                    metadata: ["rows": "\(deleted)", "table": "\(table)"]
+                )
+            }
         } catch {
-            logger.warning("postgres: retention failed (will retry in \(retention.interval)): \(error)")
+            logger.warning(
+                "postgres: retention failed; will retry",
+                metadata: ["error": "\(error)", "retry_in": "\(retention.interval)"]
+            )
         }
     }
 }

@@ -44,7 +44,10 @@ actor PostgresRowWriter {
         do {
             try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters, parked: parked)
         } catch let error as PostgresError where error.isConnectionFailure {
-            logger.warning("postgres: \(error); reconnecting the write connection and retrying")
+            logger.warning(
+                "postgres: write connection lost; reconnecting and retrying",
+                metadata: ["error": "\(error)"]
+            )
             connection = nil
             try completion.complete(try await usableConnection(), rows: rows, deadLetters: deadLetters, parked: parked)
         }
@@ -74,7 +77,10 @@ actor PostgresRowWriter {
                 error = failure
             }
             guard error.isConnectionFailure, let delay = backoff.delayAfterFailure(at: .now) else { throw error }
-            logger.warning("postgres: write connection: \(error); reconnecting in \(delay)")
+            logger.warning(
+                "postgres: write connection failed; reconnecting",
+                metadata: ["error": "\(error)", "delay": "\(delay)"]
+            )
             try await Task.sleep(for: delay)
         }
     }

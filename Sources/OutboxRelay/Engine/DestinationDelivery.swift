@@ -50,10 +50,10 @@ struct DestinationDelivery {
             if Task.isCancelled { return .abandoned }
             if results.count != batch.count {
                 logger.error(
-                    """
-                    transport \(transport.name) returned \(results.count) results for \(batch.count) messages; \
-                    retrying the batch
-                    """
+                    "the transport returned a result count that does not match the batch; retrying the batch",
+                    metadata: [
+                        "destination": "\(transport.name)", "results": "\(results.count)", "messages": "\(batch.count)",
+                    ]
                 )
                 results = Array(repeating: .retryable("the transport returned a malformed result"), count: batch.count)
             }
@@ -114,10 +114,11 @@ struct DestinationDelivery {
                         )
                         parkedKeys.insert(message.orderingKey)
                         logger.warning(
-                            """
-                            transport \(transport.name): event \(message.eventID) (row \(message.rowID)) parked after \
-                            \(attempts[index]) attempts: \(reason)
-                            """
+                            "message parked: its destination did not take it within its retry budget",
+                            metadata: [
+                                "destination": "\(transport.name)", "event_id": "\(message.eventID)",
+                                "row_id": "\(message.rowID)", "attempts": "\(attempts[index])", "error": "\(reason)",
+                            ]
                         )
                     } else if policy.allowsRetry(after: attempts[index]) {
                         next.append(index)
@@ -147,10 +148,11 @@ struct DestinationDelivery {
             if !pending.isEmpty {
                 let delay = policy.delay(afterAttempt: max(highestAttempt, 1), retryAfter: retryAfter)
                 logger.warning(
-                    """
-                    transport \(transport.name): \(pending.count) messages to retry in \(delay) \
-                    (attempt \(highestAttempt)): \(lastReason)
-                    """
+                    "delivery failed; retrying the failed messages",
+                    metadata: [
+                        "destination": "\(transport.name)", "messages": "\(pending.count)", "delay": "\(delay)",
+                        "attempt": "\(highestAttempt)", "error": "\(lastReason)",
+                    ]
                 )
                 do {
                     try await clock.sleep(for: delay)
@@ -184,7 +186,11 @@ struct DestinationDelivery {
         last: Timestamp
     ) -> DeadLetter {
         logger.error(
-            "transport \(transport.name): event \(message.eventID) (row \(message.rowID)) set aside: \(reason)"
+            "message set aside in the dead-letter table",
+            metadata: [
+                "destination": "\(transport.name)", "event_id": "\(message.eventID)", "row_id": "\(message.rowID)",
+                "attempts": "\(attempts)", "error": "\(reason)",
+            ]
         )
         return DeadLetter(
             rowID: message.rowID,

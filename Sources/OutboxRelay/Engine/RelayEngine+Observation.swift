@@ -7,6 +7,27 @@ extension RelayEngine {
     struct Observed: Sendable {
         var health = RelayHealth()
         var rowsPerBatch: [Int: (rows: Int, claimedAt: Timestamp)] = [:]
+        /// Where the engine's own run stands; ``health``'s phase also reflects ``lockState``.
+        var lifecycle = RelayHealth.Phase.idle
+        /// What a ``RelayLockReporting`` source last said, `nil` before it said anything.
+        var lockState: RelayLockState?
+
+        /// The phase the snapshot shows: the lifecycle's, except that a source waiting as a
+        /// standby makes it ``RelayHealth/Phase/standby``, and one reconnecting while relaying
+        /// makes it ``RelayHealth/Phase/opening`` again.
+        mutating func updatePhase() {
+            switch (lifecycle, lockState) {
+            case (.opening, .standby(let holder)?), (.relaying, .standby(let holder)?):
+                health.phase = .standby
+                health.lockHolder = holder
+            case (.relaying, .connecting?):
+                health.phase = .opening
+                health.lockHolder = nil
+            default:
+                health.phase = lifecycle
+                health.lockHolder = nil
+            }
+        }
     }
 
     /// A live snapshot of what the engine is doing.
@@ -19,8 +40,8 @@ extension RelayEngine {
     }
 
     func observePhase(_ phase: RelayHealth.Phase) {
-        observed.withLock {
-            $0.health.phase = phase
+        let shown = observed.withLock {
+            $0.lifecycle = phase
             $0.health.lastProgress = .now()
             if phase == .stopped {
                 // Whatever was in flight stays undelivered: it is no longer in flight here.
@@ -28,9 +49,22 @@ extension RelayEngine {
                 $0.health.rowsInFlight = 0
                 $0.health.batchesInFlight = 0
             }
+            $0.updatePhase()
+            return $0.health.phase
         }
-        metrics.setActive(phase == .relaying)
+        metrics.setActive(shown == .relaying)
         if phase == .stopped { metrics.recordInFlight(rows: 0, batches: 0) }
+    }
+
+    /// A ``RelayLockReporting`` source connects, waits as a standby, or may relay.
+    func observeLockState(_ state: RelayLockState) {
+        let shown = observed.withLock {
+            $0.lockState = state
+            $0.health.lastProgress = .now()
+            $0.updatePhase()
+            return $0.health.phase
+        }
+        metrics.setActive(shown == .relaying)
     }
 
     /// The coordinator handled an event, or a transport answered.
@@ -62,12 +96,23 @@ extension RelayEngine {
         metrics.completed(rows: rows, deadLetters: deadLetters)
         let (rowCount, batchCount) = observed.withLock {
             $0.health.rowsInFlight -= $0.rowsPerBatch.removeValue(forKey: sequence)?.rows ?? 0
+            $0.health.rowsCompleted += rows
+            $0.health.deadLetters += deadLetters.count
             $0.health.batchesInFlight = $0.rowsPerBatch.count
             $0.health.consecutiveSourceFailures = 0
             $0.health.lastSourceError = nil
             return ($0.health.rowsInFlight, $0.health.batchesInFlight)
         }
         metrics.recordInFlight(rows: rowCount, batches: batchCount)
+    }
+
+    /// A round of draining `destination`'s parked queue settled: its deliveries and dead letters
+    /// count like those of claimed batches.
+    func observeParkedDrain(destination: String, outcome: ParkedDrainRound.Outcome) {
+        guard case .settled(_, let delivered, let deadLettered, _) = outcome else { return }
+        metrics.delivered(delivered, to: destination)
+        metrics.parkedDeadLettered(deadLettered, at: destination)
+        if deadLettered > 0 { observed.withLock { $0.health.deadLetters += deadLettered } }
     }
 
     /// A read succeeded.

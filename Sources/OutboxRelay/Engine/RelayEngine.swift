@@ -139,6 +139,8 @@ public final class RelayEngine: Service, Sendable {
         self.configuration = configuration
         self.clock = clock
         self.decoder = EnvelopeDecoder(table: source.table)
+        var logger = logger
+        logger[metadataKey: "table"] = "\(source.table)"  // on every line the engine logs
         self.logger = logger
         self.metrics = RelayMetrics(
             table: source.table,
@@ -153,7 +155,7 @@ public final class RelayEngine: Service, Sendable {
     ///   engine was already run (an engine relays once).
     public func run() async throws {
         let summary = try await relay(untilDrained: false)
-        logger.info("relay stopped: \(summary)")
+        logger.info("relay stopped", metadata: summary.logMetadata)
     }
 
     /// Relays until no undelivered row remains (or shutdown), then returns what was done.
@@ -195,6 +197,9 @@ public final class RelayEngine: Service, Sendable {
         defer { runState.withLock { $0 = .finished } }
         defer { observePhase(.stopped) }
         observePhase(.opening)
+        if let reporting = source as? any RelayLockReporting {
+            await reporting.reportLockState { [weak self] state in self?.observeLockState(state) }
+        }
         try await source.open()
         observePhase(.startingTransports)
         var started: [any Transport] = []
@@ -212,7 +217,10 @@ public final class RelayEngine: Service, Sendable {
         let statusRefresh = Task { [interval = configuration.statusInterval] in await refreshStatus(every: interval) }
         defer { statusRefresh.cancel() }
         logger.info(
-            "relaying \(source.flavour) table \(source.table) to \(transports.keys.sorted().joined(separator: ", "))"
+            "relaying",
+            metadata: [
+                "flavour": "\(source.flavour)", "destinations": .array(transports.keys.sorted().map { "\($0)" }),
+            ]
         )
 
         let (events, eventSink) = AsyncStream<Event>.makeStream()
@@ -323,10 +331,8 @@ public final class RelayEngine: Service, Sendable {
                     onUnrouted: { eventType in
                         if self.unroutedSeen.withLock({ $0.insert(eventType).inserted }) {
                             self.logger.notice(
-                                """
-                                no route matches event type \"\(eventType)\"; skipping such messages \
-                                (unrouted: skip)
-                                """
+                                "no route matches the event type; skipping such messages (unrouted: skip)",
+                                metadata: ["event_type": "\(eventType)"]
                             )
                         }
                     }
@@ -334,12 +340,14 @@ public final class RelayEngine: Service, Sendable {
                 eventSink.yield(.planned(plan))
             }
         case .deliver(let sequence, let destination, let messages, let storedPayloads, let parkAtFirstFailure):
+            var deliveryLogger = logger
+            deliveryLogger[metadataKey: "batch"] = "\(sequence)"
             let delivery = DestinationDelivery(
                 transport: metered(transports[destination]!, sequence: sequence),
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 storedPayloads: storedPayloads,
                 clock: clock,
-                logger: logger,
+                logger: deliveryLogger,
                 parks: source is any ParkedDeliveryStore,
                 parkAtFirstFailure: parkAtFirstFailure
             )
@@ -368,7 +376,8 @@ public final class RelayEngine: Service, Sendable {
             guard let store = source as? any ParkedDeliveryStore else { break }
             let round = ParkedDrainRound(
                 store: store,
-                transport: transports[destination]!,
+                // Attempts and latency counted like the window's (latency from the time of recording).
+                transport: metrics.metered(transports[destination]!, claimedAt: .now()),
                 policy: configuration.retryOverrides[destination] ?? configuration.retry,
                 decoder: decoder,
                 limit: configuration.batchSize,
@@ -377,6 +386,7 @@ public final class RelayEngine: Service, Sendable {
             )
             group.addTask {
                 let outcome = await round.run()
+                self.observeParkedDrain(destination: destination, outcome: outcome)
                 eventSink.yield(.parkedDrained(destination: destination, outcome: outcome))
             }
         case .scheduleParkedDrain(let destination, let delay):

@@ -208,7 +208,7 @@ struct RelayStateMachine {
             sourceFailures = 0
         case .failure(let error):
             sourceFailures += 1
-            logger.error("reading the outbox failed (attempt \(sourceFailures)): \(error)")
+            logger.error("reading the outbox failed", metadata: ["attempt": "\(sourceFailures)", "error": "\(error)"])
             if configuration.untilDrained && !configuration.sourceRetry.allowsRetry(after: sourceFailures) {
                 return stop(.failure(.init(description: "reading the outbox failed \(sourceFailures) times: \(error)")))
             }
@@ -296,7 +296,13 @@ struct RelayStateMachine {
             batch.completing = false
             batch.completionAttempts += 1
             batches[sequence] = batch
-            logger.error("could not mark \(batch.rowIDs.count) rows (attempt \(batch.completionAttempts)): \(error)")
+            logger.error(
+                "marking the batch's rows failed",
+                metadata: [
+                    "batch": "\(sequence)", "rows": "\(batch.rowIDs.count)", "attempt": "\(batch.completionAttempts)",
+                    "error": "\(error)",
+                ]
+            )
             let givesUp =
                 configuration.untilDrained && !configuration.sourceRetry.allowsRetry(after: batch.completionAttempts)
             if case .stopping = phase {
@@ -359,7 +365,10 @@ struct RelayStateMachine {
         case .nothingDue:
             break
         case .failed(let reason):
-            logger.error("draining the parked queue of \(destination) failed: \(reason)")
+            logger.error(
+                "draining the parked queue failed",
+                metadata: ["destination": "\(destination)", "error": "\(reason)"]
+            )
         }
         actions += drainIfParked(destination, delay: progressed ? nil : configuration.parking.pollInterval)
         return actions + advance()
@@ -383,7 +392,10 @@ struct RelayStateMachine {
     mutating func shutdownRequested() -> [Action] {
         guard case .relaying = phase else { return [] }
         phase = .stopping
-        logger.info("stopping: claiming no more rows; finishing \(batches.count) batches in flight")
+        logger.info(
+            "stopping: claiming no more rows, finishing the batches in flight",
+            metadata: ["batches": "\(batches.count)"]
+        )
         return [.startGracePeriod(configuration.shutdownGracePeriod)] + advance()
     }
 
@@ -393,7 +405,10 @@ struct RelayStateMachine {
         guard case .stopping = phase else { return [] }
         let unfinished = batches.filter { !$0.value.completing }.keys.sorted()
         let rows = unfinished.reduce(0) { $0 + batches[$1]!.rowIDs.count }
-        logger.warning("shutdown grace period over: \(rows) rows stay undelivered and will be relayed again")
+        logger.warning(
+            "shutdown grace period over: the rows in flight stay undelivered and will be relayed again",
+            metadata: ["rows": "\(rows)"]
+        )
         for sequence in unfinished { leaveForTheNextRun(sequence) }
         return advance()
     }

@@ -1,3 +1,5 @@
+import Logging
+
 /// What a relay run did: counts since it started.
 public struct RelaySummary: Sendable, Hashable, CustomStringConvertible {
     /// Rows marked or deleted (delivered, set aside or skipped).
@@ -23,6 +25,17 @@ public struct RelaySummary: Sendable, Hashable, CustomStringConvertible {
     public var parkedDelivered = 0
 
     public init() {}
+
+    /// The counts as log metadata (`rows_completed`, `messages`, `deliveries`, `dead_letters`,
+    /// `undecodable_rows`, `skipped_unrouted`, `rows_left_in_flight`, `parked`, `parked_delivered`).
+    public var logMetadata: Logger.Metadata {
+        [
+            "rows_completed": "\(rowsCompleted)", "messages": "\(messages)", "deliveries": "\(deliveries)",
+            "dead_letters": "\(deadLetters)", "undecodable_rows": "\(undecodableRows)",
+            "skipped_unrouted": "\(skippedUnrouted)", "rows_left_in_flight": "\(rowsLeftInFlight)",
+            "parked": "\(parked)", "parked_delivered": "\(parkedDelivered)",
+        ]
+    }
 
     public var description: String {
         var text = "\(rowsCompleted) rows, \(messages) messages, \(deliveries) deliveries, \(deadLetters) dead letters"

@@ -5,9 +5,13 @@ public struct RelayHealth: Sendable, Hashable {
     public enum Phase: String, Sendable, Hashable {
         /// Not run yet.
         case idle
-        /// Opening the source: connecting, or waiting as standby until this relay may be the
-        /// active one.
+        /// Opening the source: connecting (or reconnecting after a lost connection while it
+        /// waited as standby).
         case opening
+        /// Connected, waiting as a hot standby while another relay holds the table's lock
+        /// (sources that are a ``RelayLockReporting``); this relay takes over when that one's
+        /// session ends. A healthy standby is ready.
+        case standby
         /// Starting the transports.
         case startingTransports = "starting_transports"
         /// Relaying: the source is open and every transport started.
@@ -33,6 +37,13 @@ public struct RelayHealth: Sendable, Hashable {
     /// The transports that can no longer deliver, by name, with their
     /// ``Transport/disabledReason`` (e.g. a webhook endpoint that answered 410 Gone).
     public var disabledTransports: [String: String] = [:]
+    /// Rows marked or deleted since the engine started (delivered, set aside or skipped).
+    public var rowsCompleted: Int
+    /// Dead letters recorded since the engine started: with completed rows, and from the
+    /// parked queues.
+    public var deadLetters: Int
+    /// While ``phase`` is ``Phase/standby``: who holds the relay lock, when the source can tell.
+    public var lockHolder: String?
 
     /// Creates a snapshot.
     public init(
@@ -41,7 +52,10 @@ public struct RelayHealth: Sendable, Hashable {
         consecutiveSourceFailures: Int = 0,
         lastSourceError: String? = nil,
         rowsInFlight: Int = 0,
-        batchesInFlight: Int = 0
+        batchesInFlight: Int = 0,
+        rowsCompleted: Int = 0,
+        deadLetters: Int = 0,
+        lockHolder: String? = nil
     ) {
         self.phase = phase
         self.lastProgress = lastProgress
@@ -49,5 +63,8 @@ public struct RelayHealth: Sendable, Hashable {
         self.lastSourceError = lastSourceError
         self.rowsInFlight = rowsInFlight
         self.batchesInFlight = batchesInFlight
+        self.rowsCompleted = rowsCompleted
+        self.deadLetters = deadLetters
+        self.lockHolder = lockHolder
     }
 }

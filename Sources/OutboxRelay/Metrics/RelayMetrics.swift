@@ -11,11 +11,12 @@ import CoreMetrics
 /// - `outbox_relay_rows_completed_total{table,action}` (counter): rows marked or deleted
 ///   (`action` is `mark` or `delete`).
 /// - `outbox_relay_messages_delivered_total{destination}` (counter): messages a destination
-///   finished with an acknowledgement.
+///   finished with an acknowledgement, from claimed batches and from its parked queue.
 /// - `outbox_relay_delivery_attempts_total{destination,outcome}` (counter): per message and
 ///   attempt, `delivered`, `retryable` or `permanent`.
 /// - `outbox_relay_dead_letters_total{destination,reason}` (counter): dead letters recorded;
-///   `undecodable` and `unrouted` with an empty destination, `delivery_failed` per destination.
+///   `undecodable` and `unrouted` with an empty destination, `delivery_failed` per destination
+///   (from claimed batches and from its parked queue).
 /// - `outbox_relay_delivery_latency_seconds{destination}` (timer): time of recording (or of the
 ///   claim when the message has none) to acknowledgement.
 /// - `outbox_relay_rows_in_flight{table}`, `outbox_relay_batches_in_flight{table}` (gauges):
@@ -174,6 +175,11 @@ public struct RelayMetrics: Sendable {
     /// A destination finished a batch, with `count` messages acknowledged.
     func delivered(_ count: Int, to destination: String) {
         if count > 0 { destinations[destination]?.delivered.increment(by: count) }
+    }
+
+    /// The parked queue of `destination` set `count` messages aside in the dead-letter table.
+    func parkedDeadLettered(_ count: Int, at destination: String) {
+        if count > 0 { destinations[destination]?.deadLetters.increment(by: count) }
     }
 
     /// Rows and batches claimed and not yet completed.

@@ -97,7 +97,7 @@ struct CheckCommand: AsyncParsableCommand {
             await transport.shutdown()
         }
         for name in unused.sorted() {
-            logger.warning("transport \(name) is configured but no route sends to it")
+            logger.warning("a transport is configured but no route sends to it", metadata: ["transport": "\(name)"])
         }
         if failures > 0 { throw ExitCode(1) }
         print("all checks passed")

@@ -33,7 +33,7 @@ final class RestartingRelay: Service, Sendable {
     var health: RelayHealth {
         let (engine, failures, error) = state.withLock { ($0.engine, $0.failedStarts, $0.lastStartError) }
         let current = engine?.health
-        if let current, current.phase == .relaying { return current }
+        if let current, current.phase == .relaying || current.phase == .standby { return current }
         if let error {
             return RelayHealth(phase: .opening, consecutiveSourceFailures: failures, lastSourceError: error)
         }
@@ -56,8 +56,8 @@ final class RestartingRelay: Service, Sendable {
                 }
                 let delay = backoff.delay(afterAttempt: attempt)
                 logger.error(
-                    "the relay could not start (attempt \(attempt)); retrying in \(delay): \(error)",
-                    metadata: ["attempt": "\(attempt)", "error": "\(error)"]
+                    "the relay could not start; retrying",
+                    metadata: ["attempt": "\(attempt)", "delay": "\(delay)", "error": "\(error)"]
                 )
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
             }

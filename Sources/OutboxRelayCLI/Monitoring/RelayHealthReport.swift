@@ -6,15 +6,30 @@ import OutboxRelay
 ///   ``MonitoringConfiguration/wedgedAfter`` while relaying, or once it stopped.
 /// - `/readyz` (readiness): 200 when the source is open (this relay is the active one) and
 ///   every transport started and none is disabled (``RelayHealth/disabledTransports``), and
-///   the last read or completion succeeded; 503 otherwise.
+///   the last read or completion succeeded, or when this relay is a healthy hot standby
+///   (connected, another relay holds the table's lock); 503 otherwise.
 ///
-/// Both answer a small JSON object: `{"status":"ok"}` or
-/// `{"status":"unavailable","reasons":["…"]}`.
+/// Both answer a small JSON object: `{"status":"ok"}`,
+/// `{"status":"standby","active_relay":"…"}` or `{"status":"unavailable","reasons":["…"]}`.
 struct RelayHealthReport: Sendable, Hashable {
     /// The HTTP status to answer: 200 or 503.
     var statusCode: Int
     /// Why the check fails (empty when it passes).
     var reasons: [String]
+    /// Set when this relay is ready as a standby: who holds the relay lock (`nil` when the
+    /// source cannot tell).
+    var standby: Standby?
+
+    /// A healthy standby's answer.
+    struct Standby: Sendable, Hashable {
+        var activeRelay: String?
+    }
+
+    init(statusCode: Int, reasons: [String], standby: Standby? = nil) {
+        self.statusCode = statusCode
+        self.reasons = reasons
+        self.standby = standby
+    }
 
     static func liveness(of health: RelayHealth, wedgedAfter: Duration, now: Timestamp = .now()) -> Self {
         var reasons: [String] = []
@@ -26,7 +41,7 @@ struct RelayHealthReport: Sendable, Hashable {
             if quiet > wedgedAfter {
                 reasons.append("the engine made no progress for \(quiet.seconds.rounded()) s (limit \(wedgedAfter))")
             }
-        case .idle, .opening, .startingTransports:
+        case .idle, .opening, .standby, .startingTransports:
             break
         }
         return Self(statusCode: reasons.isEmpty ? 200 : 503, reasons: reasons)
@@ -36,7 +51,9 @@ struct RelayHealthReport: Sendable, Hashable {
         var reasons: [String] = []
         switch health.phase {
         case .idle: reasons.append("source: not opened yet")
-        case .opening: reasons.append("source: connecting, or waiting as standby for the relay lock")
+        case .opening: reasons.append("source: connecting")
+        case .standby:
+            return Self(statusCode: 200, reasons: [], standby: Standby(activeRelay: health.lockHolder))
         case .startingTransports: reasons.append("transports: starting")
         case .stopped: reasons.append("the engine stopped")
         case .relaying: break
@@ -47,15 +64,18 @@ struct RelayHealthReport: Sendable, Hashable {
                     + (health.lastSourceError ?? "unknown")
             )
         }
-        for name in health.disabledTransports.keys.sorted() {
-            reasons.append("transport \(name): disabled: \(health.disabledTransports[name]!)")
+        for (name, reason) in health.disabledTransports.sorted(by: { $0.key < $1.key }) {
+            reasons.append("transport \(name): disabled: \(reason)")
         }
         return Self(statusCode: reasons.isEmpty ? 200 : 503, reasons: reasons)
     }
 
     /// The JSON body.
     var body: [UInt8] {
-        var members: [(key: String, value: JSONValue)] = [("status", .string(statusCode == 200 ? "ok" : "unavailable"))]
+        var members: [(key: String, value: JSONValue)] = [
+            ("status", .string(standby != nil ? "standby" : statusCode == 200 ? "ok" : "unavailable"))
+        ]
+        if let standby { members.append(("active_relay", standby.activeRelay.map(JSONValue.string) ?? .null)) }
         if !reasons.isEmpty { members.append(("reasons", .array(reasons.map { .string($0) }))) }
         return JSONWriter.encode(.object(JSONObject(members)), escaping: .minimal)
     }
