@@ -144,8 +144,16 @@ let package = Package(
                 "OutboxRelay", "OutboxSQLite", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "OutboxPostgresTests", dependencies: ["OutboxRelay", "OutboxPostgres"]),
-        .testTarget(name: "OutboxMySQLTests", dependencies: ["OutboxRelay", "OutboxMySQL"]),
+        // Runs `outbox-relay` processes for the database sources' process tests.
+        .target(name: "RelayProcessTestSupport", dependencies: ["OutboxRelay"], path: "Tests/RelayProcessTestSupport"),
+        .testTarget(
+            name: "OutboxPostgresTests",
+            dependencies: ["OutboxRelay", "OutboxPostgres", "RelayProcessTestSupport"]
+        ),
+        .testTarget(
+            name: "OutboxMySQLTests",
+            dependencies: ["OutboxRelay", "OutboxMySQL", "RelayProcessTestSupport"]
+        ),
         .testTarget(
             name: "OutboxKafkaTests",
             dependencies: [

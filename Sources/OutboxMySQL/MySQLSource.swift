@@ -28,7 +28,7 @@ import OutboxRelay
 /// **Order.** `outbox` rows are read by `id`; `dispatcher` rows by (`time_of_recording`, `id`),
 /// and a batch is extended to the end of its last row's time tie group (by up to one more
 /// batch, at least 100 rows) so the engine can order a tie group by `__aggregate_root_version`.
-public actor MySQLSource: OutboxSource, OutboxStatusReporting {
+public actor MySQLSource: OutboxSource, OutboxStatusReporting, RelayLockReporting {
     /// The table flavour this source reads.
     public nonisolated let flavour: OutboxFlavour
     /// The table name as configured.
@@ -59,6 +59,9 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     /// several reads and completions in flight, and without this each would run its own
     /// reconnect loop against a server that is down (`nil` while connected).
     private var reconnectBackoff: (delay: Duration, notBefore: ContinuousClock.Instant)?
+    /// Told of each change of ``reportedLockState`` (``RelayLockReporting``).
+    private var lockObserver: (@Sendable (RelayLockState) -> Void)?
+    private var reportedLockState: RelayLockState?
 
     /// Creates a source; nothing connects until ``open()`` (or ``status()``).
     /// - Throws: ``MySQLError`` (`invalidConfiguration`) naming a setting that cannot work.
@@ -93,7 +96,13 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         if configuration.lock.mode == .getLock {
             _ = try await usableConnection()
         }
-        logger.info("mysql: relaying \(configuration.flavour) table \(table) from \(configuration.connection.redacted)")
+        logger.info(
+            "mysql: relaying",
+            metadata: [
+                "table": "\(table)", "flavour": "\(configuration.flavour)",
+                "server": "\(configuration.connection.redacted)",
+            ]
+        )
     }
 
     /// Reads up to `limit` undelivered rows in relay order after `cursor`.
@@ -156,6 +165,22 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
         connection = nil
         holdsLock = false
         isOpen = false
+        reportedLockState = nil
+    }
+
+    // MARK: - RelayLockReporting
+
+    /// Sets the function told when this relay connects, waits as a standby (another relay holds
+    /// the `GET_LOCK`) or may relay. Changes are reported while the lock is required: from
+    /// ``open()`` until ``close()`` with lock mode `getLock`.
+    public func reportLockState(to observer: @escaping @Sendable (RelayLockState) -> Void) {
+        lockObserver = observer
+    }
+
+    private func report(_ state: RelayLockState) {
+        guard state != reportedLockState else { return }
+        reportedLockState = state
+        lockObserver?(state)
     }
 
     // MARK: - Status
@@ -180,7 +205,9 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
     private var needsLock: Bool { isOpen && configuration.lock.mode == .getLock }
 
     private func dropConnection() {
-        if holdsLock { logger.warning("mysql: lost the connection holding the relay lock on \(table)") }
+        if holdsLock {
+            logger.warning("mysql: lost the connection holding the relay lock", metadata: ["table": "\(table)"])
+        }
         connection = nil
         holdsLock = false
     }
@@ -220,25 +247,43 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 }
                 deadline = ContinuousClock.now + settings.maximumTime
                 if !inspected { try inspectTable(connection) }
-                guard needsLock, !holdsLock else { return connection }
-                let lockName = self.lockName!
+                guard needsLock, !holdsLock else {
+                    if needsLock { report(.connected) }
+                    return connection
+                }
+                guard let lockName = self.lockName else {
+                    throw MySQLError(code: .unexpectedResult, message: "the lock name of \(table) is not known")
+                }
                 if try connection.scalar("SELECT GET_LOCK(\(connection.literal(lockName)), 0)") == "1" {
                     holdsLock = true
-                    logger.info("mysql: active relay for \(table) (GET_LOCK '\(lockName)' taken)")
+                    logger.info(
+                        "mysql: active relay (GET_LOCK taken)",
+                        metadata: ["table": "\(table)", "lock_name": "\(lockName)"]
+                    )
+                    report(.connected)
                     return connection
                 }
                 if !announcedStandby {
                     let holder = (try? lockHolder(connection)) ?? nil
-                    logger.info("mysql: standby for \(table); the lock is held by \(holder ?? "another session")")
+                    logger.info(
+                        "mysql: standby; another relay holds the lock",
+                        metadata: ["table": "\(table)", "lock_holder": "\(holder ?? "another session")"]
+                    )
                     announcedStandby = true
+                    report(.standby(holder: holder))
                 }
                 try await Task.sleep(for: configuration.lock.standbyPollInterval)
             } catch let error as MySQLError where error.isConnectionFailure {
                 dropConnection()
+                if needsLock { report(.connecting) }
+                announcedStandby = false
                 let delay = reconnectBackoff.map { min($0.delay * 2, settings.maximumDelay) } ?? settings.initialDelay
                 reconnectBackoff = (delay, ContinuousClock.now + delay)
                 guard ContinuousClock.now + delay < deadline else { throw error }
-                logger.warning("mysql: \(error); reconnecting in \(delay)")
+                logger.warning(
+                    "mysql: connection failed; reconnecting",
+                    metadata: ["table": "\(table)", "error": "\(error)", "delay": "\(delay)"]
+                )
             }
         }
     }
@@ -255,7 +300,10 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
             do {
                 return try body(connection)
             } catch let error as MySQLError where error.isConnectionFailure && !retried {
-                logger.warning("mysql: \(error); reconnecting and retrying")
+                logger.warning(
+                    "mysql: connection lost; reconnecting and retrying",
+                    metadata: ["table": "\(table)", "error": "\(error)"]
+                )
                 dropConnection()
                 retried = true
             }
@@ -646,9 +694,14 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting {
                 deleted += count
                 if count < retention.batchSize { break }
             }
-            if deleted > 0 { logger.info("mysql: retention deleted \(deleted) delivered rows from \(table)") }
+            if deleted > 0 {
+                logger.info("mysql: retention deleted delivered rows", metadata: ["table": "\(table)", "rows": "\(deleted)"])
+            }
         } catch {
-            logger.warning("mysql: retention failed (will retry in \(retention.interval)): \(error)")
+            logger.warning(
+                "mysql: retention failed; will retry",
+                metadata: ["table": "\(table)", "error": "\(error)", "retry_in": "\(retention.interval)"]
+            )
         }
     }
 

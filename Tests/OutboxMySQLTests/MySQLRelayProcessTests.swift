@@ -1,4 +1,5 @@
 import Foundation
+import RelayProcessTestSupport
 import Testing
 
 @testable import OutboxMySQL
@@ -118,135 +119,53 @@ struct MySQLRelayProcessTests {
     }
 }
 
-/// Per aggregate, first deliveries come in version order.
-func expectIncreasingVersions(_ lines: [RelayProcess.Line], sourceLocation: SourceLocation = #_sourceLocation) {
-    var seen: Set<String> = []
-    var last: [String: Int64] = [:]
-    var failures = 0
-    for line in lines where seen.insert(line.rowID).inserted {
-        if let previous = last[line.aggregate], line.version <= previous, failures < 5 {
-            Issue.record(
-                "aggregate \(line.aggregate): version \(line.version) after \(previous)",
-                sourceLocation: sourceLocation
-            )
-            failures += 1
-        }
-        last[line.aggregate] = line.version
-    }
-}
-
-/// One `outbox-relay run --config … [--drain]` process writing to its own JSON-lines file.
-final class RelayProcess: @unchecked Sendable {
-    struct Line {
-        var rowID: String
-        var aggregate: String
-        var version: Int64
-    }
-
-    let index: Int
-    let process = Process()
-    let outputPath: String
-    let logPath: String
-    var pid: Int32 { process.processIdentifier }
-
-    init(
-        binary: String,
-        directory: String,
-        index: Int,
-        url: String,
-        flavour: String = "outbox",
-        drain: Bool,
-        batchSize: Int = 500
-    ) throws {
-        self.index = index
-        outputPath = "\(directory)/relay-\(index).jsonl"
-        logPath = "\(directory)/relay-\(index).log"
-        let configPath = "\(directory)/relay-\(index).yaml"
-        let yaml = """
-            source:
-              url: "\(url)"
-              flavour: \(flavour)
-              batch_size: \(batchSize)
-              standby_poll_interval: 200ms
-            transports:
-              out:
-                type: file
-                path: "\(outputPath)"
-            routes:
-              - events: "*"
-                to: [out]
-            """
-        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", configPath] + (drain ? ["--drain"] : [])
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    /// Polls until the process exits; SIGKILLs it and records an issue after `timeout`.
-    func waitForExit(timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                Issue.record("relay \(index) did not exit within \(timeout): \(log.suffix(2000))")
-                break
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-    }
-
-    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
-
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    /// The delivered messages, in file order.
-    func deliveredLines() throws -> [Line] {
-        guard let data = FileManager.default.contents(atPath: outputPath) else { return [] }
-        var lines: [Line] = []
-        for raw in data.split(separator: UInt8(ascii: "\n")) where !raw.isEmpty {
-            // a SIGKILL may cut the last line
-            guard let object = try? JSONParser.parse(Array(raw)).objectValue else { continue }
-            lines.append(
-                Line(
-                    rowID: object["row_id"]?.textValue ?? "",
-                    aggregate: object["aggregate_root_id"]?.textValue ?? "",
-                    version: object["aggregate_root_version"]?.int64Value ?? 0
-                )
+extension MySQLRelayProcessTests {
+    @Test("a hot standby is ready: /readyz 200 saying standby and naming the GET_LOCK holder, outbox_relay_active 0")
+    func standbyIsReady() async throws {
+        let binary = try RelayProcess.requireBinary()
+        let database = try TestDatabase()
+        try database.createPHPTable(.outbox)
+        try Self.insertRows(database, .outbox, count: 100, aggregates: 5)
+        let directory = try RelayProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func relay(_ index: Int) throws -> RelayProcess {
+            try RelayProcess(
+                binary: binary,
+                directory: directory,
+                index: index,
+                url: database.url,
+                drain: false,
+                extraConfiguration: "monitoring: {listen: \"127.0.0.1:0\"}"
             )
         }
-        return lines
-    }
+        let active = try relay(0)
+        let activeBase = try await active.monitoringURL()
+        let activeReady = try await active.readyz(base: activeBase, until: { $0.status == 200 })
+        #expect(activeReady.body == #"{"status":"ok"}"#)
+        #expect(try await active.activeGauge(base: activeBase) == 1)
 
-    /// The `outbox-relay` binary next to the test bundle (or `OUTBOX_RELAY_BINARY`).
-    static func requireBinary(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        if let path = ProcessInfo.processInfo.environment["OUTBOX_RELAY_BINARY"] { return path }
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var candidates = [products.appendingPathComponent("outbox-relay").path]
-        candidates.append(
-            products.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("outbox-relay").path
+        let standby = try relay(1)
+        let standbyBase = try await standby.monitoringURL()
+        let standbyReady = try await standby.readyz(base: standbyBase, until: { $0.body.contains("standby") })
+        #expect(standbyReady.status == 200, "\(standbyReady.body)")
+        let body = try #require(try JSONParser.parse(standbyReady.body).objectValue)
+        #expect(body["status"]?.stringValue == "standby")
+        #expect(
+            body["active_relay"]?.stringValue?.contains("(connection ") == true,
+            "the body names the session holding GET_LOCK: \(standbyReady.body)"
         )
-        let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-        return try #require(
-            found,
-            "the outbox-relay binary is not next to the test bundle (\(candidates[0])); build it with swift build",
-            sourceLocation: sourceLocation
-        )
-    }
+        #expect(try await standby.activeGauge(base: standbyBase) == 0)
+        for _ in 0..<400 where try active.deliveredLines().count < 100 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try active.deliveredLines().count == 100)
+        #expect(try standby.deliveredLines().isEmpty)
 
-    static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "outbox-relay-processes-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        // The active relay stops: the standby takes over, active and ready as such.
+        active.process.terminate()
+        try await active.waitForExit(timeout: .seconds(30))
+        let tookOver = try await standby.readyz(base: standbyBase, until: { $0.body == #"{"status":"ok"}"# })
+        #expect(tookOver.status == 200)
+        #expect(try await standby.activeGauge(base: standbyBase) == 1)
+        standby.process.terminate()
+        try await standby.waitForExit(timeout: .seconds(30))
     }
 }
