@@ -8,7 +8,7 @@ extension MySQLSource: DeadLetterStore {
         matching filter: DeadLetterFilter,
         includingPayloads: Bool
     ) async throws -> [DeadLetterEntry] {
-        try withDeadLetterConnection { connection in
+        try withSeparateConnection { connection in
             func text(_ value: String?) -> String { value.map { connection.literal($0) } ?? "NULL" }
             var conditions = ["`source_table` = \(connection.literal(table))"]
             if let destination = filter.destination { conditions.append("`destination` = \(text(destination))") }
@@ -34,7 +34,7 @@ extension MySQLSource: DeadLetterStore {
     /// One of this table's dead letters with its payload.
     /// - Throws: ``MySQLError``.
     public func deadLetter(id: Int64) async throws -> DeadLetterEntry? {
-        try withDeadLetterConnection { connection in
+        try withSeparateConnection { connection in
             var entry: DeadLetterEntry?
             try connection.query(
                 deadLetterSelect(payload: true)
@@ -49,7 +49,7 @@ extension MySQLSource: DeadLetterStore {
     public func deleteDeadLetters(ids: [Int64]) async throws -> Int {
         guard !ids.isEmpty else { return 0 }
         let deadLetters = configuration.effectiveDeadLetterTable.quoted(for: .mysql)
-        return try withDeadLetterConnection { connection in
+        return try withSeparateConnection { connection in
             var deleted = 0
             var start = 0
             while start < ids.count {
@@ -65,9 +65,9 @@ extension MySQLSource: DeadLetterStore {
         } ?? 0
     }
 
-    /// Runs `body` on a new connection (on the source's own thread), or returns `nil` when the
-    /// dead-letter table does not exist.
-    func withDeadLetterConnection<T>(_ body: (MySQLConnection) throws -> T) throws -> T? {
+    /// Runs `body` on a new short-lived connection (on the source's own thread), or returns `nil`
+    /// when the table it reads (dead letters, parked deliveries) does not exist.
+    func withSeparateConnection<T>(_ body: (MySQLConnection) throws -> T) throws -> T? {
         let connection = try MySQLConnection.connect(configuration.connection, password: configuration.password)
         do {
             return try body(connection)

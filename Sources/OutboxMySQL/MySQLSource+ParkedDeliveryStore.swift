@@ -45,10 +45,8 @@ extension MySQLSource: ParkedDeliveryStore {
         return try await withConnection { connection in
             let destinationCondition = Self.equals("destination", destination, connection)
             let window = "OVER (PARTITION BY CAST(`ordering_key` AS BINARY) ORDER BY `id`)"
-            let epoch = { (column: String) in "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', p.`\(column)`)" }
             let sql = """
-                SELECT p.`id`, p.`row_id`, p.`event_id`, p.`event_type`, p.`ordering_key`, p.`payload`, \
-                p.`attempts`, p.`last_error`, \(epoch("first_failed_at")), \(epoch("next_attempt_at")) \
+                \(Self.parkedSelect(alias: "p", payload: true)) \
                 FROM \(self.parkedTable) AS p JOIN (SELECT x.`id` FROM \
                 (SELECT `id`, ROW_NUMBER() \(window) AS position, \
                 FIRST_VALUE(`next_attempt_at`) \(window) AS head_due FROM \(self.parkedTable) \
@@ -58,24 +56,7 @@ extension MySQLSource: ParkedDeliveryStore {
                 """
             var due: [ParkedDelivery] = []
             try connection.query(sql) { row in
-                let rowID = row.string(1) ?? ""
-                let time = { (column: Int) in row.int64(column).map(Timestamp.init(microsecondsSinceEpoch:)) ?? now }
-                due.append(
-                    ParkedDelivery(
-                        id: row.int64(0),
-                        destination: destination,
-                        rowID: flavour == .outbox
-                            ? Int64(rowID).map(OutboxRowID.integer) ?? .text(rowID) : .text(rowID),
-                        eventID: row.string(2) ?? "",
-                        eventType: row.string(3) ?? "",
-                        orderingKey: row.string(4) ?? "",
-                        payload: row.bytes(5),
-                        attempts: Int(row.int64(6) ?? 0),
-                        lastError: row.string(7) ?? "",
-                        firstFailedAt: time(8),
-                        nextAttemptAt: time(9)
-                    )
-                )
+                due.append(Self.parkedDelivery(row, payload: true, flavour: flavour))
             }
             return due
         }
@@ -149,6 +130,35 @@ extension MySQLSource: ParkedDeliveryStore {
             entries += 1
         }
         try connection.execute(bytes: sql)
+    }
+
+    /// `SELECT` of every column in ``parkedDelivery(_:payload:flavour:)`` order (columns of
+    /// `alias`, if given); without `payload`, an empty string in its place.
+    static func parkedSelect(alias: String? = nil, payload: Bool) -> String {
+        let column = { (name: String) in alias.map { "\($0).`\(name)`" } ?? "`\(name)`" }
+        let epoch = { (name: String) in "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', \(column(name)))" }
+        let plain = ["id", "destination", "row_id", "event_id", "event_type", "ordering_key", "attempts", "last_error"]
+        return "SELECT " + plain.map(column).joined(separator: ", ")
+            + ", \(epoch("first_failed_at")), \(epoch("next_attempt_at")), \(payload ? column("payload") : "''")"
+    }
+
+    /// The entry in a row of ``parkedSelect(alias:payload:)``.
+    static func parkedDelivery(_ row: MySQLRow, payload: Bool, flavour: OutboxFlavour) -> ParkedDelivery {
+        let rowID = row.string(2) ?? ""
+        let time = { (column: Int) in Timestamp(microsecondsSinceEpoch: row.int64(column) ?? 0) }
+        return ParkedDelivery(
+            id: row.int64(0),
+            destination: row.string(1) ?? "",
+            rowID: flavour == .outbox ? Int64(rowID).map(OutboxRowID.integer) ?? .text(rowID) : .text(rowID),
+            eventID: row.string(3) ?? "",
+            eventType: row.string(4) ?? "",
+            orderingKey: row.string(5) ?? "",
+            payload: payload ? row.bytes(10) : [],
+            attempts: Int(row.int64(6) ?? 0),
+            lastError: row.string(7) ?? "",
+            firstFailedAt: time(8),
+            nextAttemptAt: time(9)
+        )
     }
 
     nonisolated var parkedTable: String { configuration.effectiveParkedDeliveriesTable.quoted(for: .mysql) }

@@ -137,6 +137,64 @@ struct MySQLSourceParkedDeliveryStoreTests {
         await source.close()
     }
 
+    @Test("status and dlq list --parked: per-destination summary, listing by id with filters, one entry with payload")
+    func operatorQueries() async throws {
+        let database = try TestDatabase()
+        try database.execute(OutboxSchema.outboxTable(flavour: .outbox, dialect: .mysql))
+        try Self.insertRows(database, count: 3, aggregates: 3)
+        #expect(try await database.source(.outbox).parkedSummary().isEmpty, "no parked table yet: nothing parked")
+        let relay = try database.source(.outbox)
+        try await relay.open()
+        let ids = try await relay.fetch(limit: 10, after: nil).map(\.id)
+        let now = Timestamp(microsecondsSinceEpoch: 1_800_000_000_000_000)
+        var parked = [
+            Self.entry("/a", "a-1", row: 1, due: now.adding(.seconds(30))),
+            Self.entry("/b", "b-1", row: 2, due: now.adding(.seconds(10))),
+            Self.entry("/a", "a-2", row: 3, due: now),
+            Self.entry("/a", "a-1", row: 1, due: now.adding(.seconds(5))),
+            // Differs from "webhook" only in case: a destination of its own.
+            Self.entry("/a", "a-1", row: 1, due: now),
+        ]
+        parked[1].firstFailedAt = Timestamp(microsecondsSinceEpoch: 1_600_000_000_000_001)
+        parked[1].eventType = "acme.other"
+        parked[3].destination = "kafka"
+        parked[4].destination = "WEBHOOK"
+        try await relay.complete(rows: ids, deadLetters: [], parked: parked)
+        await relay.close()
+
+        // A fresh source, never opened (as `outbox-relay status` uses it).
+        let source = try database.source(.outbox)
+        let summary = try await source.parkedSummary()
+        #expect(summary.map(\.destination) == ["WEBHOOK", "kafka", "webhook"], "byte order, byte for byte")
+        #expect(summary.map(\.entries) == [1, 1, 3])
+        #expect(summary[2].bytes == parked[0].payload.count + parked[1].payload.count + parked[2].payload.count)
+        #expect(summary[2].oldestFirstFailedAt == parked[1].firstFailedAt)
+        #expect(summary[2].nextAttemptAt == now)
+        #expect(summary[1].nextAttemptAt == now.adding(.seconds(5)))
+
+        let webhook = try await source.parkedDeliveries(
+            matching: ParkedDeliveryFilter(destination: "webhook"),
+            includingPayloads: false
+        )
+        #expect(webhook.map(\.eventID) == ["a-1", "b-1", "a-2"], "by id: outbox order")
+        #expect(webhook.allSatisfy { $0.payload.isEmpty && $0.destination == "webhook" })
+        #expect(webhook[0].orderingKey == "/a" && webhook[0].rowID == .integer(1) && webhook[0].attempts == 1)
+        #expect(webhook[0].lastError == parked[0].lastError)
+        #expect(webhook[0].nextAttemptAt == parked[0].nextAttemptAt)
+        let limited = try await source.parkedDeliveries(matching: ParkedDeliveryFilter(limit: 2), includingPayloads: false)
+        #expect(limited.map(\.eventID) == ["a-1", "b-1"])
+        let other = try await source.parkedDeliveries(
+            matching: ParkedDeliveryFilter(eventType: try EventTypePattern("acme.o*"), limit: 1),
+            includingPayloads: false
+        )
+        #expect(other.map(\.eventID) == ["b-1"])
+
+        let one = try #require(try await source.parkedDelivery(id: webhook[1].id!))
+        #expect(one.payload == parked[1].payload, "bytes untouched, including non-UTF-8 ones")
+        #expect(one.firstFailedAt == parked[1].firstFailedAt)
+        #expect(try await source.parkedDelivery(id: webhook.map { $0.id! }.max()! + 100) == nil)
+    }
+
     @Test("a failed completion writes neither the parked entries nor the marks")
     func parkedEntriesShareTheTransaction() async throws {
         let database = try TestDatabase()

@@ -1,4 +1,5 @@
 import Foundation
+import OutboxMySQL
 import OutboxPostgres
 import OutboxRelay
 import OutboxSQLite
@@ -67,7 +68,7 @@ struct ParkingConfigTests {
         """
     }
 
-    @Test func theParkedTableNameReachesTheSQLiteAndPostgreSQLSources() throws {
+    @Test func theParkedTableNameReachesEverySource() throws {
         let sqlite = try RelayConfiguration.parse(
             yaml: Self.yaml(source: "sqlite:/tmp/x.db", parkedTable: "app.parked")
         )
@@ -84,6 +85,13 @@ struct ParkingConfigTests {
             postgresSource.configuration.effectiveParkedDeliveriesTable.quoted(for: .postgres)
                 == #""relay"."parked_messages""#
         )
+        let mysql = try RelayConfiguration.parse(
+            yaml: Self.yaml(source: "mysql://relay@127.0.0.1/shop", parkedTable: "relay.parked_messages")
+        )
+        let mysqlSource = try #require(mysql.source as? MySQLSource)
+        #expect(
+            mysqlSource.configuration.effectiveParkedDeliveriesTable.quoted(for: .mysql) == "`relay`.`parked_messages`"
+        )
     }
 
     @Test(arguments: [
@@ -93,7 +101,7 @@ struct ParkingConfigTests {
         (String(repeating: "p", count: 58), "too long for its index names"),
     ])
     func aWrongParkedTableNameIsRefused(name: String, problem: String) throws {
-        for source in ["sqlite:/tmp/x.db", "postgres://relay@127.0.0.1/shop"] {
+        for source in ["sqlite:/tmp/x.db", "postgres://relay@127.0.0.1/shop", "mysql://relay@127.0.0.1/shop"] {
             var sqliteDeadLetters = name
             // SQLite's dead-letter table is not schema-qualified by default.
             if source.hasPrefix("sqlite"), name == "app.outbox_relay_dead_letters" {

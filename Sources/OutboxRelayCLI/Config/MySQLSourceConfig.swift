@@ -13,6 +13,7 @@ import OutboxRelay
 ///   lock: get_lock                      # get_lock (one active relay, others standby) | none
 ///   standby_poll_interval: 1s
 ///   dead_letter_table: shop.outbox_relay_dead_letters
+///   parked_deliveries_table: shop.outbox_relay_parked_deliveries   # default: next to the dead-letter table
 ///   reconnect_timeout: 30s
 ///   retention: {max_age: 7d}            # dispatcher; outbox: {keep: 100000} (see RetentionConfig)
 /// ```
@@ -23,7 +24,7 @@ struct MySQLSourceConfig: SourceConfigParser {
     static let schemes = ["mysql", "mariadb"]
     static let keys: Set<String> = [
         "password", "columns", "lock", "standby_poll_interval", "dead_letter_table", "reconnect_timeout",
-        "retention",
+        "retention", "parked_deliveries_table",
     ]
 
     static func makeSource(url: String, node: ConfigNode, common: SourceSettings) throws -> any OutboxSource {
@@ -83,6 +84,11 @@ struct MySQLSourceConfig: SourceConfigParser {
                 retention: retention
             )
             configuration.maximumPayloadBytes = common.maximumPayloadBytes
+            configuration.parkedDeliveriesTable = try RelayConfiguration.parseParkedDeliveriesTable(
+                node,
+                outboxTable: common.table,
+                deadLetterTable: configuration.effectiveDeadLetterTable
+            )
             try configuration.validate()
             return configuration
         } catch let error as MySQLError {
