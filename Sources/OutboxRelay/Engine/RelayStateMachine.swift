@@ -652,11 +652,12 @@ struct RelayStateMachine {
         if atCapacity && !parkingAtCapacity {
             for (destination, queue) in full.sorted(by: { $0.key < $1.key }) {
                 logger.critical(
-                    """
-                    the parked queue of \(destination) is full (\(queue.entries) messages, \(queue.bytes) bytes; \
-                    limits \(limits.maximumEntries) messages, \(limits.maximumBytes) bytes): claiming no more rows \
-                    until it drains
-                    """
+                    "a parked queue is full: claiming no more rows until it drains",
+                    metadata: [
+                        "destination": "\(destination)", "parked_messages": "\(queue.entries)",
+                        "parked_bytes": "\(queue.bytes)", "limit_messages": "\(limits.maximumEntries)",
+                        "limit_bytes": "\(limits.maximumBytes)",
+                    ]
                 )
             }
         } else if !atCapacity && parkingAtCapacity {

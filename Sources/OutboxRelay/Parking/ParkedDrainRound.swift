@@ -63,7 +63,11 @@ struct ParkedDrainRound {
         }
         func giveUp(_ entry: ParkedDelivery, attempts: Int, reason: String, at now: Timestamp) {
             logger.error(
-                "transport \(transport.name): parked event \(entry.eventID) (row \(entry.rowID)) set aside: \(reason)"
+                "parked message set aside",
+                metadata: [
+                    "destination": "\(transport.name)", "event_id": "\(entry.eventID)", "row_id": "\(entry.rowID)",
+                    "attempts": "\(attempts)", "reason": "\(reason)",
+                ]
             )
             settlement.deadLettered.append((entry.id!, entry.deadLetter(reason: reason, attempts: attempts, at: now)))
             remove(entry)
@@ -93,10 +97,10 @@ struct ParkedDrainRound {
             var results = await transport.deliver(sent.map(\.message))
             if results.count != sent.count {
                 logger.error(
-                    """
-                    transport \(transport.name) returned \(results.count) results for \(sent.count) parked messages; \
-                    retrying them
-                    """
+                    "the transport returned the wrong number of results for parked messages; retrying them",
+                    metadata: [
+                        "destination": "\(transport.name)", "results": "\(results.count)", "messages": "\(sent.count)",
+                    ]
                 )
                 results = Array(repeating: .retryable("the transport returned a malformed result"), count: sent.count)
             }
@@ -145,7 +149,8 @@ struct ParkedDrainRound {
             }
             if retried > 0 {
                 logger.warning(
-                    "transport \(transport.name): \(retried) parked messages failed again (of \(sent.count) attempted)"
+                    "parked messages failed again",
+                    metadata: ["destination": "\(transport.name)", "failed": "\(retried)", "attempted": "\(sent.count)"]
                 )
             }
         }
