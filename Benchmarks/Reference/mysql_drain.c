@@ -9,9 +9,11 @@
  *
  *   loop {
  *     fetch a batch   (`outbox`: ... AND `id` > last ORDER BY `id` LIMIT n;
- *                      `dispatcher`: ... ORDER BY `time_of_recording`, `id` LIMIT n+1 and,
- *                      when the batch ends inside a time_of_recording tie group, the rest of
- *                      the group (LIMIT max(n, 100)) - as the source does)
+ *                      `dispatcher`: first the time_of_recording n rows on in index order
+ *                      (LIMIT 1 OFFSET n), then ... AND `time_of_recording` <= it
+ *                      ORDER BY `time_of_recording`, `id` LIMIT n+1 and, when the batch ends
+ *                      inside a time_of_recording tie group, the rest of the group
+ *                      (LIMIT max(n, 100)) - as the source does)
  *     mark or delete  (`IN (...)` lists of at most 1000 ids, for `dispatcher` with the ids'
  *                      time_of_recording range in front; a batch that fits one list is one
  *                      autocommitted statement, a larger one START TRANSACTION ... COMMIT)
@@ -203,10 +205,33 @@ int main(int argc, char **argv) {
     unsigned long cursor_id_length = 0, cursor_time_length = 0;
     long long rows = 0, bytes = 0;
 
+    char bound[64];
     for (;;) {
+        char number[64];
+        /* MySQLStatements.readUpperBound: bound the read so the server sorts about a batch. */
+        unsigned long bound_length = 0;
+        if (dispatcher) {
+            sql.length = 0;
+            append_text(&sql, "SELECT DATE_FORMAT(`time_of_recording`, '%Y-%m-%d %H:%i:%s.%f') FROM `messages_outbox` "
+                              "WHERE `dispatched` = 0");
+            if (cursor_id) {
+                append_text(&sql, " AND `time_of_recording` > ");
+                append_literal(&sql, cursor_time, cursor_time_length);
+            }
+            append_text(&sql, " ORDER BY `time_of_recording` LIMIT 1");
+            snprintf(number, sizeof number, " OFFSET %ld", limit);
+            append_text(&sql, number);
+            MYSQL_RES *bound_result = query(&sql, "fetch bound");
+            MYSQL_ROW bound_row = mysql_fetch_row(bound_result);
+            if (bound_row && bound_row[0]) {
+                bound_length = mysql_fetch_lengths(bound_result)[0];
+                if (bound_length >= sizeof bound) bound_length = sizeof bound - 1;
+                memcpy(bound, bound_row[0], bound_length);
+            }
+            mysql_free_result(bound_result);
+        }
         sql.length = 0;
         append_text(&sql, select);
-        char number[64];
         if (cursor_id && !dispatcher) {
             append_text(&sql, " AND `id` > ");
             append(&sql, cursor_id, cursor_id_length);
@@ -220,6 +245,10 @@ int main(int argc, char **argv) {
             append_text(&sql, " AND `id` > ");
             append_literal(&sql, cursor_id, cursor_id_length);
             append_text(&sql, "))");
+        }
+        if (bound_length > 0) {
+            append_text(&sql, " AND `time_of_recording` <= ");
+            append_literal(&sql, bound, bound_length);
         }
         append_text(&sql, order);
         snprintf(number, sizeof number, " LIMIT %ld", dispatcher ? limit + 1 : limit);

@@ -504,6 +504,8 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting, RelayLockReportin
             return rows
         case .dispatcher:
             var condition = ""
+            let column = statements.time
+            var laterRows = ""
             if let cursor {
                 guard let time = cursor.timeOfRecording else {
                     throw MySQLError(
@@ -513,9 +515,14 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting, RelayLockReportin
                 }
                 let t = connection.literal(time)
                 let id = connection.literal(cursor.id.description)
-                let column = statements.time
-                condition =
-                    " AND \(column) >= \(t) AND (\(column) > \(t) OR (\(column) = \(t) AND \(statements.id) > \(id)))"
+                condition = " AND \(column) >= \(t) AND (\(column) > \(t) OR (\(column) = \(t) AND \(statements.id) > \(id)))"
+                laterRows = " AND \(column) > \(t)"
+            }
+            // The first `limit + 1` rows by (time, id) all lie at or before the time of the
+            // `limit + 1`-th later row in index order: bound the read there so the server sorts
+            // about a batch, not the whole backlog.
+            if let bound = try connection.scalar(statements.readUpperBound(condition: laterRows, offset: limit)) {
+                condition += " AND \(column) <= \(connection.literal(bound))"
             }
             let sql = statements.boundedRead(
                 condition: condition,

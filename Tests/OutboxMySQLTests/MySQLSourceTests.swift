@@ -207,6 +207,12 @@ struct MySQLSourceTests {
         #expect(first.count == 6, "the batch of 2 ends inside a tie group of 6, read to its end")
         #expect(Set(first.map(\.timeOfRecording)) == ["2024-01-01 00:00:03.000000"])
         #expect(first.map(\.id.description) == first.map(\.id.description).sorted())
+        // A cursor inside the tie group: its rest first, then later times (the read is bounded
+        // by the time of the limit + 1-th later row, which must not cut the group's rest).
+        let inside = try await source.fetch(limit: 2, after: first[1].cursor)
+        #expect(inside.map(\.id) == first[2...].map(\.id), "the rest of the tie group, read whole")
+        let after = try await source.fetch(limit: 2, after: first[5].cursor)
+        #expect(after.map(\.timeOfRecording) == ["2024-01-01 00:00:10.500000", "2024-01-01 00:00:11.500000"])
         let rest = try await fetchAll(source, limit: 4)
         let all = first + rest.filter { row in !first.contains { $0.id == row.id } }
         #expect(all.count == 12)

@@ -98,6 +98,17 @@ struct MySQLStatements: Sendable {
         countDeadLetters = "SELECT count(*) FROM \(deadLetters) WHERE `source_table` = "
     }
 
+    /// `dispatcher` only: the `time_of_recording` (as text) of the undelivered row `offset` rows
+    /// into index order after `condition` (`AND …` on the time column only, or empty), `nil` when
+    /// fewer rows remain. An index-only scan of `offset + 1` entries of PHP's
+    /// `(dispatched, time_of_recording)` index; ``boundedRead(condition:limit:maximumPayload:budget:)``
+    /// bounded by it sorts only the rows up to there instead of every undelivered row (the index
+    /// has no `id`, so `ORDER BY time_of_recording, id` cannot come from it).
+    func readUpperBound(condition: String, offset: Int) -> String {
+        "SELECT DATE_FORMAT(\(time), '%Y-%m-%d %H:%i:%s.%f') FROM \(table) WHERE \(undelivered)\(condition) "
+            + "ORDER BY \(time) LIMIT 1 OFFSET \(max(0, offset))"
+    }
+
     /// A bounded read of the undelivered rows matching `condition` (`AND …`, or empty): up to
     /// `limit` rows in relay order; the payload is NULL when longer than `maximumPayload` (it
     /// never leaves the server) and its length follows the other columns; and rows stop once
