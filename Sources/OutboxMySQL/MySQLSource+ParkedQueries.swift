@@ -40,7 +40,9 @@ extension MySQLSource {
         let flavour = self.flavour
         return try withSeparateConnection { connection in
             var conditions = [self.sourceTableCondition(connection)]
-            if let destination = filter.destination { conditions.append(Self.equals("destination", destination, connection)) }
+            if let destination = filter.destination {
+                conditions.append(Self.equals("destination", destination, connection))
+            }
             // The event-type glob is checked in Swift (its syntax is the routes'), so the limit
             // goes into SQL only without it.
             let limit = filter.eventType == nil ? filter.limit.map { " LIMIT \(max(0, $0))" } ?? "" : ""

@@ -515,7 +515,8 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting, RelayLockReportin
                 }
                 let t = connection.literal(time)
                 let id = connection.literal(cursor.id.description)
-                condition = " AND \(column) >= \(t) AND (\(column) > \(t) OR (\(column) = \(t) AND \(statements.id) > \(id)))"
+                condition =
+                    " AND \(column) >= \(t) AND (\(column) > \(t) OR (\(column) = \(t) AND \(statements.id) > \(id)))"
                 laterRows = " AND \(column) > \(t)"
             }
             // The first `limit + 1` rows by (time, id) all lie at or before the time of the
@@ -702,7 +703,10 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting, RelayLockReportin
                 if count < retention.batchSize { break }
             }
             if deleted > 0 {
-                logger.info("mysql: retention deleted delivered rows", metadata: ["table": "\(table)", "rows": "\(deleted)"])
+                logger.info(
+                    "mysql: retention deleted delivered rows",
+                    metadata: ["table": "\(table)", "rows": "\(deleted)"]
+                )
             }
         } catch {
             logger.warning(

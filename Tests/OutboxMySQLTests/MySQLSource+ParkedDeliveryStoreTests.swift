@@ -181,7 +181,10 @@ struct MySQLSourceParkedDeliveryStoreTests {
         #expect(webhook[0].orderingKey == "/a" && webhook[0].rowID == .integer(1) && webhook[0].attempts == 1)
         #expect(webhook[0].lastError == parked[0].lastError)
         #expect(webhook[0].nextAttemptAt == parked[0].nextAttemptAt)
-        let limited = try await source.parkedDeliveries(matching: ParkedDeliveryFilter(limit: 2), includingPayloads: false)
+        let limited = try await source.parkedDeliveries(
+            matching: ParkedDeliveryFilter(limit: 2),
+            includingPayloads: false
+        )
         #expect(limited.map(\.eventID) == ["a-1", "b-1"])
         let other = try await source.parkedDeliveries(
             matching: ParkedDeliveryFilter(eventType: try EventTypePattern("acme.o*"), limit: 1),

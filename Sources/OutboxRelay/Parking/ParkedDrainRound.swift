@@ -150,7 +150,9 @@ struct ParkedDrainRound {
             if retried > 0 {
                 logger.warning(
                     "parked messages failed again",
-                    metadata: ["destination": "\(transport.name)", "failed": "\(retried)", "attempted": "\(sent.count)"]
+                    metadata: [
+                        "destination": "\(transport.name)", "failed": "\(retried)", "attempted": "\(sent.count)",
+                    ]
                 )
             }
         }
