@@ -141,18 +141,20 @@ let package = Package(
         .testTarget(
             name: "OutboxSQLiteTests",
             dependencies: [
-                "OutboxRelay", "OutboxSQLite", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                "OutboxRelay", "OutboxSQLite", "SourceTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        // Runs `outbox-relay` processes for the database sources' process tests.
-        .target(name: "RelayProcessTestSupport", dependencies: ["OutboxRelay"], path: "Tests/RelayProcessTestSupport"),
+        // What the database sources' tests share: relay processes, a switchable destination, the
+        // parking scenario.
+        .target(name: "SourceTestSupport", dependencies: ["OutboxRelay"], path: "Tests/SourceTestSupport"),
         .testTarget(
             name: "OutboxPostgresTests",
-            dependencies: ["OutboxRelay", "OutboxPostgres", "RelayProcessTestSupport"]
+            dependencies: ["OutboxRelay", "OutboxPostgres", "SourceTestSupport"]
         ),
         .testTarget(
             name: "OutboxMySQLTests",
-            dependencies: ["OutboxRelay", "OutboxMySQL", "RelayProcessTestSupport"]
+            dependencies: ["OutboxRelay", "OutboxMySQL", "SourceTestSupport"]
         ),
         .testTarget(
             name: "OutboxKafkaTests",

@@ -1,5 +1,5 @@
 import Foundation
-import RelayProcessTestSupport
+import SourceTestSupport
 import Testing
 
 @testable import OutboxMySQL
@@ -138,34 +138,12 @@ extension MySQLRelayProcessTests {
                 extraConfiguration: "monitoring: {listen: \"127.0.0.1:0\"}"
             )
         }
-        let active = try relay(0)
-        let activeBase = try await active.monitoringURL()
-        let activeReady = try await active.readyz(base: activeBase, until: { $0.status == 200 })
-        #expect(activeReady.body == #"{"status":"ok"}"#)
-        #expect(try await active.activeGauge(base: activeBase) == 1)
-
-        let standby = try relay(1)
-        let standbyBase = try await standby.monitoringURL()
-        let standbyReady = try await standby.readyz(base: standbyBase, until: { $0.body.contains("standby") })
-        #expect(standbyReady.status == 200, "\(standbyReady.body)")
-        let body = try #require(try JSONParser.parse(standbyReady.body).objectValue)
-        #expect(body["status"]?.stringValue == "standby")
-        #expect(
-            body["active_relay"]?.stringValue?.contains("(connection ") == true,
-            "the body names the session holding GET_LOCK: \(standbyReady.body)"
+        try await StandbyScenario.standbyIsReady(
+            rows: 100,
+            start: relay,
+            // IS_USED_LOCK's session, as `USER@HOST (connection N, …)` from the processlist.
+            expectedHolder: { _ in "(connection " },
+            insertRows: { try Self.insertRows(database, .outbox, count: $0, aggregates: 5) }
         )
-        #expect(try await standby.activeGauge(base: standbyBase) == 0)
-        for _ in 0..<400 where try active.deliveredLines().count < 100 { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(try active.deliveredLines().count == 100)
-        #expect(try standby.deliveredLines().isEmpty)
-
-        // The active relay stops: the standby takes over, active and ready as such.
-        active.process.terminate()
-        try await active.waitForExit(timeout: .seconds(30))
-        let tookOver = try await standby.readyz(base: standbyBase, until: { $0.body == #"{"status":"ok"}"# })
-        #expect(tookOver.status == 200)
-        #expect(try await standby.activeGauge(base: standbyBase) == 1)
-        standby.process.terminate()
-        try await standby.waitForExit(timeout: .seconds(30))
     }
 }

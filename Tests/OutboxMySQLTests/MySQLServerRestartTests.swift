@@ -1,4 +1,5 @@
 import Foundation
+import SourceTestSupport
 import Testing
 
 @testable import OutboxMySQL
@@ -40,7 +41,7 @@ struct MySQLServerRestartTests {
             configuration: .init(batchSize: 50)
         )
         let drain = Task { try await engine.drain() }
-        try await eventually { received.all.count >= 200 }
+        try await eventually("200 rows arrived") { received.all.count >= 200 }
         server.stop(signal: signal)
         let deliveredWhileDown = received.all.count
         try await Task.sleep(for: .seconds(1))

@@ -1,31 +1,9 @@
 import Foundation
 import OutboxRelay
-import Synchronization
+import SourceTestSupport
 import Testing
 
 @testable import OutboxMySQL
-
-/// A destination that is down (every message retryable) until it is switched up.
-final class SwitchableDestination: Transport {
-    let name: String
-    private let state = Mutex((up: false, received: [OutboxMessage]()))
-
-    init(name: String, up: Bool = false) {
-        self.name = name
-        state.withLock { $0.up = up }
-    }
-
-    func setUp(_ up: Bool) { state.withLock { $0.up = up } }
-    var received: [OutboxMessage] { state.withLock { $0.received } }
-
-    func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
-        state.withLock { state in
-            guard state.up else { return Array(repeating: .retryable("connection refused"), count: batch.count) }
-            state.received += batch
-            return Array(repeating: .delivered, count: batch.count)
-        }
-    }
-}
 
 @Suite(
     "MySQLSource parked deliveries",
@@ -229,46 +207,13 @@ struct MySQLSourceParkedDeliveryStoreTests {
         let database = try TestDatabase()
         try database.execute(OutboxSchema.outboxTable(flavour: .outbox, dialect: .mysql))
         try Self.insertRows(database, count: 3_000, aggregates: 30)
-        let healthy = SwitchableDestination(name: "file", up: true)
-        let dead = SwitchableDestination(name: "webhook")
-        let engine = try RelayEngine(
+        let count = { (sql: String) in Int(try database.scalar(sql) ?? "") ?? -1 }
+        try await ParkingScenario.deadDestinationDoesNotStallTheOthers(
             source: try database.source(.outbox),
-            transports: [healthy, dead],
-            routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["file", "webhook"])]),
-            configuration: .init(
-                retry: RetryPolicy(
-                    initialDelay: .milliseconds(10),
-                    maximumDelay: .milliseconds(50),
-                    jitter: 0,
-                    maximumAttempts: nil,
-                    parkAfter: .attempts(1)
-                ),
-                idlePollInterval: .milliseconds(5) ... .milliseconds(50),
-                parking: .init(pollInterval: .milliseconds(20))
-            )
+            rows: 3_000,
+            undeliveredRows: { try count("SELECT count(*) FROM outbox_messages WHERE consumed = 0") },
+            parkedEntries: { try count("SELECT count(*) FROM \(ParkedDelivery.defaultTable)") },
+            deadLetters: { try count("SELECT count(*) FROM \(DeadLetter.defaultTable)") }
         )
-        let run = Task { try await engine.run() }
-        defer { run.cancel() }
-        try await eventually {
-            let unmarked = try? database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0")
-            return healthy.received.count >= 3_000 && unmarked == "0"
-        }
-        #expect(try database.scalar("SELECT count(*) FROM \(ParkedDelivery.defaultTable)") == "3000")
-        dead.setUp(true)
-        try await eventually { dead.received.count >= 3_000 }
-        try await eventually { (try? database.scalar("SELECT count(*) FROM \(ParkedDelivery.defaultTable)")) == "0" }
-        for destination in [healthy, dead] {
-            let messages = destination.received
-            #expect(messages.count == 3_000)
-            #expect(Set(messages.map(\.eventID)).count == 3_000)
-            var last: [String: Int64] = [:]
-            for message in messages {
-                let version = message.aggregateRootVersion ?? 0
-                #expect(version > last[message.orderingKey, default: 0], "\(destination.name): out of order")
-                last[message.orderingKey] = version
-            }
-        }
-        run.cancel()
-        _ = await run.result
     }
 }

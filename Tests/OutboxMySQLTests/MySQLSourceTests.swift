@@ -1,4 +1,5 @@
 import Foundation
+import SourceTestSupport
 import Synchronization
 import Testing
 
@@ -40,13 +41,13 @@ struct MySQLSourceTests {
         )
         let task = Task { try await engine.run() }
         defer { task.cancel() }
-        try await eventually { received.all.count >= 29 }
+        try await eventually("29 rows arrived") { received.all.count >= 29 }
         #expect(!received.all.contains(lateID), "the open transaction's row is invisible until it commits")
         // Several idle polls pass with the cursor beyond the late row; then it commits.
         try await Task.sleep(for: .milliseconds(300))
         try slow.execute("COMMIT")
-        try await eventually { received.all.contains(lateID) }
-        try await eventually {
+        try await eventually("the late row arrived") { received.all.contains(lateID) }
+        try await eventually("every row is marked") {
             (try? database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0")) == "0"
         }
         #expect(Set(received.all).count == 30)
@@ -245,11 +246,13 @@ struct MySQLSourceTests {
             configuration: .init(batchSize: 20)
         )
         let drain = Task { try await engine.drain() }
-        try await eventually { received.all.count >= 60 }
+        try await eventually("60 rows arrived") { received.all.count >= 60 }
         let killed = try #require(await source.connectionID)
         try database.execute("KILL \(killed)")
         // While the drain goes on, a new session replaces the killed one.
-        try await eventually { await source.connectionID.map { $0 != killed } == true }
+        try await eventually("a new session replaced the killed one") {
+            await source.connectionID.map { $0 != killed } == true
+        }
         _ = try await drain.value
         #expect(Set(received.all) == Set(1...400), "every row delivered at least once")
         #expect(try database.scalar("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == "0")
@@ -309,18 +312,4 @@ struct MySQLSourceTests {
         await standby.close()
         await active.close()
     }
-}
-
-/// Waits until `condition` holds (at most 20 s).
-func eventually(
-    _ condition: @Sendable () async throws -> Bool,
-    sourceLocation: SourceLocation = #_sourceLocation
-) async throws {
-    let deadline = ContinuousClock.now + .seconds(20)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("condition not met within 20 s", sourceLocation: sourceLocation)
-    throw CancellationError()
 }

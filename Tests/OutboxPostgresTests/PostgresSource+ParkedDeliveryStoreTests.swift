@@ -1,31 +1,9 @@
 import Foundation
 import OutboxRelay
-import Synchronization
+import SourceTestSupport
 import Testing
 
 @testable import OutboxPostgres
-
-/// A destination that is down (every message retryable) until it is switched up.
-final class SwitchableDestination: Transport {
-    let name: String
-    private let state = Mutex((up: false, received: [OutboxMessage]()))
-
-    init(name: String, up: Bool = false) {
-        self.name = name
-        state.withLock { $0.up = up }
-    }
-
-    func setUp(_ up: Bool) { state.withLock { $0.up = up } }
-    var received: [OutboxMessage] { state.withLock { $0.received } }
-
-    func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
-        state.withLock { state in
-            guard state.up else { return Array(repeating: .retryable("connection refused"), count: batch.count) }
-            state.received += batch
-            return Array(repeating: .delivered, count: batch.count)
-        }
-    }
-}
 
 @Suite(
     "PostgresSource parked deliveries",
@@ -45,17 +23,6 @@ struct PostgresSourceParkedDeliveryStoreTests {
             firstFailedAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456),
             nextAttemptAt: due
         )
-    }
-
-    static func waitUntil(_ what: String, _ condition: () throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(30)
-        while clock.now < deadline {
-            if try condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting until \(what)")
-        throw CancellationError()
     }
 
     @Test("the table is created on open; parked entries are written with the rows, read by due key, settled atomically")
@@ -213,49 +180,13 @@ struct PostgresSourceParkedDeliveryStoreTests {
         let schema = try TestSchema()
         try schema.createOutboxTable(.outbox)
         try schema.insertOutboxRows(3_000, aggregates: 30)
-        let healthy = SwitchableDestination(name: "file", up: true)
-        let dead = SwitchableDestination(name: "webhook")
-        let engine = try RelayEngine(
+        let count = { (sql: String) in Int(try schema.scalar(sql) ?? "") ?? -1 }
+        try await ParkingScenario.deadDestinationDoesNotStallTheOthers(
             source: try schema.source(.outbox),
-            transports: [healthy, dead],
-            routing: RoutingTable(rules: [.init(events: try EventTypePattern("*"), to: ["file", "webhook"])]),
-            configuration: .init(
-                retry: RetryPolicy(
-                    initialDelay: .milliseconds(10),
-                    maximumDelay: .milliseconds(50),
-                    jitter: 0,
-                    maximumAttempts: nil,
-                    parkAfter: .attempts(1)
-                ),
-                idlePollInterval: .milliseconds(5) ... .milliseconds(50),
-                parking: .init(pollInterval: .milliseconds(20))
-            )
+            rows: 3_000,
+            undeliveredRows: { try count("SELECT count(*) FROM outbox_messages WHERE NOT consumed") },
+            parkedEntries: { try count("SELECT count(*) FROM \(schema.qualified(ParkedDelivery.defaultTable))") },
+            deadLetters: { try count("SELECT count(*) FROM \(schema.qualified(DeadLetter.defaultTable))") }
         )
-        let run = Task { try await engine.run() }
-        defer { run.cancel() }
-        try await Self.waitUntil("every row is delivered to the file and marked") {
-            let unmarked = try schema.scalar("SELECT count(*) FROM outbox_messages WHERE NOT consumed")
-            return healthy.received.count >= 3_000 && unmarked == "0"
-        }
-        let parkedTable = schema.qualified(ParkedDelivery.defaultTable)
-        #expect(try schema.scalar("SELECT count(*) FROM \(parkedTable)") == "3000")
-        dead.setUp(true)
-        try await Self.waitUntil("the webhook has every message") { dead.received.count >= 3_000 }
-        try await Self.waitUntil("the parked table is empty") {
-            try schema.scalar("SELECT count(*) FROM \(parkedTable)") == "0"
-        }
-        for destination in [healthy, dead] {
-            let messages = destination.received
-            #expect(messages.count == 3_000)
-            #expect(Set(messages.map(\.eventID)).count == 3_000)
-            var last: [String: Int64] = [:]
-            for message in messages {
-                let version = message.aggregateRootVersion ?? 0
-                #expect(version > last[message.orderingKey, default: 0], "\(destination.name): out of order")
-                last[message.orderingKey] = version
-            }
-        }
-        run.cancel()
-        _ = await run.result
     }
 }

@@ -1,79 +1,10 @@
 import CoreMetrics
 import Foundation
 import OutboxRelay
-import Synchronization
+import SourceTestSupport
 import Testing
 
 @testable import OutboxSQLite
-
-/// A destination that is down (every message retryable), refuses some aggregates, or is up.
-final class SwitchableDestination: Transport {
-    let name: String
-    private let state = Mutex((up: false, refused: Set<String>(), received: [OutboxMessage](), calls: 0))
-
-    init(name: String, up: Bool = false, refusing refused: Set<String> = []) {
-        self.name = name
-        state.withLock {
-            $0.up = up
-            $0.refused = refused
-        }
-    }
-
-    func setUp(_ up: Bool, refusing refused: Set<String> = []) {
-        state.withLock {
-            $0.up = up
-            $0.refused = refused
-        }
-    }
-
-    var received: [OutboxMessage] { state.withLock { $0.received } }
-    var calls: Int { state.withLock { $0.calls } }
-
-    func deliver(_ batch: [OutboxMessage]) async -> [DeliveryResult] {
-        state.withLock { state in
-            state.calls += 1
-            guard state.up else { return Array(repeating: .retryable("connection refused"), count: batch.count) }
-            return batch.map { message in
-                if state.refused.contains(message.aggregateRootID ?? "") { return .retryable("HTTP 503") }
-                state.received.append(message)
-                return .delivered
-            }
-        }
-    }
-}
-
-/// Waits until `condition` holds, polling; fails the test after `timeout`.
-func eventually(
-    _ what: String,
-    timeout: Duration = .seconds(20),
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
-    throw TestFailure("timed out waiting until \(what)")
-}
-
-/// Checks that each aggregate's versions arrived in increasing order, each exactly once.
-func expectInOrderOnce(_ messages: [OutboxMessage], count: Int, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(messages.count == count, sourceLocation: sourceLocation)
-    #expect(Set(messages.map(\.eventID)).count == count, "every message once", sourceLocation: sourceLocation)
-    var last: [String: Int64] = [:]
-    for message in messages {
-        let version = message.aggregateRootVersion ?? 0
-        #expect(
-            version > last[message.orderingKey, default: 0],
-            "\(message.orderingKey) out of order",
-            sourceLocation: sourceLocation
-        )
-        last[message.orderingKey] = version
-    }
-}
 
 @Suite("RelayEngine parking on SQLite")
 struct RelayEngineParkingTests {
@@ -131,29 +62,13 @@ struct RelayEngineParkingTests {
     @Test("a dead destination does not stall the others; once up it receives every parked message in order")
     func deadDestinationDoesNotStallTheOthers() async throws {
         let (database, source) = try await Self.seeded(Self.payloads(2_000, aggregates: 50))
-        let file = SwitchableDestination(name: "file", up: true)
-        let webhook = SwitchableDestination(name: "webhook")
-        let engine = try Self.engine(source: source, transports: [file, webhook])
-        let run = Task { try await engine.run() }
-        defer { run.cancel() }
-
-        try await eventually("the file has every row and every row is marked") {
-            try file.received.count >= 2_000
-                && database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0") == 0
-        }
-        expectInOrderOnce(file.received, count: 2_000)
-        #expect(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 2_000)
-        #expect(try database.int("SELECT count(*) FROM outbox_relay_dead_letters") == 0)
-        #expect(webhook.received.isEmpty)
-
-        webhook.setUp(true)
-        try await eventually("the webhook has every parked message") { webhook.received.count >= 2_000 }
-        expectInOrderOnce(webhook.received, count: 2_000)
-        try await eventually("the parked table is empty") {
-            try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries") == 0
-        }
-        run.cancel()
-        _ = await run.result
+        try await ParkingScenario.deadDestinationDoesNotStallTheOthers(
+            source: source,
+            rows: 2_000,
+            undeliveredRows: { Int(try database.int("SELECT count(*) FROM outbox_messages WHERE consumed = 0")) },
+            parkedEntries: { Int(try database.int("SELECT count(*) FROM outbox_relay_parked_deliveries")) },
+            deadLetters: { Int(try database.int("SELECT count(*) FROM outbox_relay_dead_letters")) }
+        )
     }
 
     @Test("a partially failing destination keeps receiving the other aggregates; the failing one keeps its order")

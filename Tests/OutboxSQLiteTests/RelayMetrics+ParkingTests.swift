@@ -1,5 +1,6 @@
 import MetricsTestKit
 import OutboxRelay
+import SourceTestSupport
 import Testing
 
 @testable import OutboxSQLite

@@ -200,20 +200,3 @@ public final class RelayProcess: @unchecked Sendable {
         return path
     }
 }
-
-/// Per aggregate, first deliveries come in version order.
-public func expectIncreasingVersions(_ lines: [RelayProcess.Line], sourceLocation: SourceLocation = #_sourceLocation) {
-    var seen: Set<String> = []
-    var last: [String: Int64] = [:]
-    var failures = 0
-    for line in lines where seen.insert(line.rowID).inserted {
-        if let previous = last[line.aggregate], line.version <= previous, failures < 5 {
-            Issue.record(
-                "aggregate \(line.aggregate): version \(line.version) after \(previous)",
-                sourceLocation: sourceLocation
-            )
-            failures += 1
-        }
-        last[line.aggregate] = line.version
-    }
-}
