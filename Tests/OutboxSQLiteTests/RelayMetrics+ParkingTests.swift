@@ -43,6 +43,10 @@ struct RelayMetricsParkingTests {
         #expect(try gauge(Name.parkedBytes, "webhook") == Double(bytes))
         #expect(try gauge(Name.parkedMessages, "file") == 0)
         #expect(try gauge(Name.parkingAtCap, "file") == 0)
+        // A library user sees the same levels in the engine's snapshot.
+        let level = engine.health.parkedQueues["webhook"]
+        #expect(level == ParkedQueueLevel(entries: Int(parked), bytes: Int(bytes), isAtCap: true))
+        #expect((engine.health.parkedQueues["file"]?.entries ?? 0) == 0)
 
         webhook.setUp(true)
         try await eventually("everything arrived") { webhook.received.count >= 1_000 }
@@ -50,6 +54,7 @@ struct RelayMetricsParkingTests {
             try gauge(Name.parkedMessages, "webhook") == 0 && gauge(Name.parkingAtCap, "webhook") == 0
         }
         #expect(try gauge(Name.parkedBytes, "webhook") == 0)
+        #expect((engine.health.parkedQueues["webhook"] ?? ParkedQueueLevel()) == ParkedQueueLevel())
         run.cancel()
         _ = await run.result
     }

@@ -44,6 +44,10 @@ public struct RelayHealth: Sendable, Hashable {
     public var deadLetters: Int
     /// While ``phase`` is ``Phase/standby``: who holds the relay lock, when the source can tell.
     public var lockHolder: String?
+    /// Each destination's parked queue (by transport name) while the engine parks
+    /// (``RelayEngine/Configuration/Parking-swift.struct``); empty otherwise. A destination
+    /// whose queue is empty may be absent.
+    public var parkedQueues: [String: ParkedQueueLevel] = [:]
 
     /// Creates a snapshot.
     public init(

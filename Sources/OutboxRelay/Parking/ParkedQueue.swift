@@ -38,10 +38,22 @@ struct ParkedQueue {
     }
 }
 
-/// How full one destination's parked queue is, for the ``RelayMetrics`` gauges.
-struct ParkedQueueLevel: Sendable, Hashable {
-    var entries = 0
-    var bytes = 0
-    /// At `maximumEntries` or `maximumBytes` (``RelayEngine/Configuration/Parking-swift.struct``).
-    var isAtCap = false
+/// How full one destination's parked queue is: in ``RelayHealth/parkedQueues`` and the
+/// ``RelayMetrics`` gauges.
+public struct ParkedQueueLevel: Sendable, Hashable {
+    /// Parked messages: written to the parked-deliveries table, or waiting for their batch to
+    /// complete.
+    public var entries: Int
+    /// The stored payload bytes of those messages.
+    public var bytes: Int
+    /// At `maximumEntries` or `maximumBytes` (``RelayEngine/Configuration/Parking-swift.struct``):
+    /// the engine claims no more rows until the queue drains below the cap.
+    public var isAtCap: Bool
+
+    /// Creates a level.
+    public init(entries: Int = 0, bytes: Int = 0, isAtCap: Bool = false) {
+        self.entries = entries
+        self.bytes = bytes
+        self.isAtCap = isAtCap
+    }
 }

@@ -25,12 +25,14 @@ extension RelayEngine.Configuration {
 }
 
 extension RelayEngine {
-    /// Records the parked queues' gauges (``RelayMetrics``) when they changed since `recorded`.
+    /// Publishes the parked queues' levels in ``RelayEngine/health`` and the ``RelayMetrics``
+    /// gauges when they changed since `recorded`.
     func observeParkedQueues(of machine: RelayStateMachine, recorded: inout [String: ParkedQueueLevel]?) {
-        guard machine.configuration.parks, metrics.isRecording else { return }
+        guard machine.configuration.parks else { return }
         let levels = machine.parkedQueueLevels
         guard levels != recorded else { return }
         recorded = levels
-        metrics.recordParkedQueues(levels)
+        observed.withLock { $0.health.parkedQueues = levels }
+        if metrics.isRecording { metrics.recordParkedQueues(levels) }
     }
 }
