@@ -15,7 +15,7 @@ APT_PACKAGES := pkg-config sqlite3 libsqlite3-dev libpq-dev librdkafka-dev libcu
                 libmariadb-dev mariadb-server
 
 .PHONY: deps build demo test lint format fuzz fuzz-ci bench bench-postgres bench-mysql bench-kafka bench-http \
-        bench-large-row bench-metrics clean
+        bench-large-row bench-metrics bench-parking clean
 
 ## deps: apt-get install the Debian packages that are missing (no-op when all are there)
 deps:
@@ -88,6 +88,10 @@ bench-large-row: deps
 ## bench-metrics: drain throughput with RelayMetrics into Prometheus vs metrics off (issue 14)
 bench-metrics: deps
 	Benchmarks/run-metrics.sh
+
+## bench-parking: a healthy destination's drain next to a dead webhook vs alone (issue 17)
+bench-parking: deps
+	Benchmarks/run-parking.sh
 
 clean:
 	rm -rf .build .build-fuzz Benchmarks/.build

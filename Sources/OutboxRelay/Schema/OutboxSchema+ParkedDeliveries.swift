@@ -58,6 +58,9 @@ extension OutboxSchema {
 
                 """
         case .postgres:
+            // No (source_table, destination, id) index here: the drain skips from key to key
+            // through the key index (a recursive query), and keeping a second index cost a third
+            // of every parked insert (`Benchmarks/run-parking.sh`).
             return """
                 -- outbox-relay parked deliveries: messages a destination has not taken yet, drained oldest first per
                 -- aggregate; payload holds the stored bytes untouched.
@@ -75,7 +78,6 @@ extension OutboxSchema {
                     "first_failed_at" timestamptz(6) NOT NULL,
                     "next_attempt_at" timestamptz(6) NOT NULL
                 );
-                CREATE INDEX IF NOT EXISTS "\(queueIndex)" ON \(name) ("source_table", "destination", "id");
                 CREATE INDEX IF NOT EXISTS "\(keyIndex)" ON \(name) \
                 ("source_table", "destination", "ordering_key", "id");
 
