@@ -2,7 +2,7 @@
  * mysql_drain: the physical limit for draining an EventSauce outbox table through MariaDB
  * Connector/C (libmariadb).
  *
- * Runs exactly the SQL that OutboxMySQL's MySQLSource runs for PHP's default tables and
+ * Runs the SQL that OutboxMySQL's MySQLSource runs for PHP's default tables and
  * columns (see Sources/OutboxMySQL/Internal/MySQLStatements.swift and MySQLSource.swift):
  * text statements with escaped literals, results stored client-side, one connection, the
  * session at READ COMMITTED in UTC with utf8mb4, and nothing else:
@@ -18,6 +18,10 @@
  *                      time_of_recording range in front; a batch that fits one list is one
  *                      autocommitted statement, a larger one START TRANSACTION ... COMMIT)
  *   } until a fetch returns no row
+ *
+ * The relay's reads also bound the bytes of a batch (a running sum of LENGTH(payload) in a window
+ * over the LIMITed rows) and leave oversized payloads on the server; this program reads the
+ * plain rows, so it is the stricter floor.
  *
  * The payload bytes are not copied or parsed (their lengths are summed, so the result is
  * checked): this is the floor the relay is measured against, not a relay.
