@@ -118,7 +118,12 @@ struct MySQLStatements: Sendable {
         // Innermost: the rows, by index order and LIMIT (a top-n sort at most); only then the
         // running byte sum over those rows. A window over the WHERE clause's rows would read every
         // undelivered row's payload into a temporary table on each read.
-        let bytesBefore = "SUM(CASE WHEN n <= \(maximumPayload) THEN n ELSE 0 END) OVER (ORDER BY "
+
+        // The payload bytes of the rows before each row, in `order`.
+        func bytesBefore(orderedBy order: String) -> String {
+            "SUM(CASE WHEN n <= \(maximumPayload) THEN n ELSE 0 END) OVER (ORDER BY \(order) "
+                + "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes"
+        }
         let budgetBytes = "GREATEST(\(budget), 1)"
         guard !time.isEmpty else {
             // `outbox`: the derived tables and the window carry only ids and lengths; the payloads
@@ -126,7 +131,7 @@ struct MySQLStatements: Sendable {
             // much as the read itself (Benchmarks/NOTES-mysql.md).
             return """
                 SELECT r.k, CASE WHEN r.n <= \(maximumPayload) THEN o.\(payload) END, r.n FROM (\
-                SELECT l.*, \(bytesBefore)k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes FROM (\
+                SELECT l.*, \(bytesBefore(orderedBy: "k")) FROM (\
                 SELECT \(id) AS k, LENGTH(\(payload)) AS n FROM \(table) WHERE \(undelivered)\(condition) \
                 ORDER BY \(id) LIMIT \(limit)) l) r JOIN \(table) AS o ON o.\(id) = r.k \
                 WHERE COALESCE(r.before_bytes, 0) < \(budgetBytes) ORDER BY r.k
@@ -135,7 +140,7 @@ struct MySQLStatements: Sendable {
         // `dispatcher`: PHP's table has no key to join back by (no primary key, no index on `id`).
         return """
             SELECT k, CASE WHEN n <= \(maximumPayload) THEN p END, t_text, n FROM (\
-            SELECT l.*, \(bytesBefore)t, k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes FROM (\
+            SELECT l.*, \(bytesBefore(orderedBy: "t, k")) FROM (\
             SELECT \(id) AS k, \(time) AS t, DATE_FORMAT(\(time), '%Y-%m-%d %H:%i:%s.%f') AS t_text, \(payload) AS p, \
             LENGTH(\(payload)) AS n FROM \(table) WHERE \(undelivered)\(condition) ORDER BY \(time), \(id) \
             LIMIT \(limit)) l) r WHERE COALESCE(before_bytes, 0) < \(budgetBytes) ORDER BY t, k

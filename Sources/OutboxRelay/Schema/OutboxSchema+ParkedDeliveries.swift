@@ -59,7 +59,7 @@ extension OutboxSchema {
                 """
         case .postgres:
             // No (source_table, destination, id) index here: the drain skips from key to key
-            // through the key index (a recursive query), and keeping a second index cost a third
+            // through the key index (a recursive query), and keeping a second index cost about 40 %
             // of every parked insert (`Benchmarks/run-parking.sh`).
             return """
                 -- outbox-relay parked deliveries: messages a destination has not taken yet, drained oldest first per
