@@ -161,7 +161,14 @@ public actor MySQLSource: OutboxSource, OutboxStatusReporting, RelayLockReportin
     }
 
     /// Closes the connection, releasing the lock.
+    ///
+    /// The active relay calls `RELEASE_LOCK` before it disconnects: the server frees a session's
+    /// locks only once it has processed the disconnect, so a standby (or ``status()``) asking
+    /// right after would still see this relay as the holder.
     public func close() async {
+        if holdsLock, let connection, let lockName {
+            _ = try? connection.scalar("SELECT RELEASE_LOCK(\(connection.literal(lockName)))")
+        }
         connection = nil
         holdsLock = false
         isOpen = false

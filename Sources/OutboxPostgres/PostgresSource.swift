@@ -221,9 +221,16 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
     }
 
     /// Closes both connections, releasing the lock.
+    ///
+    /// The active relay unlocks before it disconnects: the server releases a session's lock only
+    /// once the backend has exited, after the connection is gone, so a standby (or ``status()``)
+    /// asking right after would still see this relay as the holder.
     public func close() async {
         if let listener { await listener.close() }
         if let writer { await writer.close() }
+        if case .active(let connection) = session, let inspected {
+            _ = try? connection.execute("SELECT pg_advisory_unlock($1::bigint)", [String(inspected.info.lockKey)])
+        }
         session = .disconnected
         isOpen = false
         reportedLockState = nil

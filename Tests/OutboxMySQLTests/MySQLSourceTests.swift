@@ -309,7 +309,10 @@ struct MySQLSourceTests {
         try database.execute("KILL \(await active.connectionID ?? 0)")
         try await opened.value
         #expect(await standby.isActiveRelay)
+        // A graceful close releases the lock before it disconnects: nobody holds it right after.
         await standby.close()
+        let observer = try database.source(.outbox)
+        #expect(try await observer.status().lockHolder == nil)
         await active.close()
     }
 }
