@@ -229,7 +229,7 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
         if let listener { await listener.close() }
         if let writer { await writer.close() }
         if case .active(let connection) = session, let inspected {
-            _ = try? connection.execute("SELECT pg_advisory_unlock($1::bigint)", [String(inspected.info.lockKey)])
+            try? unlock(connection, key: inspected.info.lockKey)
         }
         session = .disconnected
         isOpen = false
@@ -368,6 +368,10 @@ public actor PostgresSource: OutboxSource, OutboxStatusReporting, RelayLockRepor
     private func tryLock(_ connection: PostgresConnection, key: Int64) throws(PostgresError) -> Bool {
         let result = try connection.execute("SELECT pg_try_advisory_lock($1::bigint)", [String(key)])
         return result.string(0, 0) == "t"
+    }
+
+    private func unlock(_ connection: PostgresConnection, key: Int64) throws(PostgresError) {
+        _ = try connection.execute("SELECT pg_advisory_unlock($1::bigint)", [String(key)])
     }
 
     // MARK: - Table inspection

@@ -313,6 +313,7 @@ struct MySQLSourceTests {
         await standby.close()
         let observer = try database.source(.outbox)
         #expect(try await observer.status().lockHolder == nil)
+        await observer.close()
         await active.close()
     }
 }
